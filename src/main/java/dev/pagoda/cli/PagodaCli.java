@@ -1,0 +1,7 @@
+package dev.pagoda.cli;
+
+public final class PagodaCli {
+    public static void main(String[] args) {
+        System.out.println("pagoda");
+    }
+}
