@@ -1,0 +1,44 @@
+package dev.pagoda.cli;
+
+import dev.pagoda.bench.DecodeBench;
+import dev.pagoda.model.Model;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "decode", mixinStandardHelpOptions = true,
+        description = {"Single-request prefill and decode speed against the memory-bandwidth roofline.",
+                "Decode of one sequence streams every weight once per token, so tok/s can be at most",
+                "bandwidth / weight bytes per token."})
+final class DecodeBenchCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Option(names = "--prompt-tokens", defaultValue = "128", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--tokens", defaultValue = "128", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
+    int tokens;
+
+    @Option(names = "--repeat", defaultValue = "3", description = "Runs; the best is reported (default: ${DEFAULT-VALUE}).")
+    int repeat;
+
+    @Option(names = "--output", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Override
+    public Integer call() {
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        try (Model m = model.open()) {
+            DecodeBench.Result r = DecodeBench.run(m, promptTokens, tokens, repeat);
+            out.println("json".equals(output) ? r.toJson() : r.toTable());
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,58 @@
+package dev.pagoda.cli;
+
+import dev.pagoda.kernel.TensorType;
+import dev.pagoda.kernel.WeightMatrix;
+import dev.pagoda.model.Model;
+import dev.pagoda.model.ModelConfig;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Describes a model: architecture, shapes, tensor types, sizes.")
+final class InfoCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Override
+    public Integer call() {
+        java.io.PrintWriter out = spec.commandLine().getOut();
+        try (Model m = model.open()) {
+            ModelConfig c = m.config();
+            Map<TensorType, long[]> byType = new TreeMap<>();
+            m.weights().matrices().forEach(w -> {
+                long[] a = byType.computeIfAbsent(w.type(), t -> new long[2]);
+                a[0]++;
+                a[1] += w.byteSize();
+            });
+            StringBuilder types = new StringBuilder();
+            byType.forEach((t, a) -> types.append(types.isEmpty() ? "" : ", ").append(t).append(" x").append(a[0])
+                    .append(" (").append(Units.bytes(a[1])).append(')'));
+            out.printf("model:          %s%n", m.name());
+            out.printf("source:         %s (%s)%n", m.source(), m.format());
+            out.printf("architecture:   %s%n", c.architecture());
+            out.printf("layers:         %d%n", c.layers());
+            out.printf("dim:            %d (ffn %d)%n", c.dim(), c.hiddenDim());
+            out.printf("heads:          %d query, %d key/value (head size %d)%n", c.heads(), c.kvHeads(), c.headDim());
+            out.printf("vocabulary:     %d (tokenizer %d; bos %d, eos %d)%n", c.vocabSize(), m.tokenizer().vocabSize(),
+                    m.tokenizer().bosId(), m.tokenizer().eosId());
+            out.printf("context length: %d%n", c.contextLength());
+            out.printf("rope:           theta %s, %s pairs%n", c.ropeTheta(), c.ropeStyle().name().toLowerCase());
+            out.printf("norm eps:       %s%n", c.normEps());
+            out.printf("embeddings:     %s%n", m.weights().tiedEmbeddings() ? "tied (output = token embedding)" : "separate output matrix");
+            out.printf("parameters:     %,d%n", m.parameterCount());
+            out.printf("weights:        %s (%,d bytes)%n", Units.bytes(m.weightBytes()), m.weightBytes());
+            out.printf("tensor types:   %s%n", types);
+            WeightMatrix e = m.weights().tokenEmbedding();
+            out.printf("embedding:      %s %dx%d%n", e.type(), e.rows(), e.cols());
+            out.printf("stop tokens:    %s%n", java.util.Arrays.toString(m.stopTokens()));
+        }
+        out.flush();
+        return 0;
+    }
+}

@@ -1,0 +1,109 @@
+package dev.pagoda.model;
+
+import dev.pagoda.PagodaException;
+import dev.pagoda.kernel.Quantize;
+import dev.pagoda.kernel.TensorType;
+import dev.pagoda.model.gguf.GgufWriter;
+import dev.pagoda.tokenizer.SyntheticVocabulary;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Writes random-weight Llama models as GGUF for benchmarks: uniform weights of standard deviation 0.02,
+ * unit norms, tied embeddings, and a byte-level BPE vocabulary of the shape's size. Matrices whose rows
+ * do not fill whole quantization blocks fall back to F16, as llama.cpp's quantizer does. The same shape,
+ * type and seed always give the same bytes.
+ */
+public final class SyntheticModel {
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final float STD = 0.02f;
+
+    private SyntheticModel() {
+    }
+
+    public static TensorType parseType(String name) {
+        return switch (name.toLowerCase()) {
+            case "f32" -> TensorType.F32;
+            case "f16" -> TensorType.F16;
+            case "bf16" -> TensorType.BF16;
+            case "q8_0" -> TensorType.Q8_0;
+            case "q4_0" -> TensorType.Q4_0;
+            default -> throw new PagodaException("unknown dtype '" + name + "' (known: f32, f16, bf16, q8_0, q4_0)");
+        };
+    }
+
+    public static void write(SyntheticShape s, TensorType type, long seed, Path out) {
+        GgufWriter w = new GgufWriter();
+        w.put("general.architecture", "llama");
+        w.put("general.name", "synth-" + s.id + "-" + type.name().toLowerCase());
+        w.put("llama.context_length", s.context);
+        w.put("llama.embedding_length", s.dim);
+        w.put("llama.feed_forward_length", s.hiddenDim);
+        w.put("llama.block_count", s.layers);
+        w.put("llama.attention.head_count", s.heads);
+        w.put("llama.attention.head_count_kv", s.kvHeads);
+        w.put("llama.attention.layer_norm_rms_epsilon", 1e-5f);
+        w.put("llama.rope.freq_base", 10000f);
+        w.put("llama.rope.dimension_count", s.headDim());
+        w.put("general.file_type", fileType(type));
+        SyntheticVocabulary.byteLevel(s.vocab, seed).writeTo(w);
+
+        int kvDim = s.kvHeads * s.headDim();
+        int[] counter = {0};
+        matrix(w, "token_embd.weight", type, s.vocab, s.dim, seed, counter);
+        for (int l = 0; l < s.layers; l++) {
+            String p = "blk." + l + ".";
+            norm(w, p + "attn_norm.weight", s.dim);
+            matrix(w, p + "attn_q.weight", type, s.dim, s.dim, seed, counter);
+            matrix(w, p + "attn_k.weight", type, kvDim, s.dim, seed, counter);
+            matrix(w, p + "attn_v.weight", type, kvDim, s.dim, seed, counter);
+            matrix(w, p + "attn_output.weight", type, s.dim, s.dim, seed, counter);
+            norm(w, p + "ffn_norm.weight", s.dim);
+            matrix(w, p + "ffn_gate.weight", type, s.hiddenDim, s.dim, seed, counter);
+            matrix(w, p + "ffn_down.weight", type, s.dim, s.hiddenDim, seed, counter);
+            matrix(w, p + "ffn_up.weight", type, s.hiddenDim, s.dim, seed, counter);
+        }
+        norm(w, "output_norm.weight", s.dim);
+        w.write(out);
+    }
+
+    private static void norm(GgufWriter w, String name, int n) {
+        w.addTensor(name, TensorType.F32, new long[] {n}, dst -> {
+            for (int i = 0; i < n; i++) {
+                dst.setAtIndex(FLOAT, i, 1f);
+            }
+        });
+    }
+
+    private static void matrix(GgufWriter w, String name, TensorType type, int rows, int cols, long seed, int[] counter) {
+        TensorType t = cols % type.blockSize == 0 ? type : TensorType.F16;
+        long tensorSeed = seed * 0x9E3779B97F4A7C15L + counter[0]++;
+        float a = (float) (STD * Math.sqrt(3));
+        w.addTensor(name, t, new long[] {cols, rows}, (MemorySegment dst) -> {
+            SplittableRandom rnd = new SplittableRandom(tensorSeed);
+            float[] row = new float[cols];
+            long rowBytes = t.bytesFor(cols);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    row[c] = (float) (rnd.nextDouble() * 2 - 1) * a;
+                }
+                Quantize.encode(t, row, 0, cols, dst, r * rowBytes);
+            }
+        });
+    }
+
+    /** llama.cpp's general.file_type codes (LLAMA_FTYPE_*). */
+    private static int fileType(TensorType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q8_0 -> 7;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException(t.name());
+        };
+    }
+}
