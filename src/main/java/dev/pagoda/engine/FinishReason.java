@@ -5,7 +5,9 @@ public enum FinishReason {
     /** A stop token (EOS) was generated. */
     STOP,
     /** max_tokens or the context length was reached. */
-    LENGTH;
+    LENGTH,
+    /** The request was aborted (client gone, or cancelled). */
+    ABORT;
 
     public String openAiName() {
         return name().toLowerCase();

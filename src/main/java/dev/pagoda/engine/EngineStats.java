@@ -1,0 +1,52 @@
+package dev.pagoda.engine;
+
+import dev.pagoda.kv.SwapSpace;
+import dev.pagoda.scheduler.ScheduledBatch;
+import dev.pagoda.scheduler.Scheduler;
+import java.util.EnumMap;
+import java.util.Map;
+
+/** Counters of the engine, updated by the engine thread only; read through {@link #snapshot}. */
+final class EngineStats {
+    long requestsAdded;
+    long steps;
+    long promptTokens;
+    long generationTokens;
+    long batchedTokens;
+    long runningSum;
+    int peakRunning;
+    final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
+
+    /**
+     * @param meanRunning mean number of running sequences per step
+     * @param swapEmpty   whether the swap space holds nothing (true without one)
+     */
+    public record Snapshot(long requestsAdded, long steps, long promptTokens, long generationTokens, long batchedTokens,
+                           double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
+                           int running, int waiting, int swapped, boolean swapEmpty, Map<FinishReason, Long> finished) {
+        public long preemptions() {
+            return recomputePreemptions + swapPreemptions;
+        }
+    }
+
+    void onStep(ScheduledBatch b, int running) {
+        steps++;
+        batchedTokens += b.totalTokens();
+        for (int i = 0; i < b.size(); i++) {
+            int promptLeft = b.sequence(i).promptLength() - b.sequence(i).computed();
+            promptTokens += Math.max(0, Math.min(promptLeft, b.count(i)));
+        }
+        runningSum += running;
+        peakRunning = Math.max(peakRunning, running);
+    }
+
+    void onFinish(FinishReason reason) {
+        finished.merge(reason, 1L, Long::sum);
+    }
+
+    Snapshot snapshot(Scheduler s, SwapSpace swap) {
+        return new Snapshot(requestsAdded, steps, promptTokens, generationTokens, batchedTokens,
+                steps == 0 ? 0 : (double) runningSum / steps, peakRunning, s.recomputePreemptions(), s.swapPreemptions(),
+                s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), Map.copyOf(finished));
+    }
+}

@@ -1,0 +1,114 @@
+package dev.pagoda.kv;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The bounded secondary area that preemption by swapping copies a sequence's K/V into (the paper's CPU
+ * swap space; here a second off-heap region). It is divided into swap blocks of {@code blockSize} token
+ * records; a token record holds the token's K and V rows of every layer and kv head, so a sequence can
+ * come back into any slots of either layout. A swap-out takes all the swap blocks it needs or none.
+ */
+public final class SwapSpace implements AutoCloseable {
+    private final KvShape shape;
+    private final Arena arena;
+    private final MemorySegment segment;
+    private final long tokenBytes;
+    private final int numBlocks;
+    private final int[] freeStack;
+    private int freeCount;
+
+    /** Where a swapped-out sequence's tokens are: its swap blocks, in logical order, and its length. */
+    public record Handle(int[] blocks, int length) {
+    }
+
+    public SwapSpace(KvShape shape, long bytes) {
+        this.shape = shape;
+        this.tokenBytes = shape.bytesPerToken();
+        long perBlock = tokenBytes * shape.blockSize();
+        this.numBlocks = (int) Math.min(Integer.MAX_VALUE, bytes / perBlock);
+        this.arena = Arena.ofShared();
+        this.segment = numBlocks == 0 ? MemorySegment.NULL : arena.allocate(perBlock * numBlocks, 64);
+        this.freeStack = new int[numBlocks];
+        for (int i = 0; i < numBlocks; i++) {
+            freeStack[i] = numBlocks - 1 - i;
+        }
+        this.freeCount = numBlocks;
+    }
+
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    public int freeBlocks() {
+        return freeCount;
+    }
+
+    public boolean isEmpty() {
+        return freeCount == numBlocks;
+    }
+
+    public boolean canSwapOut(int length) {
+        return blocksFor(length) <= freeCount;
+    }
+
+    /** Copies positions 0..length-1 of {@code seq} out of {@code memory}; the caller frees the sequence afterwards. */
+    public Handle swapOut(KvMemory memory, KvSequence seq, int length) {
+        if (!canSwapOut(length)) {
+            throw new IllegalStateException("swap space has " + freeCount + " free blocks, " + blocksFor(length) + " needed");
+        }
+        int[] blocks = new int[blocksFor(length)];
+        for (int i = 0; i < blocks.length; i++) {
+            blocks[i] = freeStack[--freeCount];
+        }
+        Handle h = new Handle(blocks, length);
+        for (int p = 0; p < length; p++) {
+            copyToken(memory, seq.slotFor(p), h, p, true);
+        }
+        return h;
+    }
+
+    /** Copies a swapped sequence back into {@code seq}'s slots (already allocated) and releases its swap blocks. */
+    public void swapIn(Handle h, KvMemory memory, KvSequence seq) {
+        for (int p = 0; p < h.length(); p++) {
+            copyToken(memory, seq.slotFor(p), h, p, false);
+        }
+        release(h);
+    }
+
+    /** Releases a swapped sequence's blocks without copying (abort). */
+    public void release(Handle h) {
+        for (int b : h.blocks()) {
+            freeStack[freeCount++] = b;
+        }
+    }
+
+    private void copyToken(KvMemory memory, int slot, Handle h, int position, boolean out) {
+        int b = shape.blockSize();
+        long record = ((long) h.blocks()[position / b] * b + position % b) * tokenBytes;
+        long row = memory.rowBytes();
+        long at = record;
+        for (int layer = 0; layer < shape.layers(); layer++) {
+            for (int kv = 0; kv < 2; kv++) {
+                for (int head = 0; head < shape.kvHeads(); head++) {
+                    long cache = memory.slotOffset(slot, layer, kv, head);
+                    if (out) {
+                        MemorySegment.copy(memory.segment(), cache, segment, at, row);
+                    } else {
+                        MemorySegment.copy(segment, at, memory.segment(), cache, row);
+                    }
+                    at += row;
+                }
+            }
+        }
+    }
+
+    private int blocksFor(int length) {
+        return (length + shape.blockSize() - 1) / shape.blockSize();
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
