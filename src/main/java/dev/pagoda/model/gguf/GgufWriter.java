@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -104,6 +105,10 @@ public final class GgufWriter {
             return putArray(key, elementTypeOf(value), value);
         }
         checkScalar(key, type, value);
+        // The layout is computed from the constructor's alignment; a different recorded value would misplace all data.
+        if (key.equals(GgufFile.ALIGNMENT_KEY) && (!type.isInteger() || ((Number) value).longValue() != alignment)) {
+            throw new IllegalArgumentException(GgufFile.ALIGNMENT_KEY + " must equal the writer's alignment " + alignment + "; use new GgufWriter(alignment)");
+        }
         metadata.put(key, new Entry(type, null, value));
         return this;
     }
@@ -113,6 +118,9 @@ public final class GgufWriter {
      * float[]/double[] for FLOAT32/FLOAT64, boolean[], String[], or Object[] of arrays for ARRAY.
      */
     public GgufWriter putArray(String key, GgufValueType elementType, Object array) {
+        if (key.equals(GgufFile.ALIGNMENT_KEY)) {
+            throw new IllegalArgumentException(GgufFile.ALIGNMENT_KEY + " must be an integer");
+        }
         checkArray(key, elementType, array);
         metadata.put(key, new Entry(GgufValueType.ARRAY, elementType, array));
         return this;
@@ -126,7 +134,7 @@ public final class GgufWriter {
     public GgufWriter addTensor(String name, TensorType type, long[] ne, MemorySegment data) {
         long need = tensorBytes(name, type, ne);
         if (data.byteSize() != need) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + data.byteSize() + " bytes of data, " + type + " " + java.util.Arrays.toString(ne) + " needs " + need);
+            throw new IllegalArgumentException("tensor '" + name + "': " + data.byteSize() + " bytes of data, " + type + " " + Arrays.toString(ne) + " needs " + need);
         }
         return addTensor(name, type, ne, dst -> MemorySegment.copy(data, 0, dst, 0, need));
     }
@@ -256,7 +264,7 @@ public final class GgufWriter {
 
     private static void checkArray(String key, GgufValueType elementType, Object array) {
         boolean ok = switch (elementType) {
-            case STRING -> array instanceof String[] s && !java.util.Arrays.asList(s).contains(null);
+            case STRING -> array instanceof String[] s && !Arrays.asList(s).contains(null);
             case BOOL -> array instanceof boolean[];
             case FLOAT32, FLOAT64 -> array instanceof float[] || array instanceof double[];
             case ARRAY -> {
@@ -269,8 +277,8 @@ public final class GgufWriter {
                 yield true;
             }
             default -> switch (array) {
-                case int[] a -> java.util.Arrays.stream(a).allMatch(v -> inRange(elementType, v));
-                case long[] a -> java.util.Arrays.stream(a).allMatch(v -> inRange(elementType, v));
+                case int[] a -> Arrays.stream(a).allMatch(v -> inRange(elementType, v));
+                case long[] a -> Arrays.stream(a).allMatch(v -> inRange(elementType, v));
                 default -> false;
             };
         };

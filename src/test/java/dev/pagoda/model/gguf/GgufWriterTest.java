@@ -148,6 +148,8 @@ class GgufWriterTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiple of 32");
         assertThatThrownBy(() -> w.put("k", GgufValueType.UINT8, 256)).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> w.put("k", GgufValueType.STRING, 1)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> w.put(GgufFile.ALIGNMENT_KEY, GgufValueType.UINT32, 64)).isInstanceOf(IllegalArgumentException.class);
+        w.put(GgufFile.ALIGNMENT_KEY, GgufValueType.UINT32, 32);
         w.addTensor("y", TensorType.F32, new long[]{1}, new byte[4]);
         assertThatThrownBy(() -> w.addTensor("y", TensorType.F32, new long[]{1}, new byte[4]))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duplicate");
