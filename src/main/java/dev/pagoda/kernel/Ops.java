@@ -55,7 +55,7 @@ public final class Ops {
         int bound = F.loopBound(n);
         int i = 0;
         for (; i < bound; i += L) {
-            FloatVector.fromArray(F, x, xOff + i).fma(a, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
+            FloatVector.fromArray(F, x, xOff + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) {
             y[yOff + i] = Math.fma(x[xOff + i], a, y[yOff + i]);
