@@ -1,0 +1,96 @@
+package dev.pagoda.bench.jmh;
+
+import dev.pagoda.kernel.MatMul;
+import dev.pagoda.kernel.Quantize;
+import dev.pagoda.kernel.TensorType;
+import dev.pagoda.kernel.WeightMatrix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Matmul throughput per weight type and shape (rows x cols) for a batch of nTokens. Besides time per call,
+ * the aux counters report rates: {@code flops} (2 * rows * cols * nTokens per call; divide by 1e9 for GFLOP/s)
+ * and {@code weightBytes} (bytes of weights streamed per call; divide by 1e9 for GB/s).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
+public class MatMulBench {
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    public String type;
+
+    @Param({"768x768", "2048x768", "768x2048", "32000x768"})
+    public String shape;
+
+    @Param({"1", "8", "32"})
+    public int nTokens;
+
+    private Arena arena;
+    private WeightMatrix w;
+    private float[] x;
+    private float[] out;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        String[] rc = shape.split("x");
+        int rows = Integer.parseInt(rc[0]);
+        int cols = Integer.parseInt(rc[1]);
+        TensorType t = TensorType.valueOf(type);
+        SplittableRandom rnd = new SplittableRandom(42);
+        arena = Arena.ofShared();
+        MemorySegment data = arena.allocate(rows * t.bytesFor(cols), 64);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                row[c] = (float) rnd.nextGaussian() * 0.02f;
+            }
+            Quantize.encode(t, row, 0, cols, data, r * t.bytesFor(cols));
+        }
+        w = new WeightMatrix(type + "-" + shape, t, data, rows, cols);
+        x = new float[nTokens * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        out = new float[nTokens * rows];
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        arena.close();
+    }
+
+    /** Work done, as rates per second in the JMH output. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Work {
+        public long flops;
+        public long weightBytes;
+    }
+
+    @Benchmark
+    public float[] matmul(Work work) {
+        MatMul.matmul(w, x, 0, nTokens, out, 0);
+        work.flops += 2L * w.rows() * w.cols() * nTokens;
+        work.weightBytes += w.byteSize();
+        return out;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.pagoda.kernel;
+
+import static dev.pagoda.kernel.VectorMath.F;
+import static dev.pagoda.kernel.VectorMath.L;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Sustainable memory read bandwidth, measured the way decode reads weights: all pool threads stream disjoint
+ * parts of an off-heap buffer larger than the caches. Takes well under a second; the best of a few passes counts.
+ */
+public final class BandwidthProbe {
+    private static final long BUFFER_BYTES = 256L << 20;
+    private static final int PASSES = 5;
+
+    private BandwidthProbe() {
+    }
+
+    /** Read bandwidth in GB/s (1e9 bytes per second) with the shared pool. */
+    public static double measureGBps() {
+        return measureGBps(WorkerPool.shared());
+    }
+
+    public static double measureGBps(WorkerPool pool) {
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment buf = arena.allocate(BUFFER_BYTES, 4096);
+            buf.fill((byte) 1);
+            int chunks = pool.threads() * 64;
+            long chunkBytes = BUFFER_BYTES / chunks;
+            float[] sink = new float[chunks];
+            RangeTask read = (start, end) -> {
+                for (int c = start; c < end; c++) {
+                    sink[c] = readSum(buf, c * chunkBytes, chunkBytes);
+                }
+            };
+            double best = 0;
+            for (int pass = 0; pass < PASSES; pass++) {
+                long t0 = System.nanoTime();
+                pool.parallelFor(chunks, read);
+                long t1 = System.nanoTime();
+                best = Math.max(best, BUFFER_BYTES / (double) (t1 - t0));
+            }
+            if (sink[0] != sink[chunks - 1]) {
+                throw new IllegalStateException("bandwidth probe read inconsistent data");
+            }
+            return best;
+        }
+    }
+
+    /** Four independent accumulators so the adds do not limit the read rate. */
+    private static float readSum(MemorySegment s, long off, long bytes) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long step = 4L * L;
+        for (long p = off; p + 4 * step <= off + bytes; p += 4 * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(F, s, p, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, s, p + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(F, s, p + 2 * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(F, s, p + 3 * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return VectorMath.sum(a0.add(a1).add(a2.add(a3)));
+    }
+}

@@ -1,0 +1,118 @@
+package dev.pagoda.kernel;
+
+import static dev.pagoda.kernel.VectorMath.F;
+import static dev.pagoda.kernel.VectorMath.L;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vectorized decoding of one weight row into float32 scratch, bit-identical to {@link Dequant#row}
+ * (the matmul tests rely on that). Types without a vector decoder (the K-quants) go through {@link Dequant}.
+ */
+final class RowDecoder {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** L shorts / L bytes, widened to L ints / floats. Vector decoding needs L >= 8 (64-bit byte vectors). */
+    private static final boolean VECTOR = L >= 8;
+    private static final VectorSpecies<Short> S = VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
+    private static final VectorSpecies<Byte> B = VECTOR ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    /** 2^112 rescales an f16 exponent field (bias 15) moved into float position (bias 127), subnormals included. */
+    private static final float F16_RESCALE = 0x1p112f;
+
+    private RowDecoder() {
+    }
+
+    /**
+     * Decodes row {@code row} of {@code w} to floats at {@code dst[dstOff..]}; {@code tmp} (at least cols floats) is
+     * used by the scalar fallback.
+     */
+    static void decode(WeightMatrix w, int row, MemorySegment dst, long dstOff, float[] tmp) {
+        MemorySegment s = w.data();
+        long base = row * w.rowBytes();
+        int n = w.cols();
+        if (!VECTOR || n % L != 0) {
+            Dequant.row(w, row, tmp, 0);
+            MemorySegment.copy(tmp, 0, dst, Dequant.FLOAT, dstOff, n);
+            return;
+        }
+        switch (w.type()) {
+            case F32 -> MemorySegment.copy(s, base, dst, dstOff, 4L * n);
+            case F16 -> f16Row(s, base, n, dst, dstOff);
+            case BF16 -> bf16Row(s, base, n, dst, dstOff);
+            case Q8_0 -> q8_0Row(s, base, n, dst, dstOff);
+            case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
+            default -> {
+                Dequant.row(w, row, tmp, 0);
+                MemorySegment.copy(tmp, 0, dst, Dequant.FLOAT, dstOff, n);
+            }
+        }
+    }
+
+    // One small method per type: C2 gives up intrinsifying Vector API calls inside very large inlined bodies.
+
+    private static void f16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int i = 0; i < n; i += L) {
+            f16(s, base + 2L * i).intoMemorySegment(dst, dstOff + 4L * i, LE);
+        }
+    }
+
+    private static void bf16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int i = 0; i < n; i += L) {
+            widenShorts(s, base + 2L * i).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    .intoMemorySegment(dst, dstOff + 4L * i, LE);
+        }
+    }
+
+    private static void q8_0Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = base + 34L * b;
+            float d = Dequant.half(s, p);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, s, p + 2 + j, LE)
+                        .convertShape(VectorOperators.B2F, F, 0);
+                q.mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
+            }
+        }
+    }
+
+    private static void q4_0Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = base + 18L * b;
+            float d = Dequant.half(s, p);
+            ByteVector packed = ByteVector.fromMemorySegment(B16, s, p + 2, LE);
+            ByteVector lo = packed.and((byte) 0xF).sub((byte) 8);
+            ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
+            long y = dstOff + 4L * 32 * b;
+            for (int part = 0; part < 16 / L; part++) {
+                ((FloatVector) lo.convertShape(VectorOperators.B2F, F, part)).mul(d)
+                        .intoMemorySegment(dst, y + 4L * L * part, LE);
+                ((FloatVector) hi.convertShape(VectorOperators.B2F, F, part)).mul(d)
+                        .intoMemorySegment(dst, y + 64 + 4L * L * part, LE);
+            }
+        }
+    }
+
+    private static IntVector widenShorts(MemorySegment s, long off) {
+        return (IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0);
+    }
+
+    /** Exact f16 -> f32 for all inputs: magnitude bits shifted into place and rescaled; Inf/NaN get the max exponent. */
+    private static FloatVector f16(MemorySegment s, long off) {
+        IntVector h = widenShorts(s, off);
+        IntVector mag = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+        IntVector finite = mag.reinterpretAsFloats().mul(F16_RESCALE).reinterpretAsInts();
+        IntVector special = mag.or(0x7F800000);
+        IntVector bits = finite.blend(special, h.and(0x7C00).eq(0x7C00));
+        return bits.or(sign).reinterpretAsFloats();
+    }
+}

@@ -1,0 +1,175 @@
+package dev.pagoda.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class MatMulTest {
+    private static final WorkerPool POOL3 = new WorkerPool(3);
+
+    @AfterAll
+    static void noop() {
+        // the pools' threads are daemons
+    }
+
+    /** Shapes where the types allow it: odd rows always; cols not a multiple of the vector length or tile for float types. */
+    private static int[][] shapes(TensorType type) {
+        if (type.isQuantized()) {
+            int b = type.blockSize;
+            return new int[][] {{1, b}, {7, 3 * b}, {33, 5 * b}};
+        }
+        return new int[][] {{1, 1}, {7, 37}, {33, 130}, {5, 16}};
+    }
+
+    private static WeightMatrix matrix(SplittableRandom rnd, TensorType type, int rows, int cols) {
+        if (type == TensorType.Q4_K || type == TensorType.Q6_K) {
+            return TestMatrices.randomKQuant(rnd, type, rows, cols);
+        }
+        return TestMatrices.encode(type, TestMatrices.gaussian(rnd, rows * cols, 0.5f), rows, cols);
+    }
+
+    /**
+     * Every type against a double-precision dot of the Dequant rows. The kernel rounds like a float dot product:
+     * |error| <= 1e-5 * sum|w*x| (cols <= 1280 here, so n * 2^-24 < 1e-4 with room; actual error is far smaller).
+     */
+    @ParameterizedTest
+    @EnumSource(TensorType.class)
+    void matchesDoublePrecisionReferenceOnDequantizedWeights(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(type.ordinal());
+        for (int[] shape : shapes(type)) {
+            int rows = shape[0];
+            int cols = shape[1];
+            WeightMatrix w = matrix(rnd, type, rows, cols);
+            int nTokens = 6;
+            float[] x = TestMatrices.gaussian(rnd, nTokens * cols, 1f);
+            float[] out = new float[nTokens * rows + 3];
+            MatMul.matmul(POOL3, w, x, 0, nTokens, out, 3);
+            double[] ref = TestMatrices.referenceMatmul(w, x, nTokens);
+            double[] abs = TestMatrices.absMatmul(w, x, nTokens);
+            for (int i = 0; i < ref.length; i++) {
+                assertThat((double) out[3 + i]).as("%s %dx%d element %d", type, rows, cols, i)
+                        .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-5 * abs[i] + 1e-30));
+            }
+        }
+    }
+
+    /** Per-element format error bound for weights of magnitude <= amax in the element's block. */
+    private static double formatError(TensorType type, float value, float blockAmax) {
+        return switch (type) {
+            case F32 -> 0;
+            case F16 -> Math.abs(value) * 0x1p-11 + 0x1p-25;
+            case BF16 -> Math.abs(value) * 0x1p-8;
+            // half a step (amax/127/2) plus the f16 rounding of d applied to |q| <= 127
+            case Q8_0 -> blockAmax * (0.5 / 127 + 0x1p-11 * 1.01);
+            // a step is amax/8; clamping q=16 to 15 at the negative extreme costs a whole step
+            case Q4_0 -> blockAmax * (1.0 / 8 + 0x1p-11 * 1.01);
+            default -> throw new IllegalArgumentException();
+        };
+    }
+
+    /** Accuracy against the original float32 weights, within the format's error: sum_c bound(c) * |x_c|. */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void staysWithinFormatErrorOfF32(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(100 + type.ordinal());
+        int rows = 9;
+        int cols = 256;
+        float[] values = TestMatrices.gaussian(rnd, rows * cols, 0.1f);
+        WeightMatrix f32 = TestMatrices.encode(TensorType.F32, values, rows, cols);
+        WeightMatrix w = TestMatrices.encode(type, values, rows, cols);
+        float[] x = TestMatrices.gaussian(rnd, cols, 1f);
+        float[] out = new float[rows];
+        MatMul.matvec(w, x, 0, out, 0);
+        double[] exact = TestMatrices.referenceMatmul(f32, x, 1);
+        double[] abs = TestMatrices.absMatmul(f32, x, 1);
+        for (int r = 0; r < rows; r++) {
+            double bound = 1e-5 * abs[r];
+            for (int c = 0; c < cols; c++) {
+                int b0 = c / 32 * 32;
+                float amax = 0;
+                for (int j = b0; j < b0 + 32; j++) {
+                    amax = Math.max(amax, Math.abs(values[r * cols + j]));
+                }
+                bound += formatError(type, values[r * cols + c], amax) * Math.abs(x[c]);
+            }
+            assertThat((double) out[r]).as("%s row %d", type, r).isCloseTo(exact[r], org.assertj.core.data.Offset.offset(bound));
+        }
+    }
+
+    /** A quantized matmul is the F32 matmul of its dequantized weights, bit for bit (same kernel, same order). */
+    @ParameterizedTest
+    @EnumSource(TensorType.class)
+    void equalsF32MatmulOfDequantizedWeightsExactly(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        int rows = 11;
+        int cols = 512;
+        WeightMatrix w = matrix(rnd, type, rows, cols);
+        float[] deq = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            Dequant.row(w, r, deq, r * cols);
+        }
+        WeightMatrix f32 = TestMatrices.encode(TensorType.F32, deq, rows, cols);
+        float[] x = TestMatrices.gaussian(rnd, 5 * cols, 1f);
+        float[] a = new float[5 * rows];
+        float[] b = new float[5 * rows];
+        MatMul.matmul(w, x, 0, 5, a, 0);
+        MatMul.matmul(f32, x, 0, 5, b, 0);
+        assertThat(bits(a)).isEqualTo(bits(b));
+    }
+
+    /** Token t's output is bit-identical alone and at every place in batches of 1..65, for any pool size. */
+    @ParameterizedTest
+    @EnumSource(TensorType.class)
+    void batchInvariantBitIdentical(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(11 + type.ordinal());
+        int[] shape = shapes(type)[1];
+        int rows = shape[0];
+        int cols = shape[1];
+        WeightMatrix w = matrix(rnd, type, rows, cols);
+        int maxTokens = 65;
+        float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);
+        float[] alone = new float[maxTokens * rows];
+        WorkerPool single = new WorkerPool(1);
+        for (int t = 0; t < maxTokens; t++) {
+            MatMul.matmul(single, w, x, t * cols, 1, alone, t * rows);
+        }
+        WorkerPool[] pools = {single, new WorkerPool(2), POOL3};
+        for (int n = 1; n <= maxTokens; n++) {
+            int first = (n * 7) % (maxTokens - n + 1);  // batches start at varying tokens
+            float[] batch = new float[n * rows];
+            MatMul.matmul(pools[n % pools.length], w, x, first * cols, n, batch, 0);
+            for (int t = 0; t < n; t++) {
+                for (int r = 0; r < rows; r++) {
+                    int got = Float.floatToRawIntBits(batch[t * rows + r]);
+                    int want = Float.floatToRawIntBits(alone[(first + t) * rows + r]);
+                    if (got != want) {
+                        throw new AssertionError(type + " batch " + n + " token " + t + " row " + r + ": "
+                                + batch[t * rows + r] + " != " + alone[(first + t) * rows + r]);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void rejectsArraysTooSmall() {
+        WeightMatrix w = TestMatrices.encode(TensorType.F32, new float[6], 2, 3);
+        assertThatThrownBy(() -> MatMul.matmul(w, new float[5], 0, 2, new float[4], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> MatMul.matmul(w, new float[6], 0, 2, new float[3], 0))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    private static int[] bits(float[] v) {
+        int[] b = new int[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = Float.floatToRawIntBits(v[i]);
+        }
+        return b;
+    }
+}

@@ -1,0 +1,78 @@
+package dev.pagoda.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/** Random weights and activations for kernel tests. */
+final class TestMatrices {
+    private TestMatrices() {
+    }
+
+    static float[] gaussian(SplittableRandom rnd, int n, float scale) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) rnd.nextGaussian() * scale;
+        }
+        return v;
+    }
+
+    /** A rows x cols matrix of the given type encoded from {@code values} (row-major float32). */
+    static WeightMatrix encode(TensorType type, float[] values, int rows, int cols) {
+        byte[] bytes = Quantize.encode(type, values);
+        return new WeightMatrix("test-" + type, type, MemorySegment.ofArray(bytes), rows, cols);
+    }
+
+    /** Random K-quant blocks: random bytes, with the f16 scales set to small normal values. */
+    static WeightMatrix randomKQuant(SplittableRandom rnd, TensorType type, int rows, int cols) {
+        byte[] bytes = new byte[Math.toIntExact(rows * type.bytesFor(cols))];
+        rnd.nextBytes(bytes);
+        MemorySegment s = MemorySegment.ofArray(bytes);
+        for (long b = 0; b < bytes.length; b += type.bytesPerBlock) {
+            if (type == TensorType.Q4_K) {
+                s.set(Dequant.SHORT, b, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+                s.set(Dequant.SHORT, b + 2, Float.floatToFloat16((float) rnd.nextDouble() * 0.01f));
+            } else {
+                s.set(Dequant.SHORT, b + 208, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+            }
+        }
+        return new WeightMatrix("test-" + type, type, s, rows, cols);
+    }
+
+    /** out[t*rows + r] = sum_c dequant(w)[r][c] * x[t*cols + c], in double. */
+    static double[] referenceMatmul(WeightMatrix w, float[] x, int nTokens) {
+        int rows = w.rows();
+        int cols = w.cols();
+        double[] out = new double[nTokens * rows];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Dequant.row(w, r, row, 0);
+            for (int t = 0; t < nTokens; t++) {
+                double s = 0;
+                for (int c = 0; c < cols; c++) {
+                    s += (double) row[c] * x[t * cols + c];
+                }
+                out[t * rows + r] = s;
+            }
+        }
+        return out;
+    }
+
+    /** Sum over c of |dequant(w)[r][c] * x[t][c]|: the scale of rounding error in a float dot product. */
+    static double[] absMatmul(WeightMatrix w, float[] x, int nTokens) {
+        int rows = w.rows();
+        int cols = w.cols();
+        double[] out = new double[nTokens * rows];
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Dequant.row(w, r, row, 0);
+            for (int t = 0; t < nTokens; t++) {
+                double s = 0;
+                for (int c = 0; c < cols; c++) {
+                    s += Math.abs((double) row[c] * x[t * cols + c]);
+                }
+                out[t * rows + r] = s;
+            }
+        }
+        return out;
+    }
+}
