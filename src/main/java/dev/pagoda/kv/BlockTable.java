@@ -1,0 +1,90 @@
+package dev.pagoda.kv;
+
+import java.util.Arrays;
+
+/**
+ * A sequence's paged block table: logical block j -> physical block id. Append-only except for copy-on-write,
+ * which repoints one entry at a private copy. Mutated only through {@link PagedAllocator}.
+ */
+public final class BlockTable implements KvSequence {
+    private final int blockSize;
+    private int[] ids;
+    private int numBlocks;
+    private int length;
+
+    BlockTable(int blockSize, int capacityBlocks) {
+        this.blockSize = blockSize;
+        this.ids = new int[Math.max(4, capacityBlocks)];
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public int blockSlotStart(int j) {
+        return ids[j] * blockSize;
+    }
+
+    @Override
+    public int slotFor(int position) {
+        return ids[position / blockSize] * blockSize + position % blockSize;
+    }
+
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    public int blockId(int j) {
+        if (j >= numBlocks) {
+            throw new IndexOutOfBoundsException("logical block " + j + " of " + numBlocks);
+        }
+        return ids[j];
+    }
+
+    /** New blocks needed to hold {@code n} more tokens (ignoring copy-on-write of the last block). */
+    public int newBlocksFor(int n) {
+        int needed = (length + n + blockSize - 1) / blockSize;
+        return Math.max(0, needed - numBlocks);
+    }
+
+    /** Slots used in the last block (0 when there is none or it is full). */
+    int lastBlockFill() {
+        return length % blockSize;
+    }
+
+    void addBlock(int id) {
+        if (numBlocks == ids.length) {
+            ids = Arrays.copyOf(ids, ids.length * 2);
+        }
+        ids[numBlocks++] = id;
+    }
+
+    void setBlock(int j, int id) {
+        ids[j] = id;
+    }
+
+    void setLength(int length) {
+        this.length = length;
+    }
+
+    BlockTable copy() {
+        BlockTable t = new BlockTable(blockSize, numBlocks);
+        System.arraycopy(ids, 0, t.ids, 0, numBlocks);
+        t.numBlocks = numBlocks;
+        t.length = length;
+        return t;
+    }
+
+    /** Forgets all blocks (after they were returned to the pool). */
+    void clear() {
+        numBlocks = 0;
+        length = 0;
+    }
+}

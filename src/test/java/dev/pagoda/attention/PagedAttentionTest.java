@@ -1,0 +1,240 @@
+package dev.pagoda.attention;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.pagoda.kv.KvAllocator;
+import dev.pagoda.kv.KvDtype;
+import dev.pagoda.kv.KvLayout;
+import dev.pagoda.kv.KvMemory;
+import dev.pagoda.kv.KvSequence;
+import dev.pagoda.kv.KvShape;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The kernel against a plain attention over contiguous arrays (double accumulation), through shuffled block
+ * tables and contiguous runs, mixed prefill/decode batches.
+ */
+class PagedAttentionTest {
+    private static final int LAYERS = 2;
+    private static final int KV_HEADS = 2;
+    private static final int HEAD_DIM = 24;
+    private static final int TOTAL_SLOTS = 2048;
+
+    static Stream<Arguments> configurations() {
+        List<Arguments> list = new ArrayList<>();
+        for (KvLayout layout : KvLayout.values()) {
+            for (int blockSize : new int[] {1, 16, 32}) {
+                for (int group : new int[] {1, 2, 4}) {
+                    list.add(Arguments.of(layout, blockSize, group));
+                }
+            }
+        }
+        return list.stream();
+    }
+
+    /** One sequence of the test: its history (already cached) and this step's chunk, with reference K/V. */
+    private record Seq(KvSequence kv, int history, int chunk, float[][][] k, float[][][] v) {
+    }
+
+    @ParameterizedTest(name = "{0} block {1} group {2}")
+    @MethodSource("configurations")
+    void matchesContiguousReference(KvLayout layout, int blockSize, int group) {
+        check(layout, blockSize, group, KvDtype.F32, 1e-5, 42 + blockSize * 7 + group);
+    }
+
+    /** f16 storage rounds each K/V element to 11 significant bits: outputs agree to about 1e-3. */
+    @Test
+    void f16StorageWithinHalfPrecisionTolerance() {
+        check(KvLayout.PAGED, 16, 2, KvDtype.F16, 4e-3, 7);
+        check(KvLayout.CONTIGUOUS, 16, 4, KvDtype.F16, 4e-3, 8);
+    }
+
+    @Test
+    void bf16StorageWithinBfloatTolerance() {
+        check(KvLayout.PAGED, 16, 2, KvDtype.BF16, 3e-2, 9);
+    }
+
+    private void check(KvLayout layout, int blockSize, int group, KvDtype dtype, double tolerance, long seed) {
+        Random rnd = new Random(seed);
+        KvShape shape = new KvShape(LAYERS, KV_HEADS, HEAD_DIM, blockSize, dtype);
+        int nHeads = KV_HEADS * group;
+        try (KvMemory memory = KvMemory.ofBlocks(shape, TOTAL_SLOTS / blockSize)) {
+            KvAllocator allocator = KvAllocator.create(layout, memory);
+            PagedAttention attention = new PagedAttention(memory, nHeads);
+            List<Seq> seqs = buildSequences(allocator, attention, blockSize, rnd);
+
+            AttentionBatch batch = new AttentionBatch(1, 1);
+            for (Seq s : seqs) {
+                allocator.append(s.kv, s.chunk - (s.kv.length() - s.history));
+                batch.add(s.kv, s.history, s.chunk);
+            }
+            float[][] q = new float[batch.numTokens()][];
+            float[] qRows = new float[batch.numTokens() * nHeads * HEAD_DIM];
+            for (int t = 0; t < batch.numTokens(); t++) {
+                q[t] = randomRow(rnd, nHeads * HEAD_DIM);
+                System.arraycopy(q[t], 0, qRows, t * nHeads * HEAD_DIM, q[t].length);
+            }
+            for (int layer = 0; layer < LAYERS; layer++) {
+                writeChunk(attention, batch, seqs, layer);
+            }
+            float[] out = new float[qRows.length];
+            attention.forward(1, batch, qRows, out);
+
+            int t = 0;
+            for (Seq s : seqs) {
+                for (int i = 0; i < s.chunk; i++, t++) {
+                    double[] expected = reference(q[t], s, 1, s.history + i, nHeads, group);
+                    double scaleOfRow = 1;
+                    for (double e : expected) {
+                        scaleOfRow = Math.max(scaleOfRow, Math.abs(e));
+                    }
+                    for (int d = 0; d < expected.length; d++) {
+                        assertThat((double) out[t * nHeads * HEAD_DIM + d])
+                                .as("row %d (position %d), element %d", t, s.history + i, d)
+                                .isCloseTo(expected[d], org.assertj.core.data.Offset.offset(tolerance * scaleOfRow));
+                    }
+                }
+            }
+            assertBatchInvariant(attention, batch, seqs, qRows, out, nHeads);
+        }
+    }
+
+    /** Sequences with random histories (1, multiples of B, others) placed in shuffled blocks or runs. */
+    private List<Seq> buildSequences(KvAllocator allocator, PagedAttention attention, int blockSize, Random rnd) {
+        // Decoys admitted and freed in random order scatter the free blocks (and runs) the test sequences get.
+        List<KvSequence> decoys = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            int n = 1 + rnd.nextInt(40);
+            decoys.add(allocator.admit(n, n + rnd.nextInt(9)));
+        }
+        Collections.shuffle(decoys, rnd);
+        for (int i = 0; i < decoys.size(); i += 2) {
+            allocator.free(decoys.get(i));
+        }
+        int[][] historyAndChunk = {
+            {0, 1}, {0, 1 + rnd.nextInt(40)}, {1, 1}, {blockSize, 1}, {2 * blockSize, 3},
+            {blockSize + 1 + rnd.nextInt(60), 1}, {5 + rnd.nextInt(70), 1 + rnd.nextInt(30)}, {blockSize - 1, 1},
+        };
+        List<Seq> seqs = new ArrayList<>();
+        for (int[] hc : historyAndChunk) {
+            int history = hc[0];
+            int chunk = hc[1];
+            int total = history + chunk;
+            float[][][] k = new float[LAYERS][total][];
+            float[][][] v = new float[LAYERS][total][];
+            for (int layer = 0; layer < LAYERS; layer++) {
+                for (int p = 0; p < total; p++) {
+                    k[layer][p] = randomRow(rnd, KV_HEADS * HEAD_DIM);
+                    v[layer][p] = randomRow(rnd, KV_HEADS * HEAD_DIM);
+                }
+            }
+            KvSequence kv = allocator.admit(history, total + rnd.nextInt(20));
+            Seq s = new Seq(kv, history, chunk, k, v);
+            if (history > 0) {
+                AttentionBatch past = new AttentionBatch(history, 1);
+                past.add(kv, 0, history);
+                for (int layer = 0; layer < LAYERS; layer++) {
+                    writeRows(attention, past, layer, k[layer], v[layer], 0);
+                }
+            }
+            seqs.add(s);
+        }
+        for (int i = 1; i < decoys.size(); i += 2) {
+            allocator.free(decoys.get(i));
+        }
+        return seqs;
+    }
+
+    private static void writeChunk(PagedAttention attention, AttentionBatch batch, List<Seq> seqs, int layer) {
+        int kvDim = KV_HEADS * HEAD_DIM;
+        float[] k = new float[batch.numTokens() * kvDim];
+        float[] v = new float[k.length];
+        int t = 0;
+        for (Seq s : seqs) {
+            for (int i = 0; i < s.chunk; i++, t++) {
+                System.arraycopy(s.k[layer][s.history + i], 0, k, t * kvDim, kvDim);
+                System.arraycopy(s.v[layer][s.history + i], 0, v, t * kvDim, kvDim);
+            }
+        }
+        attention.writeKv(layer, batch, k, v);
+    }
+
+    private static void writeRows(PagedAttention attention, AttentionBatch batch, int layer, float[][] k,
+                                  float[][] v, int first) {
+        int kvDim = KV_HEADS * HEAD_DIM;
+        float[] kRows = new float[batch.numTokens() * kvDim];
+        float[] vRows = new float[kRows.length];
+        for (int t = 0; t < batch.numTokens(); t++) {
+            System.arraycopy(k[first + t], 0, kRows, t * kvDim, kvDim);
+            System.arraycopy(v[first + t], 0, vRows, t * kvDim, kvDim);
+        }
+        attention.writeKv(layer, batch, kRows, vRows);
+    }
+
+    /** Plain causal attention for one query row over the sequence's own arrays, in double. */
+    private static double[] reference(float[] q, Seq s, int layer, int position, int nHeads, int group) {
+        double[] out = new double[nHeads * HEAD_DIM];
+        for (int h = 0; h < nHeads; h++) {
+            int kvOff = (h / group) * HEAD_DIM;
+            double[] scores = new double[position + 1];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int p = 0; p <= position; p++) {
+                double dot = 0;
+                for (int d = 0; d < HEAD_DIM; d++) {
+                    dot += (double) q[h * HEAD_DIM + d] * s.k[layer][p][kvOff + d];
+                }
+                scores[p] = dot / Math.sqrt(HEAD_DIM);
+                max = Math.max(max, scores[p]);
+            }
+            double sum = 0;
+            for (int p = 0; p <= position; p++) {
+                scores[p] = Math.exp(scores[p] - max);
+                sum += scores[p];
+            }
+            for (int p = 0; p <= position; p++) {
+                for (int d = 0; d < HEAD_DIM; d++) {
+                    out[h * HEAD_DIM + d] += scores[p] / sum * s.v[layer][p][kvOff + d];
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Each sequence alone, and the batch split into arbitrary ranges, give bit-identical rows. */
+    private static void assertBatchInvariant(PagedAttention attention, AttentionBatch batch, List<Seq> seqs,
+                                             float[] qRows, float[] out, int nHeads) {
+        int rowLen = nHeads * HEAD_DIM;
+        float[] split = new float[out.length];
+        int items = attention.workItems(batch);
+        for (int start = 0; start < items; start += 7) {
+            attention.run(1, batch, qRows, split, start, Math.min(items, start + 7));
+        }
+        assertThat(split).isEqualTo(out);
+        int row = 0;
+        for (Seq s : seqs) {
+            AttentionBatch alone = new AttentionBatch(s.chunk, 1);
+            alone.add(s.kv, s.history, s.chunk);
+            float[] q = java.util.Arrays.copyOfRange(qRows, row * rowLen, (row + s.chunk) * rowLen);
+            float[] o = new float[q.length];
+            attention.forward(1, alone, q, o);
+            assertThat(o).isEqualTo(java.util.Arrays.copyOfRange(out, row * rowLen, (row + s.chunk) * rowLen));
+            row += s.chunk;
+        }
+    }
+
+    private static float[] randomRow(Random rnd, int n) {
+        float[] r = new float[n];
+        for (int i = 0; i < n; i++) {
+            r[i] = (float) (rnd.nextGaussian());
+        }
+        return r;
+    }
+}
