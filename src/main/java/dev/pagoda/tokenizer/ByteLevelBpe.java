@@ -1,0 +1,83 @@
+package dev.pagoda.tokenizer;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Byte-level BPE (GPT-2 and its descendants): the pre-tokenizer splits text into words, each word's UTF-8 bytes
+ * become GPT-2's byte characters, and adjacent symbols merge by rank from the merges list (lowest first,
+ * leftmost on ties). With ignoreMerges (Llama 3) a word that is already a token is taken whole.
+ */
+final class ByteLevelBpe extends VocabTokenizer {
+    private final PreTokenizer preTokenizer;
+    private final MergeTable merges;
+    private final boolean ignoreMerges;
+    /** The token of each byte's character. */
+    private final int[] byteSymbols = new int[256];
+
+    ByteLevelBpe(Vocabulary vocab, String[] mergeRules, PreTokenizer preTokenizer, int bos, int eos,
+                 boolean addBos, boolean addEos, boolean ignoreMerges) {
+        super(vocab, bos, eos, addBos, addEos, false);
+        this.preTokenizer = preTokenizer;
+        this.ignoreMerges = ignoreMerges;
+        this.merges = rankMerges(vocab, mergeRules);
+        for (int b = 0; b < 256; b++) {
+            byteSymbols[b] = vocab.id(String.valueOf(ByteUnicode.charOf(b)));
+        }
+    }
+
+    /** "left right" rules in rank order; a rule whose parts or result are not tokens can never apply. */
+    static MergeTable rankMerges(Vocabulary vocab, String[] rules) {
+        MergeTable table = new MergeTable(rules.length);
+        for (int rank = 0; rank < rules.length; rank++) {
+            String rule = rules[rank];
+            int space = rule.indexOf(' ', 1);
+            if (space < 0) {
+                continue;
+            }
+            String left = rule.substring(0, space);
+            String right = rule.substring(space + 1);
+            int l = vocab.id(left);
+            int r = vocab.id(right);
+            int merged = vocab.id(left + right);
+            if (l >= 0 && r >= 0 && merged >= 0) {
+                table.putIfAbsent(l, r, rank, merged);
+            }
+        }
+        return table;
+    }
+
+    @Override
+    void encodeText(String text, boolean afterSpecial, IntList out) {
+        PairMerger merger = new PairMerger();
+        for (String word : preTokenizer.split(text)) {
+            byte[] utf8 = word.getBytes(StandardCharsets.UTF_8);
+            if (ignoreMerges) {
+                int whole = vocab.id(ByteUnicode.encode(word));
+                if (whole >= 0) {
+                    out.add(whole);
+                    continue;
+                }
+            }
+            int[] symbols = new int[utf8.length];
+            for (int i = 0; i < utf8.length; i++) {
+                symbols[i] = byteSymbols[utf8[i] & 0xFF];
+            }
+            int n = merger.merge(symbols, utf8.length, merges);
+            for (int i = 0; i < n; i++) {
+                if (symbols[i] >= 0) {
+                    out.add(symbols[i]);
+                }
+            }
+        }
+    }
+
+    /** Normal pieces decode through the byte map; control and user-defined pieces are plain text. */
+    static byte[][] decodedBytes(String[] pieces, TokenType[] types) {
+        byte[][] bytes = new byte[pieces.length][];
+        for (int i = 0; i < pieces.length; i++) {
+            bytes[i] = types[i] == TokenType.NORMAL ? ByteUnicode.decode(pieces[i])
+                    : pieces[i].getBytes(StandardCharsets.UTF_8);
+        }
+        return bytes;
+    }
+}

@@ -1,0 +1,21 @@
+package dev.pagoda.tokenizer;
+
+import dev.pagoda.model.gguf.GgufFile;
+
+import java.nio.file.Path;
+
+/** Loads a tokenizer from each supported source. */
+public final class Tokenizers {
+    private Tokenizers() {
+    }
+
+    /** llama2.c's {@code tokenizer.bin} format (e.g. {@code tok512.bin}). */
+    public static Tokenizer fromLlama2c(Path tokenizerBin) {
+        return Llama2cTokenizerFile.load(tokenizerBin);
+    }
+
+    /** The tokenizer in a GGUF file's metadata ({@code tokenizer.ggml.model} llama, gpt2 or bert). */
+    public static Tokenizer fromGguf(GgufFile gguf) {
+        return GgufTokenizer.load(gguf);
+    }
+}
