@@ -13,7 +13,7 @@ import java.util.stream.Stream;
  *
  * <p>A short name is looked up as a file or folder in the model folders, in order: {@code $PAGODA_MODELS}
  * (a path list), {@code ./models}, {@code ../shared/models} (relative to the working directory and to the
- * Pagoda checkout). A folder holding {@code config.json} is a Hugging Face model; otherwise the folder's
+ * Pagoda checkout), and one folder level below them. A folder holding {@code config.json} is a Hugging Face model; otherwise the folder's
  * model file is {@code <folder>.bin} (llama2.c, the trained context) or {@code <folder>.gguf}, or the single
  * .gguf/.bin file in it.
  */
@@ -59,14 +59,30 @@ public final class ModelLoader {
         List<Path> searched = new ArrayList<>();
         for (Path dir : modelFolders()) {
             searched.add(dir);
-            for (String candidate : new String[] {spec, spec + ".gguf", spec + ".bin"}) {
-                Path p = dir.resolve(candidate);
-                if (Files.exists(p)) {
-                    return p;
+            Path found = lookIn(dir, spec);
+            if (found == null && Files.isDirectory(dir)) {
+                // One level down too: models/stories260K/stories260K.gguf answers to "stories260K.gguf".
+                try (Stream<Path> subs = Files.list(dir)) {
+                    found = subs.filter(Files::isDirectory).sorted().map(d -> lookIn(d, spec)).filter(p -> p != null).findFirst().orElse(null);
+                } catch (IOException e) {
+                    throw new PagodaException(dir + ": cannot list model folder: " + e.getMessage());
                 }
+            }
+            if (found != null) {
+                return found;
             }
         }
         throw new PagodaException("model '" + spec + "' not found: not a file or folder, and not in " + searched);
+    }
+
+    private static Path lookIn(Path dir, String spec) {
+        for (String candidate : new String[] {spec, spec + ".gguf", spec + ".bin"}) {
+            Path p = dir.resolve(candidate);
+            if (Files.exists(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     static List<Path> modelFolders() {
