@@ -16,8 +16,5 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
     int blockSlotStart(int j);
 
     /** The slot holding position {@code position} (0 <= position < length). */
-    default int slotFor(int position) {
-        int b = blockSize();
-        return blockSlotStart(position / b) + position % b;
-    }
+    int slotFor(int position);
 }

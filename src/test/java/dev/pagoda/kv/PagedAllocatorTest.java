@@ -70,5 +70,8 @@ class PagedAllocatorTest {
         assertThat(new int[] {pool.allocate(), pool.allocate(), pool.allocate()}).containsExactly(3, a, c);
         pool.free(3);
         assertThatThrownBy(() -> pool.free(3)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> pool.allocate(2)).as("all or none").isInstanceOf(IllegalStateException.class);
+        assertThat(pool.freeBlocks()).isEqualTo(1);
+        assertThat(pool.allocate(1)).containsExactly(3);
     }
 }

@@ -1,0 +1,91 @@
+package dev.pagoda.bench;
+
+import dev.pagoda.PagodaException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Seeded synthetic request lengths standing in for the datasets the paper uses. Lengths are log-normal with the
+ * datasets' reported means (heavy right tail, like real chats), each request capped so prompt + output fits the
+ * max model length.
+ */
+public enum SyntheticWorkload {
+    /** ShareGPT: mean input ~161, output ~338 tokens; long, widely spread conversations. */
+    SHAREGPT(161, 338, 1.0),
+    /** Alpaca: mean input ~19, output ~58 tokens; short instructions. */
+    ALPACA(19, 58, 0.6),
+    /**
+     * The paper's example: requests of 50, 300 and 700 tokens in all (chosen at random, a fifth of each being the
+     * prompt), against a max length of 2048.
+     */
+    SEED(0, 0, 0);
+
+    private static final int[] SEED_LENGTHS = {50, 300, 700};
+
+    /** One request: prompt tokens and the output tokens it will generate (>= 1 each). */
+    public record Request(int promptTokens, int outputTokens) {
+    }
+
+    private final double meanInput;
+    private final double meanOutput;
+    private final double sigma;
+
+    SyntheticWorkload(double meanInput, double meanOutput, double sigma) {
+        this.meanInput = meanInput;
+        this.meanOutput = meanOutput;
+        this.sigma = sigma;
+    }
+
+    public static SyntheticWorkload parse(String name) {
+        for (SyntheticWorkload w : values()) {
+            if (w.label().equals(name.toLowerCase(Locale.ROOT))) {
+                return w;
+            }
+        }
+        throw new PagodaException("unknown workload '" + name + "': expected sharegpt, alpaca or seed");
+    }
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code n} requests drawn with {@code seed}, each with prompt + output <= maxModelLen. */
+    public List<Request> generate(int n, long seed, int maxModelLen) {
+        if (maxModelLen < 2) {
+            throw new PagodaException("max model length " + maxModelLen + " is too small: at least 2 tokens");
+        }
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<Request> requests = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int prompt;
+            int output;
+            if (this == SEED) {
+                int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
+                prompt = Math.max(1, total / 5);
+                output = Math.max(1, total - prompt);
+            } else {
+                prompt = (int) Math.round(logNormal(rnd, meanInput));
+                output = (int) Math.round(logNormal(rnd, meanOutput));
+            }
+            prompt = Math.clamp(prompt, 1, maxModelLen - 1);
+            output = Math.clamp(output, 1, maxModelLen - prompt);
+            requests.add(new Request(prompt, output));
+        }
+        return requests;
+    }
+
+    /** Log-normal with the given mean: exp(mu + sigma * z), mu = ln(mean) - sigma^2 / 2. */
+    private double logNormal(SplittableRandom rnd, double mean) {
+        double z = gaussian(rnd);
+        return StrictMath.exp(StrictMath.log(mean) - sigma * sigma / 2 + sigma * z);
+    }
+
+    /** Box-Muller with StrictMath, so the lengths depend only on the seed (not on the JIT or the CPU). */
+    private static double gaussian(SplittableRandom rnd) {
+        double u = 1 - rnd.nextDouble();
+        double v = rnd.nextDouble();
+        return StrictMath.sqrt(-2 * StrictMath.log(u)) * StrictMath.cos(2 * Math.PI * v);
+    }
+}
