@@ -1,8 +1,9 @@
 package dev.pagoda.bench;
 
 import dev.pagoda.PagodaException;
-import dev.pagoda.engine.GenerationResult;
-import dev.pagoda.engine.Generator;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.LLMEngine;
+import dev.pagoda.engine.RequestMetrics;
 import dev.pagoda.kernel.BandwidthProbe;
 import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.model.Model;
@@ -63,14 +64,17 @@ public final class DecodeBench {
         for (int i = 0; i < promptTokens; i++) {
             prompt[i] = rnd.nextInt(model.tokenizer().vocabSize());
         }
-        Generator gen = new Generator(model, Math.min(promptTokens, 256));
-        SamplingParams params = SamplingParams.greedy(decodeTokens).withIgnoreEos(true);
+        EngineConfig config = EngineConfig.builder().maxNumSeqs(1).maxNumBatchedTokens(Math.min(promptTokens, 512))
+                .maxModelLen(promptTokens + decodeTokens).enablePrefixCaching(false).build();
         double bestPrefill = 0, bestDecode = 0;
-        gen.generate(prompt, SamplingParams.greedy(Math.min(8, decodeTokens)).withIgnoreEos(true), null, null);
-        for (int i = 0; i < repeat; i++) {
-            GenerationResult r = gen.generate(prompt, params, null, null);
-            bestPrefill = Math.max(bestPrefill, r.prefillTokensPerSecond());
-            bestDecode = Math.max(bestDecode, r.decodeTokensPerSecond());
+        try (LLMEngine engine = new LLMEngine(model, config)) {
+            SamplingParams params = SamplingParams.greedy(decodeTokens).withIgnoreEos(true);
+            engine.addRequest("warmup", prompt, SamplingParams.greedy(Math.min(8, decodeTokens)).withIgnoreEos(true)).result().join();
+            for (int i = 0; i < repeat; i++) {
+                RequestMetrics m = engine.addRequest("run-" + i, prompt, params).result().join().metrics();
+                bestPrefill = Math.max(bestPrefill, m.prefillTokensPerSecond());
+                bestDecode = Math.max(bestDecode, m.decodeTokensPerSecond());
+            }
         }
         double bw = BandwidthProbe.measureGBps();
         return new Result(model.name(), WorkerPool.shared().threads(), promptTokens, decodeTokens,

@@ -4,14 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pagoda.PagodaException;
-import dev.pagoda.engine.GenerationResult;
-import dev.pagoda.engine.Generator;
-import dev.pagoda.model.Model;
+import dev.pagoda.engine.CompletionOutput;
+import dev.pagoda.engine.LLM;
+import dev.pagoda.engine.RequestHandle;
+import dev.pagoda.engine.RequestOutput;
+import dev.pagoda.engine.RequestResult;
+import dev.pagoda.model.ModelLoader;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,8 +24,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generates text for one or more prompts.",
-                "Text mode streams each prompt and its continuation to stdout; a summary goes to stderr.",
+        description = {"Generates text for one or more prompts, all run together through the engine.",
+                "Text mode streams each prompt and its continuation to stdout, in prompt order; a summary per prompt goes to stderr.",
                 "Put prompts after -- when one is empty or starts with a dash."})
 final class GenerateCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -30,6 +35,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
     ModelOption model;
+
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "256", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -46,14 +54,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", description = "Seed of the sampler (default: random).")
     Long seed;
 
-    @Option(names = "--logprobs", paramLabel = "K", defaultValue = "0", description = "Report the top K log-probabilities of every generated token (json output).")
-    int logprobs;
+    @Option(names = "--logprobs", paramLabel = "K", description = "Report the top K log-probabilities of every generated token (json output).")
+    Integer logprobs;
 
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
     String output;
-
-    @Option(names = "--max-num-batched-tokens", paramLabel = "N", defaultValue = "256", description = "Prompt tokens per forward step (default: ${DEFAULT-VALUE}).")
-    int maxBatchedTokens;
 
     @Parameters(paramLabel = "PROMPT", arity = "1..*", description = "One or more prompts.")
     List<String> prompts;
@@ -65,54 +70,75 @@ final class GenerateCommand implements Callable<Integer> {
             case "json" -> true;
             default -> throw new PagodaException("--output must be text or json, got '" + output + "'");
         };
-        if (maxBatchedTokens < 1) {
-            throw new PagodaException("--max-num-batched-tokens must be at least 1, got " + maxBatchedTokens);
-        }
-        SamplingParams params = new SamplingParams(maxTokens, temperature, topP, topK, seed, logprobs, false);
+        SamplingParams params = SamplingParams.builder().maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK)
+                .seed(seed).logprobs(logprobs).build();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (Model m = model.open()) {
-            Generator gen = new Generator(m, maxBatchedTokens);
-            for (String prompt : prompts) {
-                int[] tokens = m.tokenizer().encode(prompt, true, false);
-                GenerationResult r;
-                if (json) {
-                    r = gen.generate(tokens, params, null, null);
-                    out.println(toJson(r));
+        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+            List<int[]> tokenized = new ArrayList<>();
+            for (String p : prompts) {
+                tokenized.add(llm.model().tokenizer().encode(p, true, false));
+            }
+            List<RequestHandle> handles = new ArrayList<>();
+            for (int[] t : tokenized) {
+                handles.add(llm.submit(t, params));
+            }
+            for (int i = 0; i < handles.size(); i++) {
+                RequestHandle h = handles.get(i);
+                if (!json) {
+                    out.print(llm.model().tokenizer().decode(h.promptTokenIds(), true));
                     out.flush();
-                } else {
-                    Generator.TextListener print = d -> {
-                        out.print(d);
+                    for (RequestOutput o = h.next(); ; o = h.next()) {
+                        out.print(o.textDelta());
                         out.flush();
-                    };
-                    r = gen.generate(tokens, params, print, print);
+                        if (o.finished()) {
+                            break;
+                        }
+                    }
                     out.println();
-                    out.flush();
                 }
+                RequestResult r = join(h);
+                if (json) {
+                    out.println(toJson(r));
+                }
+                out.flush();
+                CompletionOutput c = r.output();
                 err.printf("[%s] prompt tokens: %d, generated tokens: %d (%s), prefill: %.1f tok/s, decode: %.1f tok/s%n",
-                        m.name(), r.promptTokenIds().length, r.tokenIds().length, r.finishReason().openAiName(),
-                        r.prefillTokensPerSecond(), r.decodeTokensPerSecond());
+                        llm.model().name(), r.promptTokenIds().length, c.tokenIds().length, c.finishReason().openAiName(),
+                        r.metrics().prefillTokensPerSecond(), r.metrics().decodeTokensPerSecond());
                 err.flush();
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
         }
         return 0;
     }
 
-    private static String toJson(GenerationResult r) {
+    private static RequestResult join(RequestHandle h) {
+        try {
+            return h.result().join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+    }
+
+    private static String toJson(RequestResult r) {
+        CompletionOutput c = r.output();
         ObjectNode o = JSON.createObjectNode();
         ArrayNode p = o.putArray("prompt_token_ids");
         for (int t : r.promptTokenIds()) {
             p.add(t);
         }
         ArrayNode g = o.putArray("token_ids");
-        for (int t : r.tokenIds()) {
+        for (int t : c.tokenIds()) {
             g.add(t);
         }
-        o.put("text", r.text());
-        o.put("finish_reason", r.finishReason().openAiName());
-        if (r.logprobs() != null) {
+        o.put("text", c.text());
+        o.put("finish_reason", c.finishReason().openAiName());
+        if (c.logprobs() != null) {
             ArrayNode lp = o.putArray("logprobs");
-            for (TokenLogprobs t : r.logprobs()) {
+            for (TokenLogprobs t : c.logprobs()) {
                 ObjectNode e = lp.addObject();
                 e.put("id", t.token());
                 e.put("logprob", t.logprob());

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * The embeddable API:
  * <pre>{@code
  * try (LLM llm = LLM.open("stories260K", EngineConfig.defaults())) {
- *     List<GenerationResult> out = llm.generate(List.of("Once upon a time"), SamplingParams.greedy(64));
+ *     List<RequestResult> out = llm.generate(List.of("Once upon a time"), SamplingParams.greedy(64));
  *     RequestHandle h = llm.submit("Lily wanted to", SamplingParams.greedy(64));   // streaming
  *     for (RequestOutput o = h.next(); ; o = h.next()) { System.out.print(o.textDelta()); if (o.finished()) break; }
  * }
@@ -61,7 +61,7 @@ public final class LLM implements AutoCloseable {
     }
 
     /** Runs every prompt together and returns their results in prompt order. */
-    public List<GenerationResult> generate(List<String> prompts, SamplingParams params) {
+    public List<RequestResult> generate(List<String> prompts, SamplingParams params) {
         List<RequestHandle> handles = new ArrayList<>();
         for (String p : prompts) {
             handles.add(submit(p, params));
@@ -70,7 +70,7 @@ public final class LLM implements AutoCloseable {
     }
 
     /** Runs every tokenized prompt together and returns their results in order. */
-    public List<GenerationResult> generateTokens(List<int[]> prompts, SamplingParams params) {
+    public List<RequestResult> generateTokens(List<int[]> prompts, SamplingParams params) {
         List<RequestHandle> handles = new ArrayList<>();
         for (int[] p : prompts) {
             handles.add(submit(p, params));
@@ -78,8 +78,8 @@ public final class LLM implements AutoCloseable {
         return awaitAll(handles);
     }
 
-    private static List<GenerationResult> awaitAll(List<RequestHandle> handles) {
-        List<GenerationResult> results = new ArrayList<>();
+    private static List<RequestResult> awaitAll(List<RequestHandle> handles) {
+        List<RequestResult> results = new ArrayList<>();
         for (RequestHandle h : handles) {
             try {
                 results.add(h.result().join());

@@ -127,6 +127,9 @@ public final class LLMEngine implements AutoCloseable {
             throw new PagodaException("the prompt has " + prompt.length + " tokens, but the max model length is " + maxModelLen
                     + " tokens (prompt + at least 1 generated token must fit)");
         }
+        if (params.bestOf() > 1) {
+            throw new dev.pagoda.InvalidParameterException("n", "n and best_of above 1 are not supported yet");
+        }
         for (int t : prompt) {
             if (t < 0 || t >= vocab) {
                 throw new PagodaException("token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
@@ -139,7 +142,7 @@ public final class LLMEngine implements AutoCloseable {
         inbox.add(() -> {
             if (live.putIfAbsent(id, r) != null) {
                 r.handle.result.completeExceptionally(new PagodaException("duplicate request id " + id));
-                r.handle.stream.add(new RequestOutput(id, new int[0], "", null, null, "duplicate request id " + id));
+                r.handle.stream.add(new RequestOutput(id, 0, new int[0], "", null, null, "duplicate request id " + id));
                 return;
             }
             scheduler.addWaiting(r);
@@ -237,6 +240,7 @@ public final class LLMEngine implements AutoCloseable {
         if (r.logprobs != null) {
             TokenLogprobs t = TokenLogprobs.of(logits, off, vocab, token, r.params.logprobs(), r.logprobScratch);
             r.logprobs.add(t);
+            r.cumulativeLogprob += t.logprob();
             lp = List.of(t);
         }
         r.append(token);
@@ -253,14 +257,14 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         r.text.append(delta);
-        r.handle.stream.add(new RequestOutput(r.handle.id(), new int[] {token}, delta, lp, reason, null));
+        r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[] {token}, delta, lp, reason, null));
         if (reason != null) {
             complete(r, reason);
         }
     }
 
     private void finish(RequestState r, FinishReason reason) {
-        r.handle.stream.add(new RequestOutput(r.handle.id(), new int[0], "", r.logprobs == null ? null : List.of(), reason, null));
+        r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[0], "", r.logprobs == null ? null : List.of(), reason, null));
         complete(r, reason);
     }
 
@@ -270,16 +274,16 @@ public final class LLMEngine implements AutoCloseable {
         stats.onFinish(reason);
         long now = System.nanoTime();
         int[] out = java.util.Arrays.copyOfRange(r.tokens(), r.promptLength(), r.length());
-        long first = r.firstTokenNanos == 0 ? now : r.firstTokenNanos;
-        r.handle.result.complete(new GenerationResult(r.handle.promptTokenIds(), out, r.text.toString(), reason,
-                r.logprobs, first - r.arrivalNanos, now - first));
+        CompletionOutput c = new CompletionOutput(0, out, r.text.toString(), reason, r.logprobs, r.cumulativeLogprob);
+        r.handle.result.complete(new RequestResult(r.handle.id(), r.handle.promptTokenIds(), List.of(c), null,
+                new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.promptLength(), out.length)));
     }
 
     private void failAll(Throwable e) {
         for (RequestState r : List.copyOf(live.values())) {
             scheduler.finish(r);
             live.remove(r.handle.id());
-            r.handle.stream.add(new RequestOutput(r.handle.id(), new int[0], "", null, null, "engine error: " + e));
+            r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[0], "", null, null, "engine error: " + e));
             r.handle.result.completeExceptionally(e);
         }
         System.err.println("pagoda: engine step failed, its requests were ended: " + e);

@@ -13,7 +13,7 @@ public final class RequestHandle {
     private final String id;
     private final int[] promptTokenIds;
     final BlockingQueue<RequestOutput> stream = new LinkedBlockingQueue<>();
-    final CompletableFuture<GenerationResult> result = new CompletableFuture<>();
+    final CompletableFuture<RequestResult> result = new CompletableFuture<>();
 
     RequestHandle(String id, int[] promptTokenIds) {
         this.id = id;
@@ -28,7 +28,10 @@ public final class RequestHandle {
         return promptTokenIds;
     }
 
-    /** The next increment; blocks until there is one. After a finished increment there are no more. */
+    /**
+     * The next increment; blocks until there is one. Each completion index ends with a finished increment;
+     * a request failure ends the stream with an increment carrying the error.
+     */
     public RequestOutput next() throws InterruptedException {
         return stream.take();
     }
@@ -39,7 +42,7 @@ public final class RequestHandle {
     }
 
     /** Completes with the whole output, or exceptionally if the engine failed the request. */
-    public CompletableFuture<GenerationResult> result() {
+    public CompletableFuture<RequestResult> result() {
         return result;
     }
 }

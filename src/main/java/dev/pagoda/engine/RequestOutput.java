@@ -4,13 +4,14 @@ import dev.pagoda.sampling.TokenLogprobs;
 import java.util.List;
 
 /**
- * One increment of a request's output, as streamed to its consumer: the tokens generated in one step and
- * the text they complete. The last increment carries the finish reason (or the error that ended it).
+ * One increment of one completion ({@code index}) of a request, as streamed to its consumer: the tokens
+ * generated in one step and the text they complete. The last increment carries the finish reason (or the error that ended it).
  *
  * @param logprobs one entry per new token, or null when not requested
  */
-public record RequestOutput(String requestId, int[] newTokenIds, String textDelta, List<TokenLogprobs> logprobs,
+public record RequestOutput(String requestId, int index, int[] newTokenIds, String textDelta, List<TokenLogprobs> logprobs,
                             FinishReason finishReason, String error) {
+    /** Whether this completion is done (or the request failed). */
     public boolean finished() {
         return finishReason != null || error != null;
     }

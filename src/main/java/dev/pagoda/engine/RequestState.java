@@ -19,6 +19,7 @@ final class RequestState extends Sequence {
     final int[] logprobScratch;
     final long arrivalNanos;
     long firstTokenNanos;
+    double cumulativeLogprob;
 
     RequestState(long arrival, int[] prompt, int maxLength, RequestHandle handle, SamplingParams params, int vocab,
                  Detokenizer detokenizer) {
@@ -27,8 +28,8 @@ final class RequestState extends Sequence {
         this.params = params;
         this.sampler = new Sampler(vocab, params);
         this.detokenizer = detokenizer;
-        this.logprobs = params.logprobs() > 0 ? new ArrayList<>() : null;
-        this.logprobScratch = params.logprobs() > 0 ? new int[vocab] : null;
+        this.logprobs = params.wantsLogprobs() ? new ArrayList<>() : null;
+        this.logprobScratch = params.wantsLogprobs() ? new int[vocab] : null;
         this.arrivalNanos = System.nanoTime();
         for (int t : prompt) {
             detokenizer.next(t);

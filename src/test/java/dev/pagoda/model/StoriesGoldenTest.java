@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pagoda.TestData;
 import dev.pagoda.attention.DenseKvAttention;
-import dev.pagoda.engine.GenerationResult;
+import dev.pagoda.engine.RequestResult;
 import dev.pagoda.engine.Generator;
 import dev.pagoda.sampling.SamplingParams;
 import java.io.IOException;
@@ -75,9 +75,9 @@ class StoriesGoldenTest {
             int[] expected = ints(g.get("generated_tokens"));
             int exact = exactPrefix(g);
             assertThat(exact).as("steps before the first near-tie").isGreaterThan(20);
-            GenerationResult r = new Generator(m, 64).generate(prompt,
+            RequestResult r = new Generator(m, 64).generate(prompt,
                     SamplingParams.greedy(expected.length).withIgnoreEos(true), null, null);
-            assertThat(java.util.Arrays.copyOf(r.tokenIds(), exact)).containsExactly(java.util.Arrays.copyOf(expected, exact));
+            assertThat(java.util.Arrays.copyOf(r.output().tokenIds(), exact)).containsExactly(java.util.Arrays.copyOf(expected, exact));
         }
     }
 

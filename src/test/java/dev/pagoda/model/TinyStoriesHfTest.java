@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pagoda.TestData;
 import dev.pagoda.attention.DenseKvAttention;
-import dev.pagoda.engine.GenerationResult;
+import dev.pagoda.engine.RequestResult;
 import dev.pagoda.engine.Generator;
 import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.sampling.SamplingParams;
@@ -53,9 +53,9 @@ class TinyStoriesHfTest {
     void generatesFluentText() {
         try (Model m = ModelLoader.open(TestData.path("models/TinyStories-656K"))) {
             int[] prompt = m.tokenizer().encode("Once upon a time", true, false);
-            GenerationResult r = new Generator(m, 32).generate(prompt, SamplingParams.greedy(60), null, null);
-            assertThat(r.tokenIds()).isNotEmpty();
-            assertThat(r.text()).contains(" ").containsPattern("[a-z]+ [a-z]+ [a-z]+");
+            RequestResult r = new Generator(m, 32).generate(prompt, SamplingParams.greedy(60), null, null);
+            assertThat(r.output().tokenIds()).isNotEmpty();
+            assertThat(r.output().text()).contains(" ").containsPattern("[a-z]+ [a-z]+ [a-z]+");
         }
     }
 

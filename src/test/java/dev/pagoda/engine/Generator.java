@@ -14,8 +14,9 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Generates for one request at a time over a dense per-sequence K/V buffer: prefill in chunks, then
- * one token per step until a stop token, max_tokens or the context length.
+ * The foundation's path, kept as the tests' reference: one request at a time over a dense per-sequence
+ * K/V buffer, prefill in chunks, then one token per step until a stop token, max_tokens or the context
+ * length. The engine must reproduce its greedy tokens exactly, whatever the batch.
  */
 public final class Generator {
     /** Receives text deltas as they are generated (never a broken UTF-8 sequence). */
@@ -47,7 +48,7 @@ public final class Generator {
      * Runs a prompt. {@code echo} receives the detokenized prompt first (as run.c prints it), then the
      * generated deltas; it may be null.
      */
-    public GenerationResult generate(int[] prompt, SamplingParams params, TextListener echo, TextListener generated) {
+    public RequestResult generate(int[] prompt, SamplingParams params, TextListener echo, TextListener generated) {
         if (prompt.length == 0) {
             throw new PagodaException("the prompt has no tokens");
         }
@@ -64,8 +65,8 @@ public final class Generator {
                 echo.onText(d);
             }
         }
-        List<TokenLogprobs> logprobs = params.logprobs() > 0 ? new ArrayList<>() : null;
-        int[] scratch = params.logprobs() > 0 ? new int[vocab] : null;
+        List<TokenLogprobs> logprobs = params.wantsLogprobs() ? new ArrayList<>() : null;
+        int[] scratch = params.wantsLogprobs() ? new int[vocab] : null;
         int[] out = new int[Math.min(params.maxTokens(), contextLength - prompt.length)];
         StringBuilder text = new StringBuilder();
 
@@ -113,6 +114,13 @@ public final class Generator {
             }
         }
         long t2 = System.nanoTime();
-        return new GenerationResult(prompt, Arrays.copyOf(out, count), text.toString(), reason, logprobs, t1 - t0, t2 - t1);
+        double cum = 0;
+        if (logprobs != null) {
+            for (TokenLogprobs t : logprobs) {
+                cum += t.logprob();
+            }
+        }
+        CompletionOutput c = new CompletionOutput(0, Arrays.copyOf(out, count), text.toString(), reason, logprobs, cum);
+        return new RequestResult("solo", prompt, List.of(c), null, new RequestMetrics(t0, t1, t2, prompt.length, count));
     }
 }

@@ -1,0 +1,24 @@
+package dev.pagoda.engine;
+
+/**
+ * When things happened to a request (System.nanoTime), for latency metrics and summaries.
+ *
+ * @param firstTokenNanos when the first output token was sampled (0 if none)
+ */
+public record RequestMetrics(long arrivalNanos, long firstTokenNanos, long finishedNanos, int promptTokens, int outputTokens) {
+
+    /** Time to first token, queueing and prefill included. */
+    public double ttftSeconds() {
+        return firstTokenNanos == 0 ? 0 : (firstTokenNanos - arrivalNanos) / 1e9;
+    }
+
+    public double prefillTokensPerSecond() {
+        return firstTokenNanos <= arrivalNanos ? 0 : promptTokens * 1e9 / (firstTokenNanos - arrivalNanos);
+    }
+
+    /** Decode rate over the tokens after the first (the first comes out of prefill). */
+    public double decodeTokensPerSecond() {
+        long d = finishedNanos - firstTokenNanos;
+        return firstTokenNanos == 0 || d <= 0 || outputTokens < 2 ? 0 : (outputTokens - 1) * 1e9 / d;
+    }
+}
