@@ -54,6 +54,7 @@ public final class LLMEngine implements AutoCloseable {
     private final EngineStats stats = new EngineStats();
     private final Thread thread;
     private volatile boolean closed;
+    private volatile EngineGauges gauges = new EngineGauges(0, 0, 0, 0, 0, 0);
 
     public LLMEngine(Model model, EngineConfig config) {
         this.model = model;
@@ -195,12 +196,27 @@ public final class LLMEngine implements AutoCloseable {
                 if (scheduler.hasWork()) {
                     step();
                 }
+                publishGauges();
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) {
                 failAll(e);
             }
         }
+    }
+
+    /** Running/waiting counts and KV usage as of the last step; any thread, no waiting. */
+    public EngineGauges gauges() {
+        return gauges;
+    }
+
+    private void publishGauges() {
+        KvAllocator a = scheduler.allocator();
+        double usage = a instanceof dev.pagoda.kv.PagedAllocator p
+                ? (double) p.pool().usedBlocks() / p.pool().numBlocks()
+                : a.usage(maxModelLen).usageFraction();
+        gauges = new EngineGauges(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), usage,
+                scheduler.recomputePreemptions(), scheduler.swapPreemptions());
     }
 
     private void step() {

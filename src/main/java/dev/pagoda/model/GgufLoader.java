@@ -80,7 +80,7 @@ final class GgufLoader {
             }
             String name = f.getString("general.name", baseName(path));
             return new Model(name, path, "gguf", config, weights, tokenizer,
-                    stops.stream().mapToInt(Integer::intValue).toArray(), List.of(f));
+                    stops.stream().mapToInt(Integer::intValue).toArray(), f.getString("tokenizer.chat_template", null), List.of(f));
         } catch (RuntimeException e) {
             f.close();
             throw e;

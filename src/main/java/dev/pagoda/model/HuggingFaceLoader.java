@@ -88,8 +88,11 @@ final class HuggingFaceLoader {
             } else if (eos.isArray()) {
                 eos.forEach(n -> stops.add(n.asInt()));
             }
+            Path tc = dir.resolve("tokenizer_config.json");
+            JsonNode template = Files.isRegularFile(tc) ? readJson(tc).path("chat_template") : null;
             return new Model(dir.getFileName().toString(), dir, "huggingface", config, weights, tokenizer,
-                    stops.stream().mapToInt(Integer::intValue).toArray(), List.of(st));
+                    stops.stream().mapToInt(Integer::intValue).toArray(),
+                    template != null && template.isTextual() ? template.asText() : null, List.of(st));
         } catch (RuntimeException e) {
             st.close();
             throw e;

@@ -80,7 +80,7 @@ final class Llama2cLoader {
             }
             // run.c stops when it samples BOS (token 1): a story ends by starting the next one.
             int[] stops = tokenizer.eosId() >= 0 ? new int[] {tokenizer.eosId(), tokenizer.bosId()} : new int[] {tokenizer.bosId()};
-            return new Model(baseName(file), file, "llama2c", config, weights, tokenizer, stops, List.of(mapped));
+            return new Model(baseName(file), file, "llama2c", config, weights, tokenizer, stops, null, List.of(mapped));
         } catch (RuntimeException e) {
             mapped.close();
             throw e;

@@ -10,6 +10,7 @@ import java.util.List;
  *
  * @param format      "llama2c", "gguf" or "huggingface"
  * @param stopTokens  token ids that end generation (EOS, and BOS for llama2.c models as run.c does)
+ * @param chatTemplate the model's Jinja chat template (tokenizer_config.json or GGUF tokenizer.chat_template), or null
  */
 public record Model(
         String name,
@@ -19,6 +20,7 @@ public record Model(
         ModelWeights weights,
         Tokenizer tokenizer,
         int[] stopTokens,
+        String chatTemplate,
         List<AutoCloseable> resources) implements AutoCloseable {
 
     public boolean isStopToken(int id) {

@@ -60,7 +60,7 @@ class TinyStoriesHfTest {
     }
 
     private static double meanNll(Model m, ModelConfig config, int[] tokens) {
-        Model variant = new Model(m.name(), m.source(), m.format(), config, m.weights(), m.tokenizer(), m.stopTokens(), java.util.List.of());
+        Model variant = new Model(m.name(), m.source(), m.format(), config, m.weights(), m.tokenizer(), m.stopTokens(), null, java.util.List.of());
         int vocab = config.vocabSize();
         Transformer tf = new Transformer(variant, 1);
         DenseKvAttention kv = new DenseKvAttention(config, 1, config.contextLength());
