@@ -18,4 +18,9 @@ public final class Tokenizers {
     public static Tokenizer fromGguf(GgufFile gguf) {
         return GgufTokenizer.load(gguf);
     }
+
+    /** Placeholder until the tokenizer.json reader lands. */
+    public static Tokenizer fromHuggingFace(Path folder) {
+        throw new dev.pagoda.PagodaException(folder + ": tokenizer.json is not supported yet");
+    }
 }
