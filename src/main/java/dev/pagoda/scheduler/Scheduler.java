@@ -95,7 +95,7 @@ public final class Scheduler {
     }
 
     private int swapIn(int budget) {
-        while (!swapped.isEmpty() && running.size() < config.maxNumSeqs() && budget > 0) {
+        while (!swapped.isEmpty() && budget > 0 && hasRoom(swapped.peekFirst())) {
             Sequence s = swapped.peekFirst();
             int n = Math.min(s.length() - s.computed, budget);
             if (!fits(s.computed + n, s.maxLength())) {
@@ -114,7 +114,7 @@ public final class Scheduler {
     }
 
     private void admit(int budget) {
-        while (!waiting.isEmpty() && running.size() < config.maxNumSeqs() && budget > 0) {
+        while (!waiting.isEmpty() && budget > 0 && hasRoom(waiting.peekFirst())) {
             Sequence s = waiting.peekFirst();
             int n = Math.min(s.length() - s.computed, budget);
             if (!fits(n, s.maxLength())) {
@@ -127,6 +127,11 @@ public final class Scheduler {
             batch.add(s, n);
             budget -= n;
         }
+    }
+
+    /** Room under max_num_seqs for the sequence and the samples it will fork into; a lone one always fits. */
+    private boolean hasRoom(Sequence s) {
+        return running.isEmpty() || running.size() + s.width() <= config.maxNumSeqs();
     }
 
     /** Admission check: the slots fit, and (paged) the watermark stays free unless nothing else runs. */

@@ -85,6 +85,14 @@ public class Sequence {
         return kv;
     }
 
+    /**
+     * Sequences this one will occupy once running: more than 1 for a parent that forks into parallel samples
+     * after its prefill, so admission keeps room for them under max_num_seqs.
+     */
+    public int width() {
+        return 1;
+    }
+
     public int lastToken() {
         return tokens[length - 1];
     }
