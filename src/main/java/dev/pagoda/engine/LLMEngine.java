@@ -214,17 +214,35 @@ public final class LLMEngine implements AutoCloseable {
 
     /** Aborts a request in any state; its KV blocks are freed at the next step boundary. Thread-safe. */
     public void abort(String id) {
-        inbox.add(() -> {
-            RequestState r = live.get(id);
-            if (r != null) {
-                for (SeqState s : List.copyOf(r.live)) {
-                    endSequence(s, FinishReason.ABORT);
-                }
-                if (r.beam != null) {
-                    finishRequest(r);
-                }
+        inbox.add(() -> abortNow(id));
+    }
+
+    /** Engine thread: ends every sequence of the request and frees their KV blocks or swap blocks now. */
+    void abortNow(String id) {
+        RequestState r = live.get(id);
+        if (r != null) {
+            for (SeqState s : List.copyOf(r.live)) {
+                endSequence(s, FinishReason.ABORT);
             }
-        });
+            if (r.beam != null) {
+                finishRequest(r);
+            }
+        }
+    }
+
+    /** Engine thread: "waiting", "prefilling", "decoding", "swapped" or "finished" (of the first live sequence). */
+    String stateOf(String id) {
+        RequestState r = live.get(id);
+        if (r == null || r.live.isEmpty()) {
+            return "finished";
+        }
+        SeqState s = r.live.get(0);
+        return switch (s.status()) {
+            case WAITING -> "waiting";
+            case SWAPPED -> "swapped";
+            case RUNNING -> s.computed() < s.promptLength() ? "prefilling" : "decoding";
+            case FINISHED -> "finished";
+        };
     }
 
     /** Runs a query on the engine thread, between steps, and returns its answer. */
