@@ -18,4 +18,13 @@ public final class Tokenizers {
     public static Tokenizer fromGguf(GgufFile gguf) {
         return GgufTokenizer.load(gguf);
     }
+
+    /**
+     * A Hugging Face {@code tokenizer.json} (BPE model), with {@code tokenizer_config.json} beside it when present.
+     *
+     * @param folder the model folder, or the tokenizer.json file itself
+     */
+    public static Tokenizer fromHuggingFace(Path folder) {
+        return HuggingFaceTokenizerFile.load(folder);
+    }
 }

@@ -21,7 +21,7 @@ abstract class VocabTokenizer implements Tokenizer {
         this.addBos = addBos && bos >= 0;
         this.addEos = addEos && eos >= 0;
         this.stripLeadingSpace = stripLeadingSpace;
-        this.splitter = new SpecialTokenSplitter(vocab);
+        this.splitter = SpecialTokenSplitter.of(vocab);
     }
 
     /**
