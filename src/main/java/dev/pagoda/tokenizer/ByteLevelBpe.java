@@ -18,7 +18,7 @@ final class ByteLevelBpe extends VocabTokenizer {
 
     ByteLevelBpe(Vocabulary vocab, String[] mergeRules, PreTokenizer preTokenizer, int bos, int eos,
                  boolean addBos, boolean addEos, boolean ignoreMerges) {
-        super(vocab, bos, eos, addBos, addEos, false);
+        super(vocab, bos, eos, addBos, addEos, Detokenizer.LeadingSpace.KEEP);
         this.preTokenizer = preTokenizer;
         this.ignoreMerges = ignoreMerges;
         this.merges = rankMerges(vocab, mergeRules);

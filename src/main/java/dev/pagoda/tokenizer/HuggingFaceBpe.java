@@ -15,7 +15,34 @@ import java.util.function.UnaryOperator;
 final class HuggingFaceBpe extends VocabTokenizer {
     /** How text reaches the model: normalizer, pre-tokenizer, and whether words go through the byte map. */
     record Pipeline(UnaryOperator<String> normalizer, PreTokenizer preTokenizer, boolean byteLevel,
-                    boolean addPrefixSpace) {
+                    boolean addPrefixSpace, Metaspace metaspace) {
+    }
+
+    /**
+     * The Metaspace pre-tokenizer: spaces become the replacement character, which is prepended always, only
+     * at the very start of the input ("first"), or never; with split, each replacement character starts a word.
+     */
+    record Metaspace(String replacement, String prependScheme, boolean split) {
+        List<String> words(String text, boolean atInputStart) {
+            String s = text.replace(" ", replacement);
+            boolean prepend = prependScheme.equals("always") || (prependScheme.equals("first") && atInputStart);
+            if (prepend && !s.startsWith(replacement)) {
+                s = replacement + s;
+            }
+            if (!split) {
+                return List.of(s);
+            }
+            List<String> words = new java.util.ArrayList<>();
+            int start = 0;
+            for (int at = s.indexOf(replacement, 1); at > 0; at = s.indexOf(replacement, at + 1)) {
+                words.add(s.substring(start, at));
+                start = at;
+            }
+            if (start < s.length()) {
+                words.add(s.substring(start));
+            }
+            return words;
+        }
     }
 
     /** The BPE model's options. */
@@ -32,8 +59,8 @@ final class HuggingFaceBpe extends VocabTokenizer {
 
     HuggingFaceBpe(Vocabulary vocab, List<SpecialTokenSplitter.Entry> rawAdded,
                    List<SpecialTokenSplitter.Entry> normalizedAdded, Pipeline pipeline, Model model,
-                   int[] prefix, int[] suffix, int bos, int eos, boolean stripLeadingSpace) {
-        super(vocab, bos, eos, false, false, stripLeadingSpace);
+                   int[] prefix, int[] suffix, int bos, int eos, Detokenizer.LeadingSpace leadingSpace) {
+        super(vocab, bos, eos, false, false, leadingSpace);
         this.rawAdded = new SpecialTokenSplitter(rawAdded);
         this.normalizedAdded = new SpecialTokenSplitter(normalizedAdded);
         this.pipeline = pipeline;
@@ -59,7 +86,7 @@ final class HuggingFaceBpe extends VocabTokenizer {
             String normalized = pipeline.normalizer().apply(text.substring(raw.start(), raw.end()));
             for (SpecialTokenSplitter.Fragment f : normalizedAdded.split(normalized, parseSpecial)) {
                 if (f.isText()) {
-                    encodeText(normalized.substring(f.start(), f.end()), false, out);
+                    encodeText(normalized.substring(f.start(), f.end()), raw.start() == 0 && f.start() == 0, out);
                 } else {
                     out.add(f.token());
                 }
@@ -73,11 +100,16 @@ final class HuggingFaceBpe extends VocabTokenizer {
         return out.toArray();
     }
 
-    /** Pre-tokenizes and merges already-normalized text. */
+    /**
+     * Pre-tokenizes and merges already-normalized text.
+     *
+     * @param atInputStart the text begins the whole input (Metaspace's "first" prepend scheme)
+     */
     @Override
-    void encodeText(String text, boolean afterSpecial, IntList out) {
+    void encodeText(String text, boolean atInputStart, IntList out) {
         String s = pipeline.addPrefixSpace() && !text.startsWith(" ") ? " " + text : text;
-        List<String> words = pipeline.preTokenizer() == null ? List.of(s) : pipeline.preTokenizer().split(s);
+        List<String> words = pipeline.metaspace() != null ? pipeline.metaspace().words(s, atInputStart)
+                : pipeline.preTokenizer() == null ? List.of(s) : pipeline.preTokenizer().split(s);
         PairMerger merger = new PairMerger();
         for (String word : words) {
             String w = pipeline.byteLevel() ? ByteUnicode.encode(word) : word;

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -19,8 +18,9 @@ import java.util.regex.Pattern;
 /**
  * Reads a Hugging Face {@code tokenizer.json} (and {@code tokenizer_config.json} beside it when present).
  * Supported: model BPE; normalizers Sequence, Prepend, Replace, NFC/NFD/NFKC/NFKD, Lowercase; pre-tokenizers
- * ByteLevel, Split (Isolated) and Sequence; decoders ByteLevel, or Sequence of Replace, ByteFallback, Fuse,
- * Strip; post-processors TemplateProcessing and ByteLevel. Anything else is refused by name.
+ * ByteLevel, Split (Isolated), Sequence of those, or Metaspace; decoders ByteLevel, or (a Sequence of) Replace,
+ * Metaspace, ByteFallback, Fuse, Strip; post-processors TemplateProcessing and ByteLevel. Anything else is
+ * refused by name.
  */
 final class HuggingFaceTokenizerFile {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,10 +43,14 @@ final class HuggingFaceTokenizerFile {
         if (!type.equals("BPE") || !model.path("vocab").isObject()) {
             throw unsupported("model type", type);
         }
+        for (String option : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
+            if (model.path(option).isTextual() && !model.get(option).asText().isEmpty()) {
+                throw unsupported("BPE option " + option, model.get(option).asText());
+            }
+        }
 
         List<String> pieces = new ArrayList<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = model.get("vocab").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : model.get("vocab").properties()) {
             put(pieces, e.getValue().asInt(-1), e.getKey());
         }
         JsonNode added = root.path("added_tokens");
@@ -109,7 +113,7 @@ final class HuggingFaceTokenizerFile {
         }
         return new HuggingFaceBpe(vocab, raw, normalized, pipeline, bpe,
                 prefix.stream().mapToInt(Integer::intValue).toArray(), suffix.stream().mapToInt(Integer::intValue).toArray(),
-                bos, eos, !byteLevelDecoder && stripsLeadingSpace(decoder));
+                bos, eos, byteLevelDecoder ? Detokenizer.LeadingSpace.KEEP : leadingSpace(decoder));
     }
 
     private void put(List<String> pieces, int id, String piece) {
@@ -175,12 +179,24 @@ final class HuggingFaceTokenizerFile {
     }
 
     private HuggingFaceBpe.Pipeline pipeline(UnaryOperator<String> normalizer, JsonNode pre) {
+        if (pre.path("type").asText().equals("Metaspace")) {
+            return new HuggingFaceBpe.Pipeline(normalizer, null, false, false, new HuggingFaceBpe.Metaspace(
+                    pre.path("replacement").asText("\u2581"), prependScheme(pre), pre.path("split").asBoolean(true)));
+        }
         List<String> regexes = new ArrayList<>();
         boolean[] byteLevel = new boolean[1];
         boolean[] addPrefixSpace = new boolean[1];
         preTokenizer(pre, regexes, byteLevel, addPrefixSpace);
         PreTokenizer splitter = regexes.isEmpty() ? null : PreTokenizer.ofRegexes(regexes);
-        return new HuggingFaceBpe.Pipeline(normalizer, splitter, byteLevel[0], addPrefixSpace[0]);
+        return new HuggingFaceBpe.Pipeline(normalizer, splitter, byteLevel[0], addPrefixSpace[0], null);
+    }
+
+    /** Metaspace's prepend_scheme; files older than that field say add_prefix_space instead. */
+    private static String prependScheme(JsonNode metaspace) {
+        if (metaspace.path("prepend_scheme").isTextual()) {
+            return metaspace.get("prepend_scheme").asText();
+        }
+        return metaspace.path("add_prefix_space").asBoolean(true) ? "always" : "never";
     }
 
     private void preTokenizer(JsonNode n, List<String> regexes, boolean[] byteLevel, boolean[] addPrefixSpace) {
@@ -237,6 +253,10 @@ final class HuggingFaceTokenizerFile {
                     from = stringPattern(step, "decoder Replace");
                     to = step.path("content").asText();
                 }
+                case "Metaspace" -> {
+                    from = step.path("replacement").asText("\u2581");
+                    to = " ";
+                }
                 case "ByteFallback" -> byteFallback = true;
                 case "Fuse" -> { }
                 case "Strip" -> {
@@ -270,9 +290,17 @@ final class HuggingFaceTokenizerFile {
         return steps;
     }
 
-    private boolean stripsLeadingSpace(JsonNode decoder) {
-        return decoderSteps(decoder).stream()
-                .anyMatch(s -> s.path("type").asText().equals("Strip") && s.path("start").asInt() == 1);
+    private Detokenizer.LeadingSpace leadingSpace(JsonNode decoder) {
+        for (JsonNode step : decoderSteps(decoder)) {
+            String type = step.path("type").asText();
+            if (type.equals("Strip") && step.path("start").asInt() == 1) {
+                return Detokenizer.LeadingSpace.STRIP_ONE;
+            }
+            if (type.equals("Metaspace") && !prependScheme(step).equals("never")) {
+                return Detokenizer.LeadingSpace.DROP_IN_FIRST_TOKEN;
+            }
+        }
+        return Detokenizer.LeadingSpace.KEEP;
     }
 
     /** TemplateProcessing's single-sequence template: special tokens before and after the sequence. */

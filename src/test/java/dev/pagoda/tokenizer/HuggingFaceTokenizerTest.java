@@ -58,7 +58,7 @@ class HuggingFaceTokenizerTest {
     };
 
     /** At least 200 varied strings: the hand-written ones plus seeded random compositions. */
-    private static List<String> corpus() {
+    static List<String> corpus() {
         List<String> corpus = new ArrayList<>(Arrays.asList(HAND_WRITTEN));
         Random random = new Random(1234);
         while (corpus.size() < 260) {
