@@ -43,6 +43,19 @@ class GgufTokenizerTest {
         });
     }
 
+    @Test
+    void stories260kGgufEncodesLikeItsLlama2cTokenizer() {
+        Tokenizer bin = Tokenizers.fromLlama2c(TestData.path("models/stories260K/tok512.bin"));
+        try (GgufFile gguf = GgufFile.open(TestData.path("models/stories260K/stories260K.gguf"))) {
+            Tokenizer tok = Tokenizers.fromGguf(gguf);
+            for (String text : new String[] {"Once upon a time", "Lily wanted to", "", " two  spaces\n", "日本 🦙"}) {
+                int[] ids = tok.encode(text, true, false);
+                assertThat(ids).as(text).containsExactly(bin.encode(text, true, false));
+                assertThat(tok.decode(ids, true)).isEqualTo(bin.decode(ids, true)).isEqualTo(text);
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"gpt-2", "mpt", "falcon", "starcoder", "refact", "deepseek-coder", "deepseek-llm"})
     void byteLevelDecodeGivesTheTextBack(String family) throws Exception {
