@@ -180,7 +180,7 @@ final class HuggingFaceTokenizerFile {
 
     private HuggingFaceBpe.Pipeline pipeline(UnaryOperator<String> normalizer, JsonNode pre) {
         if (pre.path("type").asText().equals("Metaspace")) {
-            return new HuggingFaceBpe.Pipeline(normalizer, null, false, false, new HuggingFaceBpe.Metaspace(
+            return new HuggingFaceBpe.Pipeline(normalizer, null, false, false, new Metaspace(
                     pre.path("replacement").asText("\u2581"), prependScheme(pre), pre.path("split").asBoolean(true)));
         }
         List<String> regexes = new ArrayList<>();
@@ -192,11 +192,15 @@ final class HuggingFaceTokenizerFile {
     }
 
     /** Metaspace's prepend_scheme; files older than that field say add_prefix_space instead. */
-    private static String prependScheme(JsonNode metaspace) {
-        if (metaspace.path("prepend_scheme").isTextual()) {
-            return metaspace.get("prepend_scheme").asText();
+    private String prependScheme(JsonNode metaspace) {
+        if (!metaspace.path("prepend_scheme").isTextual()) {
+            return metaspace.path("add_prefix_space").asBoolean(true) ? "always" : "never";
         }
-        return metaspace.path("add_prefix_space").asBoolean(true) ? "always" : "never";
+        String scheme = metaspace.get("prepend_scheme").asText();
+        if (!List.of("always", "first", "never").contains(scheme)) {
+            throw unsupported("Metaspace prepend_scheme", scheme);
+        }
+        return scheme;
     }
 
     private void preTokenizer(JsonNode n, List<String> regexes, boolean[] byteLevel, boolean[] addPrefixSpace) {

@@ -165,5 +165,8 @@ class HuggingFaceTokenizerTest {
         assertThatThrownBy(() -> Tokenizers.fromHuggingFace(dir))
                 .isInstanceOf(PagodaException.class)
                 .hasMessageContaining("Unigram").hasMessageContaining(json.toString());
+        Path missing = dir.resolve("absent");
+        assertThatThrownBy(() -> Tokenizers.fromHuggingFace(missing))
+                .isInstanceOf(PagodaException.class).hasMessageContaining(missing.toString());
     }
 }
