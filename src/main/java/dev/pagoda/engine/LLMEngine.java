@@ -507,7 +507,7 @@ public final class LLMEngine implements AutoCloseable {
                 RequestState.BeamHypothesis h = best.get(i);
                 boolean eos = h.tokens().length > 0 && !r.beam.ignoreEos() && model.isStopToken(h.tokens()[h.tokens().length - 1]);
                 int[] textTokens = eos ? java.util.Arrays.copyOf(h.tokens(), h.tokens().length - 1) : h.tokens();
-                outputs.add(new CompletionOutput(i, h.tokens(), model.tokenizer().decode(textTokens, true),
+                outputs.add(new CompletionOutput(i, h.tokens(), textAfter(r.prompt, textTokens),
                         eos ? FinishReason.STOP : FinishReason.LENGTH, null, h.cumulativeLogprob()));
             }
         } else {
@@ -535,6 +535,19 @@ public final class LLMEngine implements AutoCloseable {
         }
         r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, null,
                 new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
+    }
+
+    /** The text of {@code out} as it reads after the prompt (a leading space stays a space). */
+    private String textAfter(int[] prompt, int[] out) {
+        dev.pagoda.tokenizer.Detokenizer d = model.tokenizer().newDetokenizer(true);
+        for (int t : prompt) {
+            d.next(t);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int t : out) {
+            sb.append(d.next(t));
+        }
+        return sb.append(d.flush()).toString();
     }
 
     private void failAll(Throwable e) {
