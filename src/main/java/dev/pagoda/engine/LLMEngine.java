@@ -51,7 +51,8 @@ public final class LLMEngine implements AutoCloseable {
     private final Transformer transformer;
     private final PagedAttentionBackend attention;
     private final ForwardBatch batch;
-    private final float[] logits;
+    private float[] logits;
+    private final int[] lastRow;
     private final int[] sampledIndex;
     private final int[] logprobScratch;
     private final List<RequestState> beamRequests = new ArrayList<>();
@@ -95,6 +96,7 @@ public final class LLMEngine implements AutoCloseable {
         this.batch = new ForwardBatch(stepTokens, config.maxNumSeqs());
         this.logits = new float[Math.min(stepTokens, config.maxNumSeqs()) * vocab];
         this.sampledIndex = new int[config.maxNumSeqs()];
+        this.lastRow = new int[config.maxNumSeqs()];
         this.logprobScratch = new int[vocab];
         this.thread = Thread.ofPlatform().name("pagoda-engine").daemon().unstarted(this::loop);
         thread.start();
@@ -310,12 +312,23 @@ public final class LLMEngine implements AutoCloseable {
         batch.clear();
         attention.clear();
         for (int i = 0; i < b.size(); i++) {
-            Sequence s = b.sequence(i);
+            SeqState s = (SeqState) b.sequence(i);
             int from = s.computed(), n = b.count(i);
-            batch.addSequence(i, s.tokens(), from, n, from, b.samples(i));
+            boolean promptRows = s.request.wantsPromptLogprobs(from);
+            batch.addSequence(i, s.tokens(), from, n, from, b.samples(i), promptRows);
+            lastRow[i] = batch.logitCount() - 1;
             attention.add(s.kv(), from, n);
         }
+        if ((long) batch.logitCount() * vocab > logits.length) {
+            logits = new float[batch.logitCount() * vocab];
+        }
         transformer.forward(batch, attention, logits);
+        for (int i = 0; i < b.size(); i++) {
+            SeqState s = (SeqState) b.sequence(i);
+            if (s.request.wantsPromptLogprobs(s.computed())) {
+                recordPromptLogprobs(s, s.computed(), b.count(i), lastRow[i] - b.count(i) + 1);
+            }
+        }
         stats.onStep(b, scheduler.numRunning(), scheduler.allocator() instanceof dev.pagoda.kv.PagedAllocator p ? p.pool().usedBlocks() : 0);
         int sampledCount = 0;
         for (int i = 0; i < b.size(); i++) {
@@ -330,10 +343,24 @@ public final class LLMEngine implements AutoCloseable {
             if (s.status() == dev.pagoda.scheduler.SequenceStatus.FINISHED) {
                 continue;
             }
-            onLogits(s, j * vocab);
+            onLogits(s, lastRow[sampledIndex[j]] * vocab);
         }
         for (RequestState r : beamRequests) {
             beamStep(r);
+        }
+    }
+
+    /**
+     * Prompt logprobs of the chunk at positions [from, from+n) whose logits rows start at {@code firstRow}: the
+     * row of position p scores prompt token p+1. Recorded once, even if a preemption recomputes the prompt.
+     */
+    private void recordPromptLogprobs(SeqState s, int from, int n, int firstRow) {
+        RequestState r = s.request;
+        for (int p = from; p < from + n && p + 1 < r.prompt.length; p++) {
+            if (p == r.promptLogprobs.size()) {
+                r.promptLogprobs.add(TokenLogprobs.of(logits, (firstRow + p - from) * vocab, vocab, r.prompt[p + 1],
+                        r.params.promptLogprobs(), logprobScratch));
+            }
         }
     }
 
@@ -533,7 +560,7 @@ public final class LLMEngine implements AutoCloseable {
             stats.onFinish(c.finishReason());
             outTokens += c.tokenIds().length;
         }
-        r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, null,
+        r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, r.promptLogprobs,
                 new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
     }
 

@@ -2,6 +2,7 @@ package dev.pagoda.engine;
 
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
+import dev.pagoda.sampling.TokenLogprobs;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +22,8 @@ final class RequestState {
     final List<SeqState> live = new ArrayList<>();
     final List<SeqState> done = new ArrayList<>();
     final List<BeamHypothesis> hypotheses;
+    /** Logprobs of prompt tokens 1.., when requested (the first token has none). */
+    final List<TokenLogprobs> promptLogprobs;
     long firstTokenNanos;
     /** Parallel sampling: whether the first sequence has already forked into its samples. */
     boolean forked;
@@ -32,6 +35,12 @@ final class RequestState {
         this.params = params;
         this.beam = beam;
         this.hypotheses = beam != null ? new ArrayList<>() : null;
+        this.promptLogprobs = params.promptLogprobs() != null ? new ArrayList<>() : null;
+    }
+
+    /** Whether a chunk starting at {@code from} still covers prompt positions whose logprobs are missing. */
+    boolean wantsPromptLogprobs(int from) {
+        return promptLogprobs != null && from < prompt.length - 1 && promptLogprobs.size() < prompt.length - 1;
     }
 
     /** Sequences a fresh request becomes: best_of for sampling, the beam width for beam search. */

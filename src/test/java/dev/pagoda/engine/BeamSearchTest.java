@@ -136,6 +136,21 @@ class BeamSearchTest {
         }
     }
 
+    /** Logits at every position of {@code seq}, one token at a time through the dense reference cache. */
+    static float[][] logitsPerPosition(Model m, int[] seq) {
+        var c = m.config();
+        Transformer tf = new Transformer(m, 1);
+        var kv = new dev.pagoda.attention.DenseKvAttention(c, 1, seq.length);
+        ForwardBatch batch = new ForwardBatch(1, 1);
+        float[][] out = new float[seq.length][c.vocabSize()];
+        for (int p = 0; p < seq.length; p++) {
+            batch.clear();
+            batch.addSequence(0, seq, p, 1, p, true);
+            tf.forward(batch, kv, out[p]);
+        }
+        return out;
+    }
+
     static int[] concat(int[] a, int[] b) {
         int[] r = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
