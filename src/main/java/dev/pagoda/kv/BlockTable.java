@@ -11,6 +11,16 @@ public final class BlockTable implements KvSequence {
     private int[] ids;
     private int numBlocks;
     private int length;
+    /*
+     * Prefix-caching chain state: logical blocks 0..hashedBlocks-1 have been hashed (and cached unless a
+     * duplicate or a collision kept them out); chainHash is the hash of the last of them and chainBlock (in
+     * chainGeneration) the cached block holding that content, which the next block is chained to.
+     */
+    int hashedBlocks;
+    BlockHash chainHash;
+    PhysicalBlock chainBlock;
+    int chainGeneration;
+    long extraKey;
 
     BlockTable(int blockSize, int capacityBlocks) {
         this.blockSize = blockSize;
@@ -74,11 +84,35 @@ public final class BlockTable implements KvSequence {
         this.length = length;
     }
 
+    /** A table admitted on a prefix hit: its hit blocks are hashed and cached, the chain goes on from the last. */
+    void startChain(PrefixHit hit) {
+        extraKey = hit.extraKey;
+        hashedBlocks = hit.cachedBlocks();
+        chainHash = hit.lastHash;
+        if (hashedBlocks > 0) {
+            chainBlock = hit.blocks[hashedBlocks - 1];
+            chainGeneration = chainBlock.generation;
+        }
+    }
+
+    /** Logical block {@code hashedBlocks} was hashed to {@code hash}; its content is cached in {@code canonical}. */
+    void chain(BlockHash hash, PhysicalBlock canonical) {
+        hashedBlocks++;
+        chainHash = hash;
+        chainBlock = canonical;
+        chainGeneration = canonical.generation;
+    }
+
     BlockTable copy() {
         BlockTable t = new BlockTable(blockSize, numBlocks);
         System.arraycopy(ids, 0, t.ids, 0, numBlocks);
         t.numBlocks = numBlocks;
         t.length = length;
+        t.hashedBlocks = hashedBlocks;
+        t.chainHash = chainHash;
+        t.chainBlock = chainBlock;
+        t.chainGeneration = chainGeneration;
+        t.extraKey = extraKey;
         return t;
     }
 
@@ -86,5 +120,8 @@ public final class BlockTable implements KvSequence {
     void clear() {
         numBlocks = 0;
         length = 0;
+        hashedBlocks = 0;
+        chainHash = null;
+        chainBlock = null;
     }
 }
