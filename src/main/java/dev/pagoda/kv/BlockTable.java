@@ -12,11 +12,13 @@ public final class BlockTable implements KvSequence {
     private int numBlocks;
     private int length;
     /*
-     * Prefix-caching chain state: logical blocks 0..hashedBlocks-1 have been hashed (and cached unless a
-     * duplicate or a collision kept them out); chainHash is the hash of the last of them and chainBlock (in
-     * chainGeneration) the cached block holding that content, which the next block is chained to.
+     * Prefix-caching chain state: logical blocks 0..hashedBlocks-1 are hashed (each cached, or a duplicate of a
+     * cached block); chainHash is the hash of the last of them and chainBlock the cached block holding that
+     * content in chainGeneration, which the next block is chained to. chainEnded: no later block of this table
+     * is cached (a collision, or chainBlock was reused), as none could be reached through its parent.
      */
     int hashedBlocks;
+    boolean chainEnded;
     BlockHash chainHash;
     PhysicalBlock chainBlock;
     int chainGeneration;
@@ -95,7 +97,7 @@ public final class BlockTable implements KvSequence {
         }
     }
 
-    /** Logical block {@code hashedBlocks} was hashed to {@code hash}; its content is cached in {@code canonical}. */
+    /** Logical block {@code hashedBlocks} hashed to {@code hash}; its content is cached in {@code canonical}. */
     void chain(BlockHash hash, PhysicalBlock canonical) {
         hashedBlocks++;
         chainHash = hash;
@@ -109,6 +111,7 @@ public final class BlockTable implements KvSequence {
         t.numBlocks = numBlocks;
         t.length = length;
         t.hashedBlocks = hashedBlocks;
+        t.chainEnded = chainEnded;
         t.chainHash = chainHash;
         t.chainBlock = chainBlock;
         t.chainGeneration = chainGeneration;
@@ -121,6 +124,7 @@ public final class BlockTable implements KvSequence {
         numBlocks = 0;
         length = 0;
         hashedBlocks = 0;
+        chainEnded = false;
         chainHash = null;
         chainBlock = null;
     }

@@ -56,24 +56,31 @@ final class PrefixCache {
     /**
      * Hashes the table's blocks that became full with written K/V (the first {@code computedLength} tokens) and
      * caches each, unless the same content is cached already (then the table's later blocks chain to that
-     * copy) or a different content holds its hash (a collision: the block stays uncached).
+     * copy). The chain stops, leaving this block and all later ones of the table uncached, when a different
+     * content holds the hash (a collision) or the cached block the table chains to was reused since: a block
+     * is only reachable through its cached parent.
      */
     void cacheFullBlocks(BlockTable table, int[] tokens, int computedLength) {
         int full = computedLength / blockSize;
-        for (int j = table.hashedBlocks; j < full; j++) {
+        for (int j = table.hashedBlocks; j < full && !table.chainEnded; j++) {
+            if (table.chainBlock != null && table.chainBlock.generation != table.chainGeneration) {
+                table.chainEnded = true;
+                return;
+            }
             int from = j * blockSize;
             BlockHash h = hasher.hash(table.chainHash, tokens, from, blockSize, table.extraKey);
             PhysicalBlock ours = pool.block(table.blockId(j));
             PhysicalBlock cached = pool.cachedBlock(h);
-            PhysicalBlock canonical = ours;
             if (cached == null) {
                 ours.describe(tokens, from, blockSize, table.extraKey, table.chainBlock, table.chainGeneration);
                 pool.cache(ours, h);
+                cached = ours;
             } else if (cached != ours
-                    && cached.holds(table.chainBlock, table.chainGeneration, tokens, from, table.extraKey)) {
-                canonical = cached;
+                    && !cached.holds(table.chainBlock, table.chainGeneration, tokens, from, table.extraKey)) {
+                table.chainEnded = true;
+                return;
             }
-            table.chain(h, canonical);
+            table.chain(h, cached);
         }
     }
 
