@@ -87,7 +87,7 @@ public final class LLMEngine implements AutoCloseable {
         }
         this.maxModelLen = modelLen;
         this.swap = config.preemptionMode() == PreemptionMode.SWAP ? new SwapSpace(shape, config.swapSpace()) : null;
-        KvAllocator allocator = KvAllocator.create(config.kvLayout(), memory);
+        KvAllocator allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching());
         this.scheduler = new Scheduler(new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator, memory, swap);
         int stepTokens = config.maxNumBatchedTokens();

@@ -38,6 +38,11 @@ final class SeqState extends Sequence {
     }
 
     @Override
+    public boolean cacheable() {
+        return request.promptLogprobs == null;
+    }
+
+    @Override
     public int width() {
         return request.forked ? 1 : request.width();
     }

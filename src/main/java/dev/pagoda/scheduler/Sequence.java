@@ -93,6 +93,11 @@ public class Sequence {
         return 1;
     }
 
+    /** Whether admission may reuse cached prefix blocks (not when every prompt position's logits are wanted). */
+    public boolean cacheable() {
+        return true;
+    }
+
     public int lastToken() {
         return tokens[length - 1];
     }
