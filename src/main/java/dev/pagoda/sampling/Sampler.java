@@ -55,7 +55,8 @@ public final class Sampler {
             biasIds[b] = e.getKey();
             biasValues[b++] = e.getValue();
         }
-        this.stopIds = IntStream.concat(Arrays.stream(stopTokenIds), Arrays.stream(params.stopTokenIds())).filter(t -> t >= 0 && t < vocab).distinct().toArray();
+        this.stopIds = IntStream.concat(Arrays.stream(stopTokenIds), Arrays.stream(params.stopTokenIds()))
+                .filter(t -> t >= 0 && t < vocab).distinct().toArray();
         this.penalties = Penalties.of(params, prompt, vocab);
         this.random = params.seed() != null ? generator(params.seed(), sampleIndex) : new SplittableRandom();
         this.work = new float[vocab];
