@@ -17,6 +17,7 @@ import dev.pagoda.model.Transformer;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.SamplingParams;
+import dev.pagoda.sampling.StopStrings;
 import dev.pagoda.sampling.TokenLogprobs;
 import dev.pagoda.scheduler.PreemptionMode;
 import dev.pagoda.scheduler.ScheduledBatch;
@@ -199,11 +200,9 @@ public final class LLMEngine implements AutoCloseable {
     private void initSampling(SeqState s) {
         RequestState r = s.request;
         SamplingParams p = r.params;
-        if (p.seed() != null && s.index > 0) {
-            p = p.toBuilder().seed(p.seed() + 0x9E3779B97F4A7C15L * s.index).build();
-        }
-        s.sampler = new Sampler(vocab, p);
+        s.sampler = new Sampler(vocab, p, r.prompt, model.stopTokens(), s.index);
         if (r.beam == null) {
+            s.stops = new StopStrings(p.stop(), p.includeStopStrInOutput());
             s.detokenizer = model.tokenizer().newDetokenizer(p.skipSpecialTokens());
             for (int t : r.prompt) {
                 s.detokenizer.next(t);
@@ -371,7 +370,7 @@ public final class LLMEngine implements AutoCloseable {
             r.firstTokenNanos = System.nanoTime();
         }
         if (r.beam != null) {
-            s.beamCandidates = TokenLogprobs.of(logits, off, vocab, Sampler.argmax(logits, off, vocab),
+            s.beamCandidates = TokenLogprobs.of(logits, off, vocab, dev.pagoda.kernel.Ops.argmax(logits, off, vocab),
                     2 * r.beam.beamWidth(), logprobScratch);
             if (!beamRequests.contains(r)) {
                 beamRequests.add(r);
@@ -408,16 +407,20 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         s.append(token);
+        s.sampler.accept(token);
         stats.generationTokens++;
         FinishReason reason = null;
-        String delta = "";
-        if (!r.params.ignoreEos() && model.isStopToken(token)) {
+        String delta;
+        if ((!r.params.ignoreEos() && model.isStopToken(token)) || contains(r.params.stopTokenIds(), token)) {
             reason = FinishReason.STOP;
+            delta = flushText(s);
         } else {
-            delta = s.detokenizer.next(token);
-            if (s.outputLength() >= r.params.maxTokens() || s.length() >= s.maxLength()) {
-                reason = FinishReason.LENGTH;
-                delta += s.detokenizer.flush();
+            delta = s.stops.next(s.detokenizer.next(token));
+            if (s.stops.stopped()) {
+                reason = FinishReason.STOP;
+            } else if (s.outputLength() >= r.params.maxTokens() || s.length() >= s.maxLength()) {
+                delta += flushText(s);
+                reason = s.stops.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
             }
         }
         s.text.append(delta);
@@ -427,6 +430,21 @@ public final class LLMEngine implements AutoCloseable {
         if (reason != null) {
             endSequence(s, reason);
         }
+    }
+
+    /** The text still held back (an incomplete character, a possible stop string) when generation ends. */
+    private static String flushText(SeqState s) {
+        String tail = s.stops.next(s.detokenizer.flush());
+        return s.stops.stopped() ? tail : tail + s.stops.flush();
+    }
+
+    private static boolean contains(int[] ids, int token) {
+        for (int id : ids) {
+            if (id == token) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Frees a sequence's blocks at once; the request completes when its last sequence ends. */

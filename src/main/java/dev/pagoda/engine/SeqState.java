@@ -2,6 +2,7 @@ package dev.pagoda.engine;
 
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.sampling.Sampler;
+import dev.pagoda.sampling.StopStrings;
 import dev.pagoda.sampling.TokenLogprobs;
 import dev.pagoda.scheduler.Sequence;
 import dev.pagoda.tokenizer.Detokenizer;
@@ -14,6 +15,7 @@ final class SeqState extends Sequence {
     final int index;
     Sampler sampler;
     Detokenizer detokenizer;
+    StopStrings stops;
     StringBuilder text = new StringBuilder();
     List<TokenLogprobs> logprobs;
     double cumulativeLogprob;

@@ -64,11 +64,6 @@ public final class Sampler {
         this.order = params.isGreedy() ? null : new int[vocab];
     }
 
-    /** A sampler without prompt or stop tokens (no repetition from the prompt, nothing banned by min_tokens). */
-    public Sampler(int vocab, SamplingParams params) {
-        this(vocab, params, new int[0], new int[0], 0);
-    }
-
     /**
      * The generator of sample {@code sampleIndex} of a request seeded with {@code seed}: sample 0 is
      * {@code new SplittableRandom(seed)} itself, sample i > 0 its i-th {@link SplittableRandom#split()},
