@@ -36,12 +36,15 @@ final class EngineFixtures {
         return p;
     }
 
-    /** Each prompt generated alone through the dense reference path (the foundation's generator). */
+    private static final java.util.Map<String, int[]> SOLO = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Each prompt generated alone through the dense reference path (the foundation's generator); memoized. */
     static List<int[]> soloGreedy(Model m, List<String> prompts, int maxTokens) {
         Generator g = new Generator(m, 64);
         List<int[]> out = new ArrayList<>();
         for (String p : prompts) {
-            out.add(g.generate(m.tokenizer().encode(p, true, false), SamplingParams.greedy(maxTokens), null, null).output().tokenIds());
+            out.add(SOLO.computeIfAbsent(m.source() + "|" + maxTokens + "|" + p, k ->
+                    g.generate(m.tokenizer().encode(p, true, false), SamplingParams.greedy(maxTokens), null, null).output().tokenIds()));
         }
         return out;
     }
