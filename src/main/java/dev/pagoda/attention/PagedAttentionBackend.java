@@ -17,12 +17,14 @@ public final class PagedAttentionBackend implements AttentionBackend {
     private final AttentionBatch batch;
     private final WorkerPool pool;
     private final RangeTask task = this::runRange;
+    private final int headDim;
     private int layer;
     private float[] q;
     private float[] out;
 
     public PagedAttentionBackend(KvMemory memory, int heads, WorkerPool pool, int maxTokens, int maxSeqs) {
         this.kernel = new PagedAttention(memory, heads);
+        this.headDim = memory.shape().headDim();
         this.batch = new AttentionBatch(maxTokens, maxSeqs);
         this.pool = pool;
     }
@@ -45,7 +47,12 @@ public final class PagedAttentionBackend implements AttentionBackend {
         this.layer = layer;
         this.q = q;
         this.out = out;
-        pool.parallelFor(kernel.workItems(batch), task);
+        int items = kernel.workItems(batch);
+        if ((long) items * batch.maxContext() * headDim < WorkerPool.INLINE_WORK) {
+            runRange(0, items);
+        } else {
+            pool.parallelFor(items, task);
+        }
     }
 
     private void runRange(int start, int end) {

@@ -50,7 +50,12 @@ public final class MatMul {
         Job job = JOBS.get();
         job.set(w, x, xOff, nTokens, out, outOff);
         try {
-            pool.parallelFor((w.rows() + 1) / 2, job);
+            int pairs = (w.rows() + 1) / 2;
+            if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
+                job.run(0, pairs);  // waking the workers would cost more than the work
+            } else {
+                pool.parallelFor(pairs, job);
+            }
         } finally {
             job.clear();
         }

@@ -13,6 +13,11 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class WorkerPool {
     private static final int SPIN_ITERATIONS = 1 << 14;
+    /**
+     * Multiply-adds below which a caller should run a loop on its own thread: handing work to the workers
+     * costs microseconds (more when they are parked), which a loop this small does not repay.
+     */
+    public static final long INLINE_WORK = 1L << 16;
     private static volatile WorkerPool shared;
 
     private final Worker[] workers;

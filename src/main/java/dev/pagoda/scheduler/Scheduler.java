@@ -144,9 +144,17 @@ public final class Scheduler {
         }
     }
 
-    /** Room under max_num_seqs for the sequence and the samples it will fork into; a lone one always fits. */
+    /**
+     * Room under max_num_seqs for the sequence and the samples it will fork into. Running parents that have
+     * not forked yet hold seats for their samples too, so a step never holds more than max_num_seqs
+     * sequences.
+     */
     private boolean hasRoom(Sequence s) {
-        return running.isEmpty() || running.size() + s.width() <= config.maxNumSeqs();
+        int seats = 0;
+        for (Sequence r : running) {
+            seats += r.width();
+        }
+        return seats + s.width() <= config.maxNumSeqs();
     }
 
     /** Admission check: the slots fit, and (paged) the watermark stays free unless nothing else runs. */
