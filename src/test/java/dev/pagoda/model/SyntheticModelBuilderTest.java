@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /** A synth: model built in memory is the model {@code pagoda synth} writes, bit for bit. */
 class SyntheticModelBuilderTest {
-    private static final String TEXT = "Once upon a time, a synthetic llama said: héllo 123!";
+    private static final String TEXT = "Once upon a héllo 12!";
 
     @ParameterizedTest
     @ValueSource(strings = {"f32", "q8_0"})
@@ -46,7 +46,7 @@ class SyntheticModelBuilderTest {
             assertThat(inMemory.tokenizer().decode(prompt, true)).isEqualTo(TEXT);
             float[] expected = allLogits(fromFile, prompt);
             float[] actual = allLogits(inMemory, prompt);
-            assertThat(actual).containsExactly(expected);
+            assertThat(actual).as("logits bit for bit").isEqualTo(expected);
         }
     }
 
