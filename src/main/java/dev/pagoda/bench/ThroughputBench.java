@@ -127,17 +127,14 @@ public final class ThroughputBench {
         return out;
     }
 
-    /** A few short requests through a throwaway engine of the same configuration, so the first timed run is not the JIT's. */
-    public static void warmUp(Model model, EngineConfig config) {
-        try (LLMEngine engine = new LLMEngine(model, config.toBuilder().enablePrefixCaching(false).build())) {
-            List<BenchRequest> requests = new ThroughputWorkload.Fixed(WARMUP_PROMPT, WARMUP_OUTPUT)
-                    .requests(WARMUP_REQUESTS, 1, engine.maxModelLen(), model.tokenizer());
-            List<CompletableFuture<RequestResult>> done = new ArrayList<>();
-            for (int i = 0; i < requests.size(); i++) {
-                done.add(engine.addRequest("warmup-" + i, requests.get(i).prompt(), params(requests.get(i), 1, i)).result());
-            }
-            done.forEach(ThroughputBench::join);
-        }
+    /**
+     * A few short requests (with the options' n or beam width) through a throwaway engine of the variant's
+     * configuration, so the first timed run is not the JIT's, and an engine that refuses the requests says so
+     * before any timed run.
+     */
+    public static void warmUp(Model model, EngineConfig base, Variant variant, Options o) {
+        Options warm = new Options(new ThroughputWorkload.Fixed(WARMUP_PROMPT, WARMUP_OUTPUT), WARMUP_REQUESTS, 1, o.n(), o.beamWidth());
+        run(model, base, variant, warm, done -> { });
     }
 
     /**

@@ -39,12 +39,19 @@ public final class ThroughputReport {
         }
 
         public String label() {
+            Variant v = a.variant();
+            // What the two runs have in common, after the ratio's name.
+            String common = switch (axis) {
+                case "kv_layout" -> (v.prefixCaching() ? "" : ", no prefix caching") + (v.sharing() == Sharing.NONE ? "" : ", " + v.sharing().label());
+                case "prefix_caching" -> ", " + v.layout().label() + (v.sharing() == Sharing.NONE ? "" : ", " + v.sharing().label());
+                default -> ", " + v.layout().label();
+            };
             String what = switch (axis) {
                 case "kv_layout" -> "paged / contiguous";
                 case "prefix_caching" -> "prefix caching on / off";
                 default -> "shared / separate";
             };
-            return what + " (" + a.variant().label() + " vs " + b.variant().label() + ")";
+            return common.isEmpty() ? what : what + " (" + common.substring(2) + ")";
         }
     }
 

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
                 + " goes to stderr. --kv-layout both runs paged then contiguous; a prefix: workload runs prefix caching"
                 + " on then off; --n or --beam-width above 1 runs the samples sharing their prompt's blocks, then as"
                 + " separate requests; the ratios between the runs follow the table.",
-            "One short warm-up run through a throwaway engine precedes the timed runs."})
+            "A short warm-up run through a throwaway engine precedes the timed runs (--no-warmup skips it)."})
 final class BenchThroughputCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -54,6 +54,10 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Option(names = "--beam-width", defaultValue = "1", description = "Beams per request, beam search (default: ${DEFAULT-VALUE}: none).")
     int beamWidth;
 
+    @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run a few short requests through a throwaway engine first, for the JIT (default: on).")
+    boolean warmup;
+
     @Option(names = "--output", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
     String output;
 
@@ -71,7 +75,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
         List<ThroughputBench.Variant> variants = ThroughputBench.variants(layouts, base.enablePrefixCaching(), options);
         PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.open()) {
-            ThroughputBench.warmUp(m, variants.get(0).apply(base));
+            if (warmup) {
+                ThroughputBench.warmUp(m, base, variants.getFirst(), options);
+            }
             List<ThroughputBench.RunResult> runs = new ArrayList<>();
             for (ThroughputBench.Variant v : variants) {
                 try (ProgressBar bar = new ProgressBarBuilder().setTaskName(v.label()).setInitialMax(numRequests)
