@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /**
- * Writes random-weight Llama models as GGUF for benchmarks: uniform weights of standard deviation 0.02,
+ * Random-weight Llama models for benchmarks, written as GGUF ({@code pagoda synth}): uniform weights of standard deviation 0.02,
  * unit norms, tied embeddings, and a byte-level BPE vocabulary of the shape's size. Matrices whose rows
  * do not fill whole quantization blocks fall back to F16, as llama.cpp's quantizer does. The same shape,
  * type and seed always give the same bytes, whether written to a file here or built in memory by
