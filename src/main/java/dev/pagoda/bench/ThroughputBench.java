@@ -8,6 +8,7 @@ import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestResult;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.model.Model;
+import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,13 +85,17 @@ public final class ThroughputBench {
      * Figures of one run. Requests and prompt tokens count the workload's requests (a request of n samples is one,
      * its prompt counted once, also when its samples ran as separate requests); output tokens count every sample's.
      *
-     * @param meanRunning   mean sequences per engine step
-     * @param kvUsageMean   KV slots allocated or reserved over all slots, mean of the samples taken during the run
-     * @param kvBlocksPeak  most KV blocks in use at once (sampled)
+     * @param meanRunning         mean sequences per engine step
+     * @param kvUsageMean         KV slots allocated or reserved over all slots, mean of the samples taken during the run
+     * @param kvBlocksPeak        most KV blocks in use at once: after every step for the paged layout, sampled for the
+     *                            contiguous one
+     * @param prefixQueriedTokens prompt tokens looked up in the prefix cache
+     * @param prefixHitTokens     of those, tokens served from cached blocks
      */
     public record RunResult(Variant variant, int requests, long promptTokens, long outputTokens, double elapsedSeconds,
                             long steps, double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
-                            double kvUsageMean, double kvUsagePeak, int kvBlocksPeak, int kvBlocksTotal, int maxModelLen) {
+                            double kvUsageMean, double kvUsagePeak, int kvBlocksPeak, int kvBlocksTotal,
+                            long prefixQueriedTokens, long prefixHitTokens, int maxModelLen) {
         public double requestsPerSecond() {
             return requests / elapsedSeconds;
         }
@@ -106,19 +111,26 @@ public final class ThroughputBench {
         public long preemptions() {
             return recomputePreemptions + swapPreemptions;
         }
+
+        /** Share of the looked-up prompt tokens that the prefix cache served; 0 when nothing was looked up. */
+        public double prefixHitRate() {
+            return prefixQueriedTokens == 0 ? 0 : (double) prefixHitTokens / prefixQueriedTokens;
+        }
     }
 
     /**
      * The variants an invocation runs, in order, for each layout: for a shared-prefix workload prefix caching on
      * then off (otherwise as configured); for n or beam width above 1, those shared, then once separate (which
-     * shares nothing: prefix caching off).
+     * shares nothing: prefix caching off). Beam search needs forks, so the contiguous layout runs beams separate only.
      */
     public static List<Variant> variants(List<KvLayout> layouts, boolean prefixCaching, Options o) {
         List<Boolean> caching = o.workload().sharesPrefix() ? List.of(true, false) : List.of(prefixCaching);
         List<Variant> out = new ArrayList<>();
         for (KvLayout l : layouts) {
             for (boolean c : caching) {
-                out.add(new Variant(l, c, o.width() > 1 ? Sharing.SHARED : Sharing.NONE));
+                if (o.beamWidth() == 1 || l == KvLayout.PAGED) {
+                    out.add(new Variant(l, c, o.width() > 1 ? Sharing.SHARED : Sharing.NONE));
+                }
             }
             if (o.width() > 1) {
                 out.add(new Variant(l, false, Sharing.SEPARATE));
@@ -163,7 +175,8 @@ public final class ThroughputBench {
                 kv.close(); // stop sampling before reading its figures (the close at the end of the block is a no-op)
                 return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.meanRunning(),
                         s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(), kv.peakUsage(),
-                        kv.peakBlocksUsed(), kv.totalBlocks(), engine.maxModelLen());
+                        Math.max(s.peakBlocksUsed(), kv.peakBlocksUsed()), kv.totalBlocks(), s.prefixQueriedTokens(),
+                        s.prefixHitTokens(), engine.maxModelLen());
             }
         }
     }
@@ -180,8 +193,9 @@ public final class ThroughputBench {
                     .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
         }
         if (o.beamWidth() > 1) {
-            // The one line to change when the engine gains beam search (LLMEngine.addBeamSearch, beams sharing blocks).
-            throw new PagodaException("--beam-width " + o.beamWidth() + ": beam search is not supported by this engine yet");
+            // Every beam runs to the output length (EOS ignored), so the beams' work is the separate requests'.
+            BeamSearchParams beams = new BeamSearchParams(o.beamWidth(), 1f, BeamSearchParams.EarlyStopping.FALSE, r.outputTokens(), true);
+            return engine.addBeamSearch("r" + i, r.prompt(), beams).result().thenApply(List::of);
         }
         return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed)).result().thenApply(List::of);
     }

@@ -105,6 +105,8 @@ public final class ThroughputReport {
         row(sb, "preemptions (recompute/swap)", runs, r -> r.recomputePreemptions() + " / " + r.swapPreemptions());
         row(sb, "KV usage mean / peak", runs, r -> fmt("%.1f%% / %.1f%%", 100 * r.kvUsageMean(), 100 * r.kvUsagePeak()));
         row(sb, "KV blocks peak / total", runs, r -> r.kvBlocksPeak() + " / " + r.kvBlocksTotal());
+        row(sb, "prefix cache hits / queried", runs, r -> fmt("%d / %d (%.1f%%)", r.prefixHitTokens(), r.prefixQueriedTokens(),
+                100 * r.prefixHitRate()));
         row(sb, "max model len", runs, r -> Integer.toString(r.maxModelLen()));
         List<Comparison> comparisons = comparisons(runs);
         if (!comparisons.isEmpty()) {
@@ -115,7 +117,8 @@ public final class ThroughputReport {
                     c.axis().equals("sharing") ? fmt(", peak KV blocks %.2fx (%.1f%% saved)", c.kvBlocksPeakRatio(),
                             100 * (1 - c.kvBlocksPeakRatio())) : ""));
         }
-        sb.append("KV usage and blocks are sampled every ").append(KvSampler.PERIOD_MILLIS).append(" ms during the run.\n");
+        sb.append("KV usage is sampled every ").append(KvSampler.PERIOD_MILLIS).append(" ms during the run; peak blocks too for the"
+                + " contiguous layout (paged: exact, after every step).\n");
         return sb.toString();
     }
 
@@ -159,6 +162,8 @@ public final class ThroughputReport {
             n.put("kv_usage_peak", r.kvUsagePeak());
             n.put("kv_blocks_peak", r.kvBlocksPeak());
             n.put("kv_blocks_total", r.kvBlocksTotal());
+            n.put("prefix_queried_tokens", r.prefixQueriedTokens());
+            n.put("prefix_hit_tokens", r.prefixHitTokens());
             n.put("max_model_len", r.maxModelLen());
         }
         ArrayNode ratios = root.putArray("comparisons");

@@ -3,7 +3,6 @@ package dev.pagoda.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.pagoda.InvalidParameterException;
 import dev.pagoda.PagodaException;
 import dev.pagoda.TestData;
 import dev.pagoda.bench.ThroughputBench.Options;
@@ -80,11 +79,10 @@ class ThroughputBenchTest {
     @Test
     void prefixWorkloadComparesCachingOnAndOff() {
         Options o = new Options(ThroughputWorkload.parse("prefix:48:4:4"), 4, 0, 1, 1);
-        List<RunResult> runs = new ArrayList<>();
-        for (Variant v : ThroughputBench.variants(List.of(KvLayout.PAGED), true, o)) {
-            runs.add(ThroughputBench.run(model, SMALL, v, o, done -> { }));
-        }
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED), SMALL);
         assertThat(runs).allSatisfy(r -> assertThat(r.outputTokens()).isEqualTo(16));
+        assertThat(runs.get(0).prefixHitTokens()).as("prefix cache hits with caching on").isPositive();
+        assertThat(runs.get(1).prefixQueriedTokens()).isZero();
         List<ThroughputReport.Comparison> c = ThroughputReport.comparisons(runs);
         assertThat(c).singleElement().satisfies(x -> {
             assertThat(x.axis()).isEqualTo("prefix_caching");
@@ -95,30 +93,41 @@ class ThroughputBenchTest {
     }
 
     @Test
-    void parallelSamplingSharesBlocksOrIsRejectedClearly() {
+    void parallelSamplingSharesThePromptsBlocks() {
         Options o = new Options(ThroughputWorkload.parse("fixed:40:6"), 2, 0, 3, 1);
-        List<Variant> variants = ThroughputBench.variants(List.of(KvLayout.PAGED), true, o);
-        List<RunResult> runs = new ArrayList<>();
-        try {
-            for (Variant v : variants) {
-                runs.add(ThroughputBench.run(model, SMALL, v, o, done -> { }));
-            }
-        } catch (InvalidParameterException e) {
-            // Until the engine runs n > 1 it rejects the request; the bench passes that one line on.
-            assertThat(e.param()).isEqualTo("n");
-            return;
-        }
-        assertThat(runs).allSatisfy(r -> assertThat(r.outputTokens()).isEqualTo(2 * 3 * 6));
+        // Room for every sample at once: forks beyond --max-num-seqs are the engine's to bound, not this test's subject.
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED), SMALL.toBuilder().maxNumSeqs(8).build());
+        assertThat(runs).extracting(r -> r.variant().sharing()).containsExactly(Sharing.SHARED, Sharing.SEPARATE);
+        assertThat(runs).allSatisfy(r -> {
+            assertThat(r.requests()).isEqualTo(2);
+            assertThat(r.promptTokens()).isEqualTo(2 * 40);
+            assertThat(r.outputTokens()).isEqualTo(2 * 3 * 6);
+        });
         ThroughputReport.Comparison sharing = ThroughputReport.comparisons(runs).getFirst();
         assertThat(sharing.axis()).isEqualTo("sharing");
-        assertThat(sharing.kvBlocksPeakRatio()).isLessThanOrEqualTo(1.0);
+        // Shared: 2 full prompt blocks per request held once instead of three times.
+        assertThat(sharing.a().kvBlocksPeak()).isLessThan(sharing.b().kvBlocksPeak());
+        assertThat(sharing.kvBlocksPeakRatio()).isLessThan(1.0);
     }
 
     @Test
-    void beamSearchIsRejectedUntilTheEngineHasIt() {
-        Options o = new Options(ThroughputWorkload.parse("fixed:8:4"), 1, 0, 1, 2);
-        Variant shared = ThroughputBench.variants(List.of(KvLayout.PAGED), true, o).getFirst();
-        assertThatThrownBy(() -> ThroughputBench.run(model, SMALL, shared, o, done -> { }))
-                .isInstanceOf(PagodaException.class).hasMessageContaining("--beam-width 2");
+    void beamSearchSharesBlocksAndRunsSeparateOnTheContiguousLayout() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:40:6"), 2, 0, 1, 3);
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS), SMALL.toBuilder().maxNumSeqs(8).build());
+        assertThat(runs).extracting(RunResult::variant).containsExactly(new Variant(KvLayout.PAGED, true, Sharing.SHARED),
+                new Variant(KvLayout.PAGED, false, Sharing.SEPARATE), new Variant(KvLayout.CONTIGUOUS, false, Sharing.SEPARATE));
+        assertThat(runs).allSatisfy(r -> assertThat(r.outputTokens()).isEqualTo(2 * 3 * 6));
+        List<ThroughputReport.Comparison> c = ThroughputReport.comparisons(runs);
+        assertThat(c).extracting(ThroughputReport.Comparison::axis).containsExactlyInAnyOrder("kv_layout", "sharing");
+        assertThat(c).filteredOn(x -> x.axis().equals("sharing")).singleElement()
+                .satisfies(x -> assertThat(x.kvBlocksPeakRatio()).isLessThan(1.0));
+    }
+
+    private static List<RunResult> runAll(Options o, List<KvLayout> layouts, EngineConfig config) {
+        List<RunResult> runs = new ArrayList<>();
+        for (Variant v : ThroughputBench.variants(layouts, true, o)) {
+            runs.add(ThroughputBench.run(model, config, v, o, done -> { }));
+        }
+        return runs;
     }
 }

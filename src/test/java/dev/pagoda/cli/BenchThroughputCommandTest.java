@@ -62,7 +62,8 @@ class BenchThroughputCommandTest {
                 {"bench", "throughput", "--model", "synth:nope:f32", "--workload", "fixed:4:4", "--num-requests", "1"},
                 {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4", "--num-requests", "1"},
                 {"bench", "throughput", "--model", STORIES, "--kv-layout", "diagonal", "--num-requests", "1"},
-                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-requests", "1", "--beam-width", "2"},
+                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-requests", "1", "--n", "2", "--beam-width", "2"},
+                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-requests", "1", "--n", "100", "--max-num-seqs", "4"},
         }) {
             Run bad = CliTest.run(args);
             assertThat(bad.code()).as(String.join(" ", args) + " -> " + bad.err()).isEqualTo(2);
