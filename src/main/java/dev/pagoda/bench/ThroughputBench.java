@@ -24,7 +24,7 @@ import java.util.function.IntConsumer;
  * their prompt's blocks or not) so they can be compared.
  */
 public final class ThroughputBench {
-    /** Prompt/output lengths of the JIT warm-up requests, run once before the first timed run. */
+    /** Count, prompt and output length of the JIT warm-up requests, run once before the first timed run. */
     private static final int WARMUP_REQUESTS = 4, WARMUP_PROMPT = 32, WARMUP_OUTPUT = 16;
     private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
