@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 final class ModelOption {
     @Option(names = {"-m", "--model"}, paramLabel = "M", defaultValue = ModelLoader.DEFAULT_MODEL,
             description = "Model file (.gguf, llama2.c .bin), Hugging Face folder, or short name looked up in "
-                    + "$PAGODA_MODELS, ./models and ../shared/models (default: ${DEFAULT-VALUE}).")
+                    + "$PAGODA_MODELS, ./models and ../shared/models, or synth:SHAPE:DTYPE[:SEED] built in memory (default: ${DEFAULT-VALUE}).")
     String model;
 
     Model open() {

@@ -7,7 +7,7 @@ import java.util.EnumMap;
 import java.util.Map;
 
 /** Counters of the engine, updated by the engine thread only; read through {@link #snapshot}. */
-final class EngineStats {
+public final class EngineStats {
     long requestsAdded;
     long steps;
     long promptTokens;

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * (a path list), {@code ./models}, {@code ../shared/models} (relative to the working directory and to the
  * Pagoda checkout), and one folder level below them. A folder holding {@code config.json} is a Hugging Face model; otherwise the folder's
  * model file is {@code <folder>.bin} (llama2.c, the trained context) or {@code <folder>.gguf}, or the single
- * .gguf/.bin file in it.
+ * .gguf/.bin file in it. A {@code synth:} spec is built in memory by {@link SyntheticModelBuilder}.
  */
 public final class ModelLoader {
     public static final String DEFAULT_MODEL = "stories260K";
@@ -23,7 +23,11 @@ public final class ModelLoader {
     private ModelLoader() {
     }
 
+    /** Opens a model by file, folder or short name, or builds the synthetic model a {@code synth:SHAPE:DTYPE[:SEED]} spec names. */
     public static Model load(String spec) {
+        if (SyntheticModelBuilder.isSpec(spec)) {
+            return SyntheticModelBuilder.fromSpec(spec);
+        }
         return open(resolve(spec));
     }
 

@@ -9,12 +9,24 @@ import java.util.SplittableRandom;
 /**
  * A byte-level BPE vocabulary of any size for random-weight benchmark models: the 256 byte tokens, seeded
  * random merges of existing tokens (each merge's parts exist, so it is a valid rank-ordered BPE), and two
- * control tokens at the end (BOS, EOS). Written to GGUF as {@code tokenizer.ggml.model = gpt2}.
+ * control tokens at the end (BOS, EOS). Written to GGUF as {@code tokenizer.ggml.model = gpt2} with the
+ * {@code gpt-2} pre-tokenizer and add_bos; {@link #tokenizer()} builds the same tokenizer without a file.
  *
  * @param types GGUF token types: 1 normal, 3 control
  */
 public record SyntheticVocabulary(String[] tokens, int[] types, String[] merges, int bosId, int eosId) {
     private static final int MAX_PIECE_CHARS = 8;
+
+    /** The tokenizer a GGUF file written with this vocabulary loads to (gpt-2 pre-tokenizer, BOS added, no EOS). */
+    public Tokenizer tokenizer() {
+        TokenType[] kinds = new TokenType[types.length];
+        for (int i = 0; i < types.length; i++) {
+            kinds[i] = TokenType.ofGguf(types[i]);
+        }
+        Vocabulary vocab = new Vocabulary(tokens, kinds, ByteLevelBpe.decodedBytes(tokens, kinds));
+        return new ByteLevelBpe(vocab, merges, PreTokenizer.forGguf("gpt-2", "synthetic vocabulary"), bosId, eosId,
+                true, false, false);
+    }
 
     public static SyntheticVocabulary byteLevel(int size, long seed) {
         if (size < 258) {

@@ -1,0 +1,215 @@
+package dev.pagoda.bench;
+
+import dev.pagoda.PagodaException;
+import dev.pagoda.bench.ThroughputWorkload.BenchRequest;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.EngineStats;
+import dev.pagoda.engine.LLMEngine;
+import dev.pagoda.engine.RequestResult;
+import dev.pagoda.kv.KvLayout;
+import dev.pagoda.model.Model;
+import dev.pagoda.sampling.BeamSearchParams;
+import dev.pagoda.sampling.SamplingParams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
+
+/**
+ * Offline throughput, as vLLM's benchmark measures it: every request is submitted at once (ignoring EOS, each
+ * generating the workload's output length) and the engine runs until all are done. One invocation may run
+ * several variants of the engine on the same requests (layouts, prefix caching on and off, samples sharing
+ * their prompt's blocks or not) so they can be compared.
+ */
+public final class ThroughputBench {
+    /** Count, prompt and output length of the JIT warm-up requests, run once before the first timed run. */
+    private static final int WARMUP_REQUESTS = 4, WARMUP_PROMPT = 32, WARMUP_OUTPUT = 16;
+    private static final long GOLDEN = 0x9E3779B97F4A7C15L;
+
+    private ThroughputBench() {
+    }
+
+    /**
+     * What to run.
+     *
+     * @param n         samples per request (parallel sampling); 1 for plain requests
+     * @param beamWidth beams per request; 1 for no beam search
+     */
+    public record Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth) {
+        public Options {
+            if (numRequests < 1) {
+                throw new PagodaException("--num-requests must be at least 1, got " + numRequests);
+            }
+            if (n < 1 || beamWidth < 1) {
+                throw new PagodaException("--n and --beam-width must be at least 1, got " + n + " and " + beamWidth);
+            }
+            if (n > 1 && beamWidth > 1) {
+                throw new PagodaException("--n and --beam-width are two decoding algorithms: give one of them");
+            }
+        }
+
+        /** Sequences each request becomes: its samples or its beams. */
+        public int width() {
+            return Math.max(n, beamWidth);
+        }
+    }
+
+    /** How a request's samples or beams hold their prompt: as one request forking shared blocks, or as separate requests. */
+    public enum Sharing {
+        /** One sequence per request (n = 1, no beams): nothing to share. */
+        NONE,
+        /** One request with n samples (or beams) that share the prompt's blocks copy-on-write. */
+        SHARED,
+        /** n separate requests with the same prompt and prefix caching off: every sample has blocks of its own. */
+        SEPARATE;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** One engine configuration of the comparison. */
+    public record Variant(KvLayout layout, boolean prefixCaching, Sharing sharing) {
+        public EngineConfig apply(EngineConfig base) {
+            return base.toBuilder().kvLayout(layout).enablePrefixCaching(prefixCaching).build();
+        }
+
+        public String label() {
+            return layout.label() + (prefixCaching ? "" : ", no prefix caching") + (sharing == Sharing.NONE ? "" : ", " + sharing.label());
+        }
+    }
+
+    /**
+     * Figures of one run. Requests and prompt tokens count the workload's requests (a request of n samples is one,
+     * its prompt counted once, also when its samples ran as separate requests); output tokens count every sample's.
+     *
+     * @param meanRunning         mean sequences per engine step
+     * @param kvUsageMean         KV slots allocated or reserved over all slots, mean of the samples taken during the run
+     * @param kvBlocksPeak        most KV blocks in use at once: after every step for the paged layout, sampled for the
+     *                            contiguous one
+     * @param prefixQueriedTokens prompt tokens looked up in the prefix cache
+     * @param prefixHitTokens     of those, tokens served from cached blocks
+     */
+    public record RunResult(Variant variant, int requests, long promptTokens, long outputTokens, double elapsedSeconds,
+                            long steps, double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
+                            double kvUsageMean, double kvUsagePeak, int kvBlocksPeak, int kvBlocksTotal,
+                            long prefixQueriedTokens, long prefixHitTokens, int maxModelLen) {
+        public double requestsPerSecond() {
+            return requests / elapsedSeconds;
+        }
+
+        public double outputTokensPerSecond() {
+            return outputTokens / elapsedSeconds;
+        }
+
+        public double totalTokensPerSecond() {
+            return (promptTokens + outputTokens) / elapsedSeconds;
+        }
+
+        public long preemptions() {
+            return recomputePreemptions + swapPreemptions;
+        }
+
+        /** Share of the looked-up prompt tokens that the prefix cache served; 0 when nothing was looked up. */
+        public double prefixHitRate() {
+            return prefixQueriedTokens == 0 ? 0 : (double) prefixHitTokens / prefixQueriedTokens;
+        }
+    }
+
+    /**
+     * The variants an invocation runs, in order, for each layout: for a shared-prefix workload prefix caching on
+     * then off (otherwise as configured); for n or beam width above 1, those shared, then once separate (which
+     * shares nothing: prefix caching off). Beam search needs forks, so the contiguous layout runs beams separate only.
+     */
+    public static List<Variant> variants(List<KvLayout> layouts, boolean prefixCaching, Options o) {
+        List<Boolean> caching = o.workload().sharesPrefix() ? List.of(true, false) : List.of(prefixCaching);
+        List<Variant> out = new ArrayList<>();
+        for (KvLayout l : layouts) {
+            for (boolean c : caching) {
+                if (o.beamWidth() == 1 || l == KvLayout.PAGED) {
+                    out.add(new Variant(l, c, o.width() > 1 ? Sharing.SHARED : Sharing.NONE));
+                }
+            }
+            if (o.width() > 1) {
+                out.add(new Variant(l, false, Sharing.SEPARATE));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A few short requests (with the options' n or beam width) through a throwaway engine of the variant's
+     * configuration, so the first timed run is not the JIT's, and an engine that refuses the requests says so
+     * before any timed run.
+     */
+    public static void warmUp(Model model, EngineConfig base, Variant variant, Options o) {
+        Options warm = new Options(new ThroughputWorkload.Fixed(WARMUP_PROMPT, WARMUP_OUTPUT), WARMUP_REQUESTS, 1, o.n(), o.beamWidth());
+        run(model, base, variant, warm, done -> { });
+    }
+
+    /**
+     * Runs the workload through a new engine of {@code base} changed as the variant says. {@code progress} receives
+     * the number of completed requests (from the engine thread).
+     */
+    public static RunResult run(Model model, EngineConfig base, Variant variant, Options o, IntConsumer progress) {
+        try (LLMEngine engine = new LLMEngine(model, variant.apply(base))) {
+            List<BenchRequest> requests = o.workload().requests(o.numRequests(), o.seed(), engine.maxModelLen(), model.tokenizer());
+            AtomicInteger completed = new AtomicInteger();
+            List<CompletableFuture<List<RequestResult>>> done = new ArrayList<>(requests.size());
+            long elapsedNanos;
+            try (KvSampler kv = new KvSampler(engine)) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < requests.size(); i++) {
+                    CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant.sharing());
+                    request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
+                    done.add(request);
+                }
+                done.forEach(ThroughputBench::join);
+                elapsedNanos = System.nanoTime() - t0;
+                EngineStats.Snapshot s = engine.stats();
+                long prompt = requests.stream().mapToLong(r -> r.prompt().length).sum();
+                long output = done.stream().flatMap(f -> f.join().stream()).flatMap(r -> r.outputs().stream())
+                        .mapToLong(c -> c.tokenIds().length).sum();
+                kv.close(); // stop sampling before reading its figures (the close at the end of the block is a no-op)
+                return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.meanRunning(),
+                        s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(), kv.peakUsage(),
+                        Math.max(s.peakBlocksUsed(), kv.peakBlocksUsed()), kv.totalBlocks(), s.prefixQueriedTokens(),
+                        s.prefixHitTokens(), engine.maxModelLen());
+            }
+        }
+    }
+
+    /** Submits request {@code i} as the sharing mode says; completes with its results (one, or one per separate sample). */
+    private static CompletableFuture<List<RequestResult>> submit(LLMEngine engine, int i, BenchRequest r, Options o, Sharing sharing) {
+        long seed = o.seed() * GOLDEN + i;
+        if (sharing == Sharing.SEPARATE) {
+            List<CompletableFuture<RequestResult>> parts = new ArrayList<>();
+            for (int k = 0; k < o.width(); k++) {
+                parts.add(engine.addRequest("r" + i + "." + k, r.prompt(), params(r, 1, seed + GOLDEN * k)).result());
+            }
+            return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
+        }
+        if (o.beamWidth() > 1) {
+            // Every beam runs to the output length (EOS ignored), so the beams' work is the separate requests'.
+            BeamSearchParams beams = new BeamSearchParams(o.beamWidth(), 1f, BeamSearchParams.EarlyStopping.FALSE, r.outputTokens(), true);
+            return engine.addBeamSearch("r" + i, r.prompt(), beams).result().thenApply(List::of);
+        }
+        return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed)).result().thenApply(List::of);
+    }
+
+    /** vLLM's benchmark sampling: temperature 1, no truncation, EOS ignored; seeded, so runs repeat. */
+    private static SamplingParams params(BenchRequest r, int n, long seed) {
+        return SamplingParams.builder().n(n).temperature(1f).seed(seed).ignoreEos(true).maxTokens(r.outputTokens()).build();
+    }
+
+    private static <T> T join(CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.pagoda.cli;
+
+import dev.pagoda.PagodaException;
+import dev.pagoda.bench.ThroughputBench;
+import dev.pagoda.bench.ThroughputReport;
+import dev.pagoda.bench.ThroughputWorkload;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.kernel.WorkerPool;
+import dev.pagoda.kv.KvLayout;
+import dev.pagoda.model.Model;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code pagoda bench throughput}: offline throughput of the engine, every request submitted at once. */
+@Command(name = "throughput", mixinStandardHelpOptions = true,
+        description = {"Offline throughput: submits every request of a synthetic workload at once (random prompt tokens,"
+                + " EOS ignored, output lengths from the workload) and runs the engine until all are done.",
+            "Reports requests/s, output and total tok/s, the running batch, preemptions and KV usage; a progress bar"
+                + " goes to stderr. --kv-layout both runs paged then contiguous; a prefix: workload runs prefix caching"
+                + " on then off; --n or --beam-width above 1 runs the samples sharing their prompt's blocks, then as"
+                + " separate requests; the ratios between the runs follow the table.",
+            "A short warm-up run through a throwaway engine precedes the timed runs (--no-warmup skips it)."})
+final class BenchThroughputCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--workload", defaultValue = "sharegpt", description = ThroughputWorkload.USAGE + " (default: ${DEFAULT-VALUE}).")
+    String workload;
+
+    @Option(names = "--num-requests", defaultValue = "100", description = "Requests (default: ${DEFAULT-VALUE}).")
+    int numRequests;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the lengths, prompts and sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--n", defaultValue = "1", description = "Samples per request, parallel sampling (default: ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--beam-width", defaultValue = "1", description = "Beams per request, beam search (default: ${DEFAULT-VALUE}: none).")
+    int beamWidth;
+
+    @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run a few short requests through a throwaway engine first, for the JIT (default: on).")
+    boolean warmup;
+
+    @Option(names = "--output", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
+    String output;
+
+    @Override
+    public Integer call() {
+        if (!output.equals("table") && !output.equals("json")) {
+            throw new PagodaException("unknown --output '" + output + "': expected table or json");
+        }
+        ThroughputBench.Options options = new ThroughputBench.Options(ThroughputWorkload.parse(workload), numRequests, seed, n, beamWidth);
+        List<KvLayout> layouts = engine.kvLayout.equalsIgnoreCase("both")
+                ? List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS) : List.of(KvLayout.parse(engine.kvLayout));
+        // `both` is this command's own value; the shared engine options parse one layout, each run sets its own.
+        engine.kvLayout = layouts.get(0).label();
+        EngineConfig base = engine.toConfig();
+        List<ThroughputBench.Variant> variants = ThroughputBench.variants(layouts, base.enablePrefixCaching(), options);
+        PrintWriter out = spec.commandLine().getOut();
+        // Colours and block characters only on a terminal; logs get plain ASCII.
+        ProgressBarStyle style = System.console() != null && System.console().isTerminal()
+                ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII;
+        try (Model m = model.open()) {
+            if (warmup) {
+                ThroughputBench.warmUp(m, base, variants.getFirst(), options);
+            }
+            List<ThroughputBench.RunResult> runs = new ArrayList<>();
+            for (ThroughputBench.Variant v : variants) {
+                try (ProgressBar bar = new ProgressBarBuilder().setTaskName(v.label()).setInitialMax(numRequests).setStyle(style)
+                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(250).build()) {
+                    runs.add(ThroughputBench.run(m, base, v, options, bar::stepTo));
+                }
+            }
+            ThroughputReport.Setup setup = new ThroughputReport.Setup(m.name(), options, base, WorkerPool.shared().threads());
+            out.print(output.equals("json") ? ThroughputReport.json(setup, runs) + "\n" : ThroughputReport.table(setup, runs));
+        }
+        out.flush();
+        return 0;
+    }
+}

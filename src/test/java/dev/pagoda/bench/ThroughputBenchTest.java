@@ -1,0 +1,133 @@
+package dev.pagoda.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.pagoda.PagodaException;
+import dev.pagoda.TestData;
+import dev.pagoda.bench.ThroughputBench.Options;
+import dev.pagoda.bench.ThroughputBench.RunResult;
+import dev.pagoda.bench.ThroughputBench.Sharing;
+import dev.pagoda.bench.ThroughputBench.Variant;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.kv.KvLayout;
+import dev.pagoda.model.Model;
+import dev.pagoda.model.ModelLoader;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Small offline runs on stories260K: exact token counts, batch and KV figures within their bounds. */
+class ThroughputBenchTest {
+    private static final EngineConfig SMALL = EngineConfig.builder().maxNumSeqs(4).maxNumBatchedTokens(64).kvCacheMemory(4 << 20).build();
+    private static Model model;
+
+    @BeforeAll
+    static void open() {
+        model = ModelLoader.open(TestData.path("models/stories260K/stories260K.gguf"));
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    @Test
+    void fixedWorkloadRunsEveryRequestToItsLength() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:12:10"), 6, 0, 1, 1);
+        List<Integer> progress = new CopyOnWriteArrayList<>();
+        Variant v = ThroughputBench.variants(List.of(KvLayout.PAGED), true, o).getFirst();
+        assertThat(v).isEqualTo(new Variant(KvLayout.PAGED, true, Sharing.NONE));
+        RunResult r = ThroughputBench.run(model, SMALL, v, o, progress::add);
+
+        assertThat(r.requests()).isEqualTo(6);
+        assertThat(r.promptTokens()).isEqualTo(6 * 12);
+        assertThat(r.outputTokens()).isEqualTo(6 * 10);
+        assertThat(progress).containsExactlyInAnyOrder(1, 2, 3, 4, 5, 6);
+        assertThat(r.elapsedSeconds()).isPositive();
+        assertThat(r.outputTokensPerSecond()).isCloseTo(60 / r.elapsedSeconds(), org.assertj.core.data.Percentage.withPercentage(1e-9));
+        assertThat(r.totalTokensPerSecond()).isGreaterThan(r.outputTokensPerSecond());
+        assertThat(r.requestsPerSecond()).isPositive();
+        // At most --max-num-seqs run at once; 6 requests of 10 tokens need at least 2 rounds of decoding.
+        assertThat(r.peakRunning()).isBetween(1, 4);
+        assertThat(r.meanRunning()).isGreaterThan(0).isLessThanOrEqualTo(4);
+        assertThat(r.steps()).isGreaterThanOrEqualTo(20);
+        assertThat(r.kvBlocksTotal()).isPositive();
+        assertThat(r.kvBlocksPeak()).isBetween(0, r.kvBlocksTotal());
+        assertThat(r.kvUsagePeak()).isBetween(0.0, 1.0);
+        assertThat(r.kvUsageMean()).isBetween(0.0, r.kvUsagePeak());
+        assertThat(r.preemptions()).isZero();
+        assertThat(r.maxModelLen()).isEqualTo(model.config().contextLength());
+    }
+
+    @Test
+    void variantsCoverLayoutsPrefixCachingAndSharing() {
+        Options prefix = new Options(ThroughputWorkload.parse("prefix:32:4:4"), 2, 0, 1, 1);
+        assertThat(ThroughputBench.variants(List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS), true, prefix)).containsExactly(
+                new Variant(KvLayout.PAGED, true, Sharing.NONE), new Variant(KvLayout.PAGED, false, Sharing.NONE),
+                new Variant(KvLayout.CONTIGUOUS, true, Sharing.NONE), new Variant(KvLayout.CONTIGUOUS, false, Sharing.NONE));
+        Options n4 = new Options(ThroughputWorkload.parse("fixed:8:8"), 2, 0, 4, 1);
+        assertThat(ThroughputBench.variants(List.of(KvLayout.PAGED), true, n4)).containsExactly(
+                new Variant(KvLayout.PAGED, true, Sharing.SHARED), new Variant(KvLayout.PAGED, false, Sharing.SEPARATE));
+        assertThatThrownBy(() -> new Options(ThroughputWorkload.parse("fixed:8:8"), 2, 0, 2, 2)).isInstanceOf(PagodaException.class);
+        assertThatThrownBy(() -> new Options(ThroughputWorkload.parse("fixed:8:8"), 0, 0, 1, 1)).isInstanceOf(PagodaException.class);
+    }
+
+    @Test
+    void prefixWorkloadComparesCachingOnAndOff() {
+        Options o = new Options(ThroughputWorkload.parse("prefix:48:4:4"), 4, 0, 1, 1);
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED), SMALL);
+        assertThat(runs).allSatisfy(r -> assertThat(r.outputTokens()).isEqualTo(16));
+        assertThat(runs.get(0).prefixHitTokens()).as("prefix cache hits with caching on").isPositive();
+        assertThat(runs.get(1).prefixQueriedTokens()).isZero();
+        List<ThroughputReport.Comparison> c = ThroughputReport.comparisons(runs);
+        assertThat(c).singleElement().satisfies(x -> {
+            assertThat(x.axis()).isEqualTo("prefix_caching");
+            assertThat(x.a().variant().prefixCaching()).isTrue();
+            assertThat(x.b().variant().prefixCaching()).isFalse();
+            assertThat(x.throughputRatio()).isPositive();
+        });
+    }
+
+    @Test
+    void parallelSamplingSharesThePromptsBlocks() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:40:6"), 2, 0, 3, 1);
+        // Room for every sample at once: forks beyond --max-num-seqs are the engine's to bound, not this test's subject.
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED), SMALL.toBuilder().maxNumSeqs(8).build());
+        assertThat(runs).extracting(r -> r.variant().sharing()).containsExactly(Sharing.SHARED, Sharing.SEPARATE);
+        assertThat(runs).allSatisfy(r -> {
+            assertThat(r.requests()).isEqualTo(2);
+            assertThat(r.promptTokens()).isEqualTo(2 * 40);
+            assertThat(r.outputTokens()).isEqualTo(2 * 3 * 6);
+        });
+        ThroughputReport.Comparison sharing = ThroughputReport.comparisons(runs).getFirst();
+        assertThat(sharing.axis()).isEqualTo("sharing");
+        // Shared: 2 full prompt blocks per request held once instead of three times.
+        assertThat(sharing.a().kvBlocksPeak()).isLessThan(sharing.b().kvBlocksPeak());
+        assertThat(sharing.kvBlocksPeakRatio()).isLessThan(1.0);
+    }
+
+    @Test
+    void beamSearchSharesBlocksAndRunsSeparateOnTheContiguousLayout() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:40:6"), 2, 0, 1, 3);
+        List<RunResult> runs = runAll(o, List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS), SMALL.toBuilder().maxNumSeqs(8).build());
+        assertThat(runs).extracting(RunResult::variant).containsExactly(new Variant(KvLayout.PAGED, true, Sharing.SHARED),
+                new Variant(KvLayout.PAGED, false, Sharing.SEPARATE), new Variant(KvLayout.CONTIGUOUS, false, Sharing.SEPARATE));
+        assertThat(runs).allSatisfy(r -> assertThat(r.outputTokens()).isEqualTo(2 * 3 * 6));
+        List<ThroughputReport.Comparison> c = ThroughputReport.comparisons(runs);
+        assertThat(c).extracting(ThroughputReport.Comparison::axis).containsExactlyInAnyOrder("kv_layout", "sharing");
+        assertThat(c).filteredOn(x -> x.axis().equals("sharing")).singleElement()
+                .satisfies(x -> assertThat(x.kvBlocksPeakRatio()).isLessThan(1.0));
+    }
+
+    private static List<RunResult> runAll(Options o, List<KvLayout> layouts, EngineConfig config) {
+        List<RunResult> runs = new ArrayList<>();
+        for (Variant v : ThroughputBench.variants(layouts, true, o)) {
+            runs.add(ThroughputBench.run(model, config, v, o, done -> { }));
+        }
+        return runs;
+    }
+}
