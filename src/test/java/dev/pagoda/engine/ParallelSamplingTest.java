@@ -75,4 +75,22 @@ class ParallelSamplingTest {
             EngineFixtures.assertAllFree(llm.engine());
         }
     }
+
+    /** Unforked parents hold seats for their samples: a step never runs more than max_num_seqs sequences. */
+    @Test
+    void forksNeverExceedMaxNumSeqs() throws Exception {
+        try (LLM llm = LLM.of(EngineFixtures.stories(), EngineConfig.builder().kvCacheMemory(300 * 1280L).maxModelLen(128)
+                .maxNumSeqs(4).maxNumBatchedTokens(64).build())) {
+            List<RequestHandle> hs = new java.util.ArrayList<>();
+            for (String p : EngineFixtures.prompts(12)) {
+                hs.add(llm.submit(p, SamplingParams.builder().n(3).temperature(0.8f).seed(5L).maxTokens(12).build()));
+                hs.add(llm.submit(p, SamplingParams.greedy(6)));
+            }
+            for (RequestHandle h : hs) {
+                assertThat(h.result().join().outputs()).isNotEmpty();
+            }
+            assertThat(llm.engine().stats().peakRunning()).isLessThanOrEqualTo(4);
+            EngineFixtures.assertAllFree(llm.engine());
+        }
+    }
 }
