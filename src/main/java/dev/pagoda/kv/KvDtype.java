@@ -1,5 +1,7 @@
 package dev.pagoda.kv;
 
+import dev.pagoda.kernel.Dequant;
+import dev.pagoda.kernel.Quantize;
 import dev.pagoda.PagodaException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -46,7 +48,7 @@ public enum KvDtype {
             }
             case BF16 -> {
                 for (int i = 0; i < n; i++) {
-                    dst.set(SHORT, at + 2L * i, toBf16(src[off + i]));
+                    dst.set(SHORT, at + 2L * i, Quantize.floatToBf16(src[off + i]));
                 }
             }
         }
@@ -63,19 +65,9 @@ public enum KvDtype {
             }
             case BF16 -> {
                 for (int i = 0; i < n; i++) {
-                    dst[off + i] = Float.intBitsToFloat(src.get(SHORT, at + 2L * i) << 16);
+                    dst[off + i] = Dequant.bf16ToFloat(src.get(SHORT, at + 2L * i));
                 }
             }
         }
-    }
-
-    /** Round to nearest even; NaN stays a (quiet) NaN. */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
-            return (short) ((bits >>> 16) | 0x40);
-        }
-        bits += 0x7FFF + ((bits >>> 16) & 1);
-        return (short) (bits >>> 16);
     }
 }
