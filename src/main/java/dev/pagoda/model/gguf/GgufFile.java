@@ -4,13 +4,9 @@ import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 
-import java.io.IOException;
-import java.lang.foreign.Arena;
+import dev.pagoda.model.MappedFile;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
@@ -43,7 +39,7 @@ public final class GgufFile implements AutoCloseable {
     private static final int MIN_KV_BYTES = 13;
 
     private final Path path;
-    private final Arena arena;
+    private final MappedFile mapped;
     private final MemorySegment file;
     private final int version;
     private final Map<String, Object> metadata;
@@ -54,9 +50,9 @@ public final class GgufFile implements AutoCloseable {
     private final long dataOffset;
     private boolean closed;
 
-    private GgufFile(Path path, Arena arena, MemorySegment file) {
+    private GgufFile(Path path, MappedFile mapped, MemorySegment file) {
         this.path = path;
-        this.arena = arena;
+        this.mapped = mapped;
         this.file = file;
         GgufCursor in = new GgufCursor(file, path.toString());
 
@@ -113,21 +109,14 @@ public final class GgufFile implements AutoCloseable {
      * @throws PagodaException when the file is missing, unreadable, corrupt or of an unsupported version or tensor type
      */
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            long size = ch.size();
-            if (size == 0) {
+        MappedFile mapped = MappedFile.open(path);
+        try {
+            if (mapped.segment().byteSize() == 0) {
                 throw new PagodaException(path + ": empty file, not a GGUF model");
             }
-            return new GgufFile(path, arena, ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena));
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new PagodaException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new PagodaException(path + ": cannot read: " + e.getMessage(), e);
+            return new GgufFile(path, mapped, mapped.segment());
         } catch (RuntimeException e) {
-            arena.close();
+            mapped.close();
             throw e;
         }
     }
@@ -421,7 +410,7 @@ public final class GgufFile implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            arena.close();
+            mapped.close();
         }
     }
 

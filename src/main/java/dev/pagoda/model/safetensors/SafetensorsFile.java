@@ -10,14 +10,11 @@ import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
+import dev.pagoda.model.MappedFile;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -42,16 +39,16 @@ public final class SafetensorsFile implements AutoCloseable {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path path;
-    private final Arena arena;
+    private final MappedFile mapped;
     private final MemorySegment file;
     private final long dataStart;
     private final Map<String, String> metadata;
     private final Map<String, SafetensorsTensorInfo> tensors;
     private boolean closed;
 
-    private SafetensorsFile(Path path, Arena arena, MemorySegment file) {
+    private SafetensorsFile(Path path, MappedFile mapped, MemorySegment file) {
         this.path = path;
-        this.arena = arena;
+        this.mapped = mapped;
         this.file = file;
         long size = file.byteSize();
         if (size < 8) {
@@ -92,17 +89,11 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws PagodaException when the file is missing, unreadable or corrupt
      */
     public static SafetensorsFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            return new SafetensorsFile(path, arena, ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new PagodaException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new PagodaException(path + ": cannot read: " + e.getMessage(), e);
+        MappedFile mapped = MappedFile.open(path);
+        try {
+            return new SafetensorsFile(path, mapped, mapped.segment());
         } catch (RuntimeException e) {
-            arena.close();
+            mapped.close();
             throw e;
         }
     }
@@ -238,7 +229,7 @@ public final class SafetensorsFile implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            arena.close();
+            mapped.close();
         }
     }
 
