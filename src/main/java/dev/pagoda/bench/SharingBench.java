@@ -25,10 +25,11 @@ import java.util.function.BooleanSupplier;
  *
  * <p>The replay is {@link MemoryBench}'s: all requests arrive at once and are admitted first-come first-served
  * while the prompts of all their sequences fit above a 1% watermark of free blocks (with sharing: one prompt)
- * and at most {@code maxNumSeqs} sequences run (a request that would run alone needs only its blocks); each step every running sequence grows by one
- * token; when a sequence cannot grow, the most recently admitted request is preempted (all its sequences freed;
- * it restarts from its prompt later, with the same output lengths and beam draws). Full blocks are cached after
- * the step that computed them, so requests admitted in the same step do not share a prefix, as in the scheduler.
+ * and at most {@code maxNumSeqs} sequences run (a request that would run alone needs only its blocks); each
+ * step every running sequence grows by one token; when a sequence cannot grow, the most recently admitted
+ * request is preempted (all its sequences freed; it restarts from its prompt later, with the same output lengths
+ * and beam draws). Full blocks are cached after the step that computed them, so requests admitted in the same
+ * step do not share a prefix, as in the scheduler.
  *
  * <p>Equal work, as the paper measures it: the run with sharing, in the KV budget, counts at every step the
  * blocks in use and the blocks the same live sequences would hold without sharing, each a private copy of all
@@ -59,8 +60,8 @@ final class SharingBench {
         try (Placement p = new Placement(false, false, numBlocks, config.blockSize())) {
             without = new Replay(groups, p, sharing, maxNumSeqs).run();
         }
-        return new SharingResult(sharing, maxNumSeqs, with.privateUsage(), with.usage(), without.capacity(), with.capacity(),
-                with.cacheStats);
+        return new SharingResult(sharing, maxNumSeqs, with.privateUsage(), with.usage(), without.capacity(),
+                with.capacity(), with.cacheStats);
     }
 
     /** One group per request: its prompt, the output length of each of its first sequences, its token ids. */
@@ -99,7 +100,7 @@ final class SharingBench {
         final int maxLength;
         final int[] tokens;
         final long beamSeed;
-        List<Lane> lanes = new ArrayList<>();
+        List<Lane> lanes;
         int generated;
         SplittableRandom beamDraws;
 
@@ -114,8 +115,8 @@ final class SharingBench {
 
     /**
      * The KV cache of a replay: with sharing (prompt forked, beams forked, or prefix caching on) or without
-     * (every sequence a private copy). Prefix caching needs memory behind the blocks (the allocator
-     * copies content on copy-on-write): a one-element-per-token shape, 4 bytes per slot.
+     * (every sequence a private copy). The kv package makes a prefix-caching allocator only over real memory, so
+     * that one gets the smallest shape: one f16 element of K and V per token, 4 bytes per slot.
      */
     private static final class Placement implements AutoCloseable {
         final PagedAllocator allocator;
@@ -421,7 +422,8 @@ final class SharingBench {
 
         /** What the same sequences would hold at the same steps without sharing. */
         BlockUsage privateUsage() {
-            return new BlockUsage((double) privateBlockSum / steps, peakPrivateBlocks, (double) privateTokenSum / steps);
+            return new BlockUsage((double) privateBlockSum / steps, peakPrivateBlocks,
+                    (double) privateTokenSum / steps);
         }
 
         Capacity capacity() {

@@ -14,8 +14,8 @@ import dev.pagoda.kv.PrefixCacheStats;
  * @param capacityWith     the run with sharing, in the same KV budget
  * @param prefixCache      prefix-cache counters of the run with sharing (all 0 unless prefix caching)
  */
-public record SharingResult(Sharing sharing, int maxNumSeqs, BlockUsage without, BlockUsage with, Capacity capacityWithout,
-                            Capacity capacityWith, PrefixCacheStats prefixCache) {
+public record SharingResult(Sharing sharing, int maxNumSeqs, BlockUsage without, BlockUsage with,
+                            Capacity capacityWithout, Capacity capacityWith, PrefixCacheStats prefixCache) {
 
     /**
      * KV blocks in use, over every step of one schedule.
