@@ -96,7 +96,7 @@ public final class MemoryBench {
      * The layout comparison (one sequence per request) and, unless {@code sharing} is null, what sharing saves
      * on the same requests with at most {@code maxNumSeqs} sequences running at once (see {@link SharingBench}).
      */
-    public static Result run(Config config, Sharing sharing, int maxNumSeqs) {
+    public static Result run(Config config, BlockSharing sharing, int maxNumSeqs) {
         List<Request> requests = config.workload().generate(config.numRequests(), config.seed(), config.maxModelLen());
         return new Result(config, requests, simulate(KvLayout.PAGED, requests, config),
                 simulate(KvLayout.CONTIGUOUS, requests, config),

@@ -58,7 +58,7 @@ public final class MemoryBenchReport {
 
     /** The sharing comparison: blocks at equal work, then requests fit by each run in the budget. */
     static String sharingTable(SharingResult s, int blockSize) {
-        Sharing m = s.sharing();
+        BlockSharing m = s.sharing();
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s, paged, blocks of %d, at most %d sequences running%n", m.label(),
                 blockSize, s.maxNumSeqs()));
@@ -75,7 +75,7 @@ public final class MemoryBenchReport {
                 100 * s.peakSavedFraction()));
         sb.append("saved = 1 - blocks with sharing / blocks without (mean over steps; peak); without sharing each"
                 + " sequence holds ceil(length / block size) blocks of its own\n");
-        if (m instanceof Sharing.PrefixCaching) {
+        if (m instanceof BlockSharing.PrefixCaching) {
             sb.append(String.format(Locale.ROOT, "prefix cache: %d of %d prompt tokens hit (%.1f%%)%n",
                     s.prefixCache().hitTokens(), s.prefixCache().queriedTokens(), 100 * s.prefixCache().hitRate()));
         }
@@ -135,12 +135,12 @@ public final class MemoryBenchReport {
         n.put("mode", s.sharing().key());
         n.put("max_num_seqs", s.maxNumSeqs());
         switch (s.sharing()) {
-            case Sharing.ParallelSampling p -> n.put("n", p.n());
-            case Sharing.BeamSearch b -> {
+            case BlockSharing.ParallelSampling p -> n.put("n", p.n());
+            case BlockSharing.BeamSearch b -> {
                 n.put("beam_width", b.width());
                 n.put("beam_parent_decay", b.parentDecay());
             }
-            case Sharing.PrefixCaching p -> {
+            case BlockSharing.PrefixCaching p -> {
                 n.put("prefix_cache_queried_tokens", s.prefixCache().queriedTokens());
                 n.put("prefix_cache_hit_tokens", s.prefixCache().hitTokens());
             }

@@ -45,13 +45,13 @@ final class SharingBench {
     private SharingBench() {
     }
 
-    static SharingResult run(Sharing sharing, int maxNumSeqs, List<Request> requests, MemoryBench.Config config) {
+    static SharingResult run(BlockSharing sharing, int maxNumSeqs, List<Request> requests, MemoryBench.Config config) {
         if (maxNumSeqs < 1) {
             throw new PagodaException("--max-num-seqs must be >= 1, got " + maxNumSeqs);
         }
         List<Group> groups = groups(sharing, requests, config);
         int numBlocks = config.kvSlots() / config.blockSize();
-        boolean caching = sharing instanceof Sharing.PrefixCaching;
+        boolean caching = sharing instanceof BlockSharing.PrefixCaching;
         Replay with;
         try (Placement p = new Placement(!caching, caching, numBlocks, config.blockSize())) {
             with = new Replay(groups, p, sharing, maxNumSeqs).run();
@@ -65,10 +65,10 @@ final class SharingBench {
     }
 
     /** One group per request: its prompt, the output length of each of its first sequences, its token ids. */
-    private static List<Group> groups(Sharing sharing, List<Request> requests, MemoryBench.Config config) {
+    private static List<Group> groups(BlockSharing sharing, List<Request> requests, MemoryBench.Config config) {
         List<int[]> ids = config.workload() instanceof SharedPrefixWorkload w
                 ? w.tokenIds(requests, config.seed(), config.maxModelLen()) : null;
-        if (sharing instanceof Sharing.PrefixCaching && ids == null) {
+        if (sharing instanceof BlockSharing.PrefixCaching && ids == null) {
             throw new PagodaException("prefix caching is measured on a prefix:SHARED:UNIQUE:OUT workload, not "
                     + config.workload().label());
         }
@@ -76,7 +76,7 @@ final class SharingBench {
         List<Group> groups = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
             Request r = requests.get(i);
-            int[] outputs = new int[sharing instanceof Sharing.ParallelSampling p ? p.n() : 1];
+            int[] outputs = new int[sharing instanceof BlockSharing.ParallelSampling p ? p.n() : 1];
             outputs[0] = Math.min(r.outputTokens(), config.maxTokens());
             for (int s = 1; s < outputs.length; s++) {
                 outputs[s] = Math.min(config.workload().drawOutputTokens(sampleLengths, r.promptTokens(),
@@ -177,7 +177,7 @@ final class SharingBench {
     private static final class Replay {
         final List<Group> groups;
         final Placement kv;
-        final Sharing sharing;
+        final BlockSharing sharing;
         final int watermarkBlocks;
         final int maxNumSeqs;
         int runningSeqs;
@@ -198,7 +198,7 @@ final class SharingBench {
         int peakPrivateBlocks;
         PrefixCacheStats cacheStats;
 
-        Replay(List<Group> groups, Placement kv, Sharing sharing, int maxNumSeqs) {
+        Replay(List<Group> groups, Placement kv, BlockSharing sharing, int maxNumSeqs) {
             this.maxNumSeqs = maxNumSeqs;
             this.groups = groups;
             this.kv = kv;
@@ -292,7 +292,7 @@ final class SharingBench {
         }
 
         private void decode(Group g) {
-            if (sharing instanceof Sharing.BeamSearch beam && !beamStep(g, beam)) {
+            if (sharing instanceof BlockSharing.BeamSearch beam && !beamStep(g, beam)) {
                 return;
             }
             for (Lane lane : g.lanes) {
@@ -305,10 +305,10 @@ final class SharingBench {
         }
 
         /**
-         * Replaces the group's beams by {@code width} new ones (see {@link Sharing.BeamSearch}), before they
+         * Replaces the group's beams by {@code width} new ones (see {@link BlockSharing.BeamSearch}), before they
          * grow by their new token. False if the group was preempted meanwhile.
          */
-        private boolean beamStep(Group g, Sharing.BeamSearch beam) {
+        private boolean beamStep(Group g, BlockSharing.BeamSearch beam) {
             List<Lane> current = g.lanes;
             int[] picks = new int[current.size()];
             for (int i = 0; i < beam.width(); i++) {

@@ -14,7 +14,7 @@ import dev.pagoda.kv.PrefixCacheStats;
  * @param capacityWith     the run with sharing, in the same KV budget
  * @param prefixCache      prefix-cache counters of the run with sharing (all 0 unless prefix caching)
  */
-public record SharingResult(Sharing sharing, int maxNumSeqs, BlockUsage without, BlockUsage with,
+public record SharingResult(BlockSharing sharing, int maxNumSeqs, BlockUsage without, BlockUsage with,
                             Capacity capacityWithout, Capacity capacityWith, PrefixCacheStats prefixCache) {
 
     /**

@@ -5,7 +5,7 @@ import dev.pagoda.bench.MemoryBench;
 import dev.pagoda.bench.MemoryBenchReport;
 import dev.pagoda.bench.MemoryWorkload;
 import dev.pagoda.bench.SharedPrefixWorkload;
-import dev.pagoda.bench.Sharing;
+import dev.pagoda.bench.BlockSharing;
 import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvShape;
@@ -76,7 +76,7 @@ public final class BenchMemoryCommand implements Callable<Integer> {
             + " compared with every beam holding a private copy")
     Integer beamWidth;
 
-    @Option(names = "--beam-parent-decay", defaultValue = "" + Sharing.BeamSearch.DEFAULT_PARENT_DECAY,
+    @Option(names = "--beam-parent-decay", defaultValue = "" + BlockSharing.BeamSearch.DEFAULT_PARENT_DECAY,
             description = "beam search stand-in: each new beam's parent is the beam of rank r with probability"
                     + " proportional to this^r (0 < d <= 1; small: long common history) (default: ${DEFAULT-VALUE})")
     double beamParentDecay;
@@ -111,18 +111,18 @@ public final class BenchMemoryCommand implements Callable<Integer> {
     }
 
     /** At most one kind of sharing per run; a prefix workload measures prefix caching. */
-    private Sharing sharing(MemoryWorkload w) {
+    private BlockSharing sharing(MemoryWorkload w) {
         boolean prefix = w instanceof SharedPrefixWorkload;
         if ((n != null ? 1 : 0) + (beamWidth != null ? 1 : 0) + (prefix ? 1 : 0) > 1) {
             throw new PagodaException("--n, --beam-width and a prefix workload each measure one kind of sharing:"
                     + " give at most one");
         }
         if (n != null) {
-            return new Sharing.ParallelSampling(n);
+            return new BlockSharing.ParallelSampling(n);
         }
         if (beamWidth != null) {
-            return new Sharing.BeamSearch(beamWidth, beamParentDecay);
+            return new BlockSharing.BeamSearch(beamWidth, beamParentDecay);
         }
-        return prefix ? new Sharing.PrefixCaching() : null;
+        return prefix ? new BlockSharing.PrefixCaching() : null;
     }
 }

@@ -23,7 +23,7 @@ class SharingBenchTest {
      */
     @Test
     void parallelSamplingByHand() {
-        SharingResult r = SharingBench.run(new Sharing.ParallelSampling(2), 256, ONE, HAND);
+        SharingResult r = SharingBench.run(new BlockSharing.ParallelSampling(2), 256, ONE, HAND);
         assertThat(r.with().meanBlocks()).isEqualTo(7.0 / 3);
         assertThat(r.without().meanBlocks()).isEqualTo(8.0 / 3);
         assertThat(r.with().peakBlocks()).isEqualTo(4);
@@ -41,7 +41,7 @@ class SharingBenchTest {
      */
     @Test
     void beamSearchByHand() {
-        SharingResult r = SharingBench.run(new Sharing.BeamSearch(2, 1e-12), 256, ONE, HAND);
+        SharingResult r = SharingBench.run(new BlockSharing.BeamSearch(2, 1e-12), 256, ONE, HAND);
         assertThat(r.with().meanBlocks()).isEqualTo(2.0);
         assertThat(r.without().meanBlocks()).isEqualTo(7.0 / 3);
         assertThat(r.with().peakBlocks()).isEqualTo(3);
@@ -53,7 +53,7 @@ class SharingBenchTest {
         MemoryBench.Config config = new MemoryBench.Config(SyntheticWorkload.ALPACA, 80, 3, 4096, 16, 512, 512);
         double previous = -1;
         for (int n : new int[] {1, 2, 4, 6}) {
-            SharingResult r = MemoryBench.run(config, new Sharing.ParallelSampling(n), 256).sharing();
+            SharingResult r = MemoryBench.run(config, new BlockSharing.ParallelSampling(n), 256).sharing();
             assertNeverMore(r);
             if (n == 1) {
                 assertThat(r.savedFraction()).isZero();
@@ -71,7 +71,7 @@ class SharingBenchTest {
         MemoryBench.Config config = new MemoryBench.Config(SyntheticWorkload.SHAREGPT, 40, 5, 8192, 16, 1024, 1024);
         double previous = -1;
         for (int w : new int[] {1, 2, 4}) {
-            SharingResult r = MemoryBench.run(config, new Sharing.BeamSearch(w, 0.5), 256).sharing();
+            SharingResult r = MemoryBench.run(config, new BlockSharing.BeamSearch(w, 0.5), 256).sharing();
             assertNeverMore(r);
             if (w == 1) {
                 assertThat(r.savedFraction()).isZero();
@@ -81,16 +81,16 @@ class SharingBenchTest {
             }
             previous = r.savedFraction();
         }
-        assertThat(MemoryBench.run(config, new Sharing.BeamSearch(4, 0.5), 256))
+        assertThat(MemoryBench.run(config, new BlockSharing.BeamSearch(4, 0.5), 256))
                 .as("deterministic for a seed")
-                .isEqualTo(MemoryBench.run(config, new Sharing.BeamSearch(4, 0.5), 256));
+                .isEqualTo(MemoryBench.run(config, new BlockSharing.BeamSearch(4, 0.5), 256));
     }
 
     @Test
     void preemptedGroupsReturnTheirBlocks() {
         MemoryBench.Config config = new MemoryBench.Config(SyntheticWorkload.SHAREGPT, 60, 2, 4096, 16, 1024, 1024);
-        SharingResult samples = MemoryBench.run(config, new Sharing.ParallelSampling(4), 256).sharing();
-        SharingResult beams = MemoryBench.run(config, new Sharing.BeamSearch(4, 0.5), 256).sharing();
+        SharingResult samples = MemoryBench.run(config, new BlockSharing.ParallelSampling(4), 256).sharing();
+        SharingResult beams = MemoryBench.run(config, new BlockSharing.BeamSearch(4, 0.5), 256).sharing();
         assertThat(samples.capacityWith().preemptions()).isPositive();
         assertThat(beams.capacityWithout().preemptions()).isPositive();
         assertNeverMore(samples);
@@ -112,13 +112,13 @@ class SharingBenchTest {
     private static SharingResult prefix(int shared, int unique, int out) {
         MemoryBench.Config config = new MemoryBench.Config(new SharedPrefixWorkload(shared, unique, out), 100, 1,
                 1024, 16, 256, 256);
-        return MemoryBench.run(config, new Sharing.PrefixCaching(), 256).sharing();
+        return MemoryBench.run(config, new BlockSharing.PrefixCaching(), 256).sharing();
     }
 
     @Test
     void prefixCachingNeedsAPrefixWorkload() {
         MemoryBench.Config config = new MemoryBench.Config(SyntheticWorkload.ALPACA, 10, 1, 1024, 16, 256, 256);
-        assertThatThrownBy(() -> MemoryBench.run(config, new Sharing.PrefixCaching(), 256))
+        assertThatThrownBy(() -> MemoryBench.run(config, new BlockSharing.PrefixCaching(), 256))
                 .isInstanceOf(PagodaException.class).hasMessageContaining("prefix:SHARED:UNIQUE:OUT");
     }
 
@@ -143,7 +143,7 @@ class SharingBenchTest {
     void tableAndJsonKeepTheLayoutKeysAndAddTheSharing() throws Exception {
         MemoryBench.Result r = MemoryBench.run(
                 new MemoryBench.Config(SyntheticWorkload.ALPACA, 50, 2, 4096, 16, 512, 512),
-                new Sharing.ParallelSampling(4), 256);
+                new BlockSharing.ParallelSampling(4), 256);
         JsonNode json = new ObjectMapper().readTree(MemoryBenchReport.json(r));
         assertThat(json.path("paged").path("waste_fraction").isNumber()).isTrue();
         JsonNode s = json.path("sharing");

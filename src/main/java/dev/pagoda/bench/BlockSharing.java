@@ -4,7 +4,7 @@ import dev.pagoda.PagodaException;
 import java.util.Locale;
 
 /** Which kind of KV block sharing {@link SharingBench} measures against the same run without it. */
-public sealed interface Sharing {
+public sealed interface BlockSharing {
     /** A short description for the table. */
     String label();
 
@@ -27,7 +27,7 @@ public sealed interface Sharing {
      * copy-on-write on the last partial one); each sample generates its own number of tokens. Without sharing,
      * the request is {@code n} independent sequences, each holding its own copy of the prompt.
      */
-    record ParallelSampling(int n) implements Sharing {
+    record ParallelSampling(int n) implements BlockSharing {
         public ParallelSampling {
             if (n < 1) {
                 throw new PagodaException("--n must be >= 1, got " + n);
@@ -69,7 +69,7 @@ public sealed interface Sharing {
      * search; 1 picks parents uniformly. Without sharing every beam holds a private copy of its whole history
      * (prompt + generated), so a fork copies all of it. All beams of a request generate its output length.
      */
-    record BeamSearch(int width, double parentDecay) implements Sharing {
+    record BeamSearch(int width, double parentDecay) implements BlockSharing {
         public static final double DEFAULT_PARENT_DECAY = 0.5;
 
         public BeamSearch {
@@ -112,7 +112,7 @@ public sealed interface Sharing {
      * (blocks cached once a step has computed them, as the scheduler does), against the same run with prefix
      * caching off.
      */
-    record PrefixCaching() implements Sharing {
+    record PrefixCaching() implements BlockSharing {
         @Override
         public String label() {
             return "prefix caching";
