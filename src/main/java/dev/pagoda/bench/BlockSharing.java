@@ -24,7 +24,8 @@ public sealed interface BlockSharing {
 
     /**
      * Parallel sampling: a request's prompt is admitted once and forked into {@code n} samples (the blocks shared,
-     * copy-on-write on the last partial one); each sample generates its own number of tokens. Without sharing,
+     * copy-on-write on the last partial one); each sample generates its own number of tokens (the first the
+     * request's output length, the others drawn from the workload's output distribution). Without sharing,
      * the request is {@code n} independent sequences, each holding its own copy of the prompt.
      */
     record ParallelSampling(int n) implements BlockSharing {
@@ -64,9 +65,10 @@ public sealed interface BlockSharing {
      * Beam search of {@code width} beams with a seeded stand-in for the model's scores: at every step each of
      * the {@code width} new beams picks its parent among the current beams, ranked best first, the beam of rank
      * r with probability proportional to {@code parentDecay^r}; the new beams are ranked by their parents' rank.
-     * A parent picked k times is forked k - 1 times, a beam picked by nobody is freed at once. A small decay
-     * makes most new beams descend from the best few, so the beams keep a long common history, as in real beam
-     * search; 1 picks parents uniformly. Without sharing every beam holds a private copy of its whole history
+     * A parent picked k times is forked k - 1 times, a beam picked by nobody is freed at once. Whatever the
+     * decay (1 picks parents uniformly), the beams' lineages merge within a few steps, so, as in real beam search,
+     * they share all but a short recent history; a smaller decay shortens it further (the default: most new beams
+     * descend from the best one or two). The savings depend on the decay only slightly. Without sharing every beam holds a private copy of its whole history
      * (prompt + generated), so a fork copies all of it. All beams of a request generate its output length.
      */
     record BeamSearch(int width, double parentDecay) implements BlockSharing {
