@@ -29,7 +29,7 @@ import java.util.List;
  * head of the queue.
  */
 public final class MemoryBench {
-    private static final double WATERMARK = 0.01;
+    static final double WATERMARK = 0.01;
 
     /**
      * @param workload    request lengths
@@ -40,7 +40,7 @@ public final class MemoryBench {
      * @param maxModelLen longest sequence the model takes
      * @param maxTokens   output tokens a request may ask for (the contiguous reservation is prompt + this)
      */
-    public record Config(SyntheticWorkload workload, int numRequests, long seed, int kvSlots, int blockSize,
+    public record Config(MemoryWorkload workload, int numRequests, long seed, int kvSlots, int blockSize,
                          int maxModelLen, int maxTokens) {
         public Config {
             if (numRequests < 1) {
@@ -80,16 +80,27 @@ public final class MemoryBench {
         }
     }
 
-    public record Result(Config config, List<Request> requests, LayoutResult paged, LayoutResult contiguous) {
+    /** {@code sharing}: the {@link SharingBench} comparison, null when none was asked for. */
+    public record Result(Config config, List<Request> requests, LayoutResult paged, LayoutResult contiguous,
+                         SharingResult sharing) {
     }
 
     private MemoryBench() {
     }
 
     public static Result run(Config config) {
+        return run(config, null, 0);
+    }
+
+    /**
+     * The layout comparison (one sequence per request) and, unless {@code sharing} is null, what sharing saves
+     * on the same requests with at most {@code maxNumSeqs} sequences running at once (see {@link SharingBench}).
+     */
+    public static Result run(Config config, BlockSharing sharing, int maxNumSeqs) {
         List<Request> requests = config.workload().generate(config.numRequests(), config.seed(), config.maxModelLen());
         return new Result(config, requests, simulate(KvLayout.PAGED, requests, config),
-                simulate(KvLayout.CONTIGUOUS, requests, config));
+                simulate(KvLayout.CONTIGUOUS, requests, config),
+                sharing == null ? null : SharingBench.run(sharing, maxNumSeqs, requests, config));
     }
 
     /** A request's progress; survives preemption. */

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -49,6 +50,45 @@ public final class MemoryBenchReport {
         }
         sb.append("\nwaste = slots not holding a token / slots allocated, reserved or stranded by external"
                 + " fragmentation; requests fit = mean/max running at once\n");
+        if (r.sharing() != null) {
+            sb.append('\n').append(sharingTable(r.sharing(), c.blockSize()));
+        }
+        return sb.toString();
+    }
+
+    /** The sharing comparison: blocks at equal work, then requests fit by each run in the budget. */
+    static String sharingTable(SharingResult s, int blockSize) {
+        BlockSharing m = s.sharing();
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%s, paged, blocks of %d, at most %d sequences running%n", m.label(),
+                blockSize, s.maxNumSeqs()));
+        sb.append(String.format(Locale.ROOT, "KV memory at equal work: the sequences of the run with %s, counted"
+                + " with and without sharing at each of its %d steps%n", m.withLabel(), s.capacityWith().steps()));
+        sb.append(String.format(Locale.ROOT, "%-12s %12s %12s %17s%n", "", "mean blocks", "peak blocks",
+                "mean token slots"));
+        for (var e : List.of(Map.entry(m.withoutLabel(), s.without()), Map.entry(m.withLabel(), s.with()))) {
+            SharingResult.BlockUsage u = e.getValue();
+            sb.append(String.format(Locale.ROOT, "%-12s %12.1f %12d %17.1f%n", e.getKey(), u.meanBlocks(),
+                    u.peakBlocks(), u.meanTokenSlots()));
+        }
+        sb.append(String.format(Locale.ROOT, "%-12s %11.1f%% %11.1f%%%n", "saved", 100 * s.savedFraction(),
+                100 * s.peakSavedFraction()));
+        sb.append("saved = 1 - blocks with sharing / blocks without (mean over steps; peak); without sharing each"
+                + " sequence holds ceil(length / block size) blocks of its own\n");
+        if (m instanceof BlockSharing.PrefixCaching) {
+            sb.append(String.format(Locale.ROOT, "prefix cache: %d of %d prompt tokens hit (%.1f%%)%n",
+                    s.prefixCache().hitTokens(), s.prefixCache().queriedTokens(), 100 * s.prefixCache().hitRate()));
+        }
+        sb.append(String.format(Locale.ROOT, "%nEach run alone in the KV budget%n%-12s %13s %12s %7s%n", "",
+                "requests fit", "preemptions", "steps"));
+        for (var e : List.of(Map.entry(m.withoutLabel(), s.capacityWithout()),
+                Map.entry(m.withLabel(), s.capacityWith()))) {
+            SharingResult.Capacity c = e.getValue();
+            sb.append(String.format(Locale.ROOT, "%-12s %7.1f/%-5d %12d %7d%n", e.getKey(), c.requestsFit(),
+                    c.requestsFitMax(), c.preemptions(), c.steps()));
+        }
+        sb.append("requests fit = mean/max requests running at once (mean over the steps in which some were"
+                + " waiting)\n");
         return sb.toString();
     }
 
@@ -80,10 +120,49 @@ public final class MemoryBenchReport {
             n.put("measured_steps", l.measuredSteps());
             n.put("waste_fraction", l.wasteFraction());
         }
+        if (r.sharing() != null) {
+            sharingJson(r.sharing(), root.putObject("sharing"));
+        }
         try {
             return mapper.writeValueAsString(root);
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** Under "sharing": the mode and its parameters, "equal_work" (blocks) and "capacity" (requests fit). */
+    private static void sharingJson(SharingResult s, ObjectNode n) {
+        n.put("mode", s.sharing().key());
+        n.put("max_num_seqs", s.maxNumSeqs());
+        switch (s.sharing()) {
+            case BlockSharing.ParallelSampling p -> n.put("n", p.n());
+            case BlockSharing.BeamSearch b -> {
+                n.put("beam_width", b.width());
+                n.put("beam_parent_decay", b.parentDecay());
+            }
+            case BlockSharing.PrefixCaching p -> {
+                n.put("prefix_cache_queried_tokens", s.prefixCache().queriedTokens());
+                n.put("prefix_cache_hit_tokens", s.prefixCache().hitTokens());
+            }
+        }
+        ObjectNode work = n.putObject("equal_work");
+        for (var e : List.of(Map.entry("without_sharing", s.without()),
+                Map.entry("with_sharing", s.with()))) {
+            ObjectNode u = work.putObject(e.getKey());
+            u.put("mean_blocks", e.getValue().meanBlocks());
+            u.put("peak_blocks", e.getValue().peakBlocks());
+            u.put("mean_token_slots", e.getValue().meanTokenSlots());
+        }
+        work.put("saved_fraction", s.savedFraction());
+        work.put("peak_saved_fraction", s.peakSavedFraction());
+        ObjectNode capacity = n.putObject("capacity");
+        for (var e : List.of(Map.entry("without_sharing", s.capacityWithout()),
+                Map.entry("with_sharing", s.capacityWith()))) {
+            ObjectNode c = capacity.putObject(e.getKey());
+            c.put("requests_fit", e.getValue().requestsFit());
+            c.put("requests_fit_max", e.getValue().requestsFitMax());
+            c.put("preemptions", e.getValue().preemptions());
+            c.put("steps", e.getValue().steps());
         }
     }
 

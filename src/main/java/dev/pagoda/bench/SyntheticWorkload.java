@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * datasets' reported means (heavy right tail, like real chats), each request capped so prompt + output fits the
  * max model length.
  */
-public enum SyntheticWorkload {
+public enum SyntheticWorkload implements MemoryWorkload {
     /** ShareGPT: mean input ~161, output ~338 tokens; long, widely spread conversations. */
     SHAREGPT(161, 338, 1.0),
     /** Alpaca: mean input ~19, output ~58 tokens; short instructions. */
@@ -47,11 +47,12 @@ public enum SyntheticWorkload {
         throw new PagodaException("unknown workload '" + name + "': expected sharegpt, alpaca or seed");
     }
 
+    @Override
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** {@code n} requests drawn with {@code seed}, each with prompt + output <= maxModelLen. */
+    @Override
     public List<Request> generate(int n, long seed, int maxModelLen) {
         if (maxModelLen < 2) {
             throw new PagodaException("max model length " + maxModelLen + " is too small: at least 2 tokens");
@@ -74,6 +75,18 @@ public enum SyntheticWorkload {
             requests.add(new Request(prompt, output));
         }
         return requests;
+    }
+
+    @Override
+    public int drawOutputTokens(SplittableRandom rnd, int promptTokens, int maxModelLen) {
+        int output;
+        if (this == SEED) {
+            int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
+            output = total - Math.max(1, total / 5);
+        } else {
+            output = (int) Math.round(logNormal(rnd, meanOutput));
+        }
+        return Math.clamp(output, 1, Math.max(1, maxModelLen - promptTokens));
     }
 
     /** Log-normal with the given mean: exp(mu + sigma * z), mu = ln(mean) - sigma^2 / 2. */

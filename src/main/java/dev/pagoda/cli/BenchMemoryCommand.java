@@ -3,7 +3,9 @@ package dev.pagoda.cli;
 import dev.pagoda.PagodaException;
 import dev.pagoda.bench.MemoryBench;
 import dev.pagoda.bench.MemoryBenchReport;
-import dev.pagoda.bench.SyntheticWorkload;
+import dev.pagoda.bench.MemoryWorkload;
+import dev.pagoda.bench.SharedPrefixWorkload;
+import dev.pagoda.bench.BlockSharing;
 import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvShape;
@@ -17,11 +19,16 @@ import picocli.CommandLine.Option;
         description = {"Replay a synthetic workload through the paged and the contiguous KV allocators (no model)"
                 + " and report how the KV memory is used: token states, internal fragmentation, reservation,"
                 + " external fragmentation, and how many requests fit at once.",
+            "With --n, --beam-width, or a prefix:SHARED:UNIQUE:OUT workload, also report the KV blocks that"
+                + " sharing (parallel sampling, beam search, prefix caching) uses against the same run without"
+                + " it, at equal work, and the requests each fits in the budget.",
             "The KV budget is --kv-slots, or --kv-cache-memory divided by the bytes per token of the model shape"
                 + " (default: OPT-13B in f16 with 12 GiB of KV cache, the paper's setting)."})
 public final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--workload", defaultValue = "sharegpt",
-            description = "sharegpt, alpaca or seed (default: ${DEFAULT-VALUE})")
+            description = "sharegpt, alpaca, seed, or prefix:SHARED:UNIQUE:OUT (a SHARED-token prefix common to all"
+                    + " prompts, UNIQUE tokens of each one's own, OUT output tokens; compares prefix caching on"
+                    + " and off) (default: ${DEFAULT-VALUE})")
     String workload;
 
     @Option(names = "--num-requests", defaultValue = "1000", description = "requests (default: ${DEFAULT-VALUE})")
@@ -61,6 +68,23 @@ public final class BenchMemoryCommand implements Callable<Integer> {
                     + " (default: the max model length)")
     Integer maxTokens;
 
+    @Option(names = "--n", description = "parallel sampling: each prompt forked into this many samples, each of"
+            + " its own output length; compared with as many independent sequences")
+    Integer n;
+
+    @Option(names = "--beam-width", description = "beam search with this many beams sharing their common history,"
+            + " compared with every beam holding a private copy")
+    Integer beamWidth;
+
+    @Option(names = "--beam-parent-decay", defaultValue = "" + BlockSharing.BeamSearch.DEFAULT_PARENT_DECAY,
+            description = "beam search stand-in: each new beam's parent is the beam of rank r with probability"
+                    + " proportional to this^r (0 < d <= 1; small: long common history) (default: ${DEFAULT-VALUE})")
+    double beamParentDecay;
+
+    @Option(names = "--max-num-seqs", defaultValue = "256",
+            description = "sharing runs: most sequences (samples, beams) running at once (default: ${DEFAULT-VALUE})")
+    int maxNumSeqs;
+
     @Option(names = "--output", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE})")
     String output;
 
@@ -74,14 +98,31 @@ public final class BenchMemoryCommand implements Callable<Integer> {
         }
         KvShape shape = new KvShape(layers, kvHeads, headDim, blockSize, KvDtype.parse(kvDtype));
         int slots = kvSlots != null ? kvSlots : shape.blocksIn(ByteSize.parse(kvCacheMemory)) * blockSize;
-        MemoryBench.Config config = new MemoryBench.Config(SyntheticWorkload.parse(workload), numRequests, seed,
-                slots, blockSize, maxModelLen, maxTokens != null ? maxTokens : maxModelLen);
-        MemoryBench.Result result = MemoryBench.run(config);
+        MemoryWorkload w = MemoryWorkload.parse(workload);
+        MemoryBench.Config config = new MemoryBench.Config(w, numRequests, seed, slots, blockSize, maxModelLen,
+                maxTokens != null ? maxTokens : maxModelLen);
+        MemoryBench.Result result = MemoryBench.run(config, sharing(w), maxNumSeqs);
         System.out.print(output.equals("json") ? MemoryBenchReport.json(result) + "\n"
                 : MemoryBenchReport.table(result));
         if (plot != null) {
             MemoryBenchReport.plot(result, plot);
         }
         return 0;
+    }
+
+    /** At most one kind of sharing per run; a prefix workload measures prefix caching. */
+    private BlockSharing sharing(MemoryWorkload w) {
+        boolean prefix = w instanceof SharedPrefixWorkload;
+        if ((n != null ? 1 : 0) + (beamWidth != null ? 1 : 0) + (prefix ? 1 : 0) > 1) {
+            throw new PagodaException("--n, --beam-width and a prefix workload each measure one kind of sharing:"
+                    + " give at most one");
+        }
+        if (n != null) {
+            return new BlockSharing.ParallelSampling(n);
+        }
+        if (beamWidth != null) {
+            return new BlockSharing.BeamSearch(beamWidth, beamParentDecay);
+        }
+        return prefix ? new BlockSharing.PrefixCaching() : null;
     }
 }
