@@ -13,8 +13,9 @@ import jdk.incubator.vector.FloatVector;
  * parts of an off-heap buffer larger than the caches. Takes well under a second; the best of a few passes counts.
  */
 public final class BandwidthProbe {
-    private static final long BUFFER_BYTES = 256L << 20;
-    private static final int PASSES = 5;
+    /** Larger than this CPU's last-level cache (32 MiB per EPYC CCD), small enough to allocate quickly. */
+    private static final long BUFFER_BYTES = 64L << 20;
+    private static final int PASSES = 8;
 
     private BandwidthProbe() {
     }
@@ -26,8 +27,7 @@ public final class BandwidthProbe {
 
     public static double measureGBps(WorkerPool pool) {
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment buf = arena.allocate(BUFFER_BYTES, 4096);
-            buf.fill((byte) 1);
+            MemorySegment buf = arena.allocate(BUFFER_BYTES, 4096);  // zeroed, so every page is mapped before timing
             int chunks = pool.threads() * 64;
             long chunkBytes = BUFFER_BYTES / chunks;
             float[] sink = new float[chunks];
