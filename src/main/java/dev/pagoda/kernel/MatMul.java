@@ -23,9 +23,9 @@ import jdk.incubator.vector.VectorMask;
  * then folded by {@link VectorMath#sum}. Tiles only interleave independent accumulators, so the result for a
  * token is bit-identical whatever the batch size, its place in the batch, or the thread split.
  *
- * <p>Method sizes are deliberate: {@code Job.run} and {@link #tile4x2} stay above C2's FreqInlineSize
- * (325 bytecodes), so each is compiled as its own root. Inlined into a deep caller (the engine, a JMH loop),
- * the Vector API calls below them would exceed C2's inlining depth and run boxed, about 100x slower.
+ * <p>Kernels are small separate methods on purpose: Vector API code only runs fast once compiled with its
+ * calls intrinsified; in a method too large for C1 or a C2 compile over its inlining budget it runs boxed,
+ * 100x slower or worse.
  */
 public final class MatMul {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -96,7 +96,7 @@ public final class MatMul {
             int cols = w.cols();
             boolean direct = w.type() == TensorType.F32;
             Scratch scratch = direct ? null : SCRATCH.get().ensure(cols);
-            int bound = F.loopBound(cols);
+            boolean wholeVectors = cols % L == 0;
             for (int p = firstPair; p < endPair; p++) {
                 int r0 = 2 * p;
                 int r1 = Math.min(r0 + 1, rows - 1);  // an odd last row is computed twice, stored once
@@ -116,28 +116,11 @@ public final class MatMul {
                 }
                 int t = 0;
                 // 4-token tiles need whole vectors; other column counts take the 1 x 2 tile (same order)
-                for (; t + TOKEN_TILE <= nTokens && bound == cols; t += TOKEN_TILE) {
+                for (; t + TOKEN_TILE <= nTokens && wholeVectors; t += TOKEN_TILE) {
                     tile4x2(seg, w0, w1, cols, x, xOff + t * cols, out, outOff + t * rows + r0, rows, r1 - r0);
                 }
                 for (; t < nTokens; t++) {
-                    // the 1 x 2 tile, written out here (see the class comment on method sizes)
-                    int xb = xOff + t * cols;
-                    FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
-                    int i = 0;
-                    for (; i < bound; i += L) {
-                        FloatVector v = FloatVector.fromArray(F, x, xb + i);
-                        a0 = FloatVector.fromMemorySegment(F, seg, w0 + 4L * i, LE).fma(v, a0);
-                        a1 = FloatVector.fromMemorySegment(F, seg, w1 + 4L * i, LE).fma(v, a1);
-                    }
-                    if (i < cols) {
-                        VectorMask<Float> m = F.indexInRange(i, cols);
-                        FloatVector v = FloatVector.fromArray(F, x, xb + i, m);
-                        a0 = FloatVector.fromMemorySegment(F, seg, w0 + 4L * i, LE, m).fma(v, a0);
-                        a1 = FloatVector.fromMemorySegment(F, seg, w1 + 4L * i, LE, m).fma(v, a1);
-                    }
-                    int ob = outOff + t * rows + r0;
-                    out[ob] = sum(a0);
-                    out[ob + r1 - r0] = sum(a1);
+                    tile1x2(seg, w0, w1, cols, x, xOff + t * cols, out, outOff + t * rows + r0, r1 - r0);
                 }
             }
         }
@@ -159,7 +142,7 @@ public final class MatMul {
 
     /**
      * Tokens x[xb + k*cols], k < 4, against rows at byte offsets w0 and w1; out[ob + k*rows] and out[ob + k*rows + dr].
-     * Each accumulator sees exactly the operations of the 1 x 2 tile in {@code Job.run}, in the same order.
+     * Each accumulator sees exactly the operations of {@link #tile1x2}, in the same order.
      * Needs cols to be a multiple of L: without a masked tail the method stays small enough for C1 to compile
      * (C1 gives up on it otherwise, leaving it interpreted, and Vector API code interpreted is ~1000x slower).
      */
@@ -193,5 +176,25 @@ public final class MatMul {
         out[ob + 2 * rows + dr] = sum(a21);
         out[ob + 3 * rows] = sum(a30);
         out[ob + 3 * rows + dr] = sum(a31);
+    }
+
+    /** One token x[xb..] against rows at byte offsets w0 and w1; the same per-element order as {@link #tile4x2}. */
+    private static void tile1x2(MemorySegment w, long w0, long w1, int cols, float[] x, int xb, float[] out, int ob, int dr) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int bound = F.loopBound(cols);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector t = FloatVector.fromArray(F, x, xb + i);
+            a0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE).fma(t, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE).fma(t, a1);
+        }
+        if (i < cols) {
+            VectorMask<Float> m = F.indexInRange(i, cols);
+            FloatVector t = FloatVector.fromArray(F, x, xb + i, m);
+            a0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE, m).fma(t, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE, m).fma(t, a1);
+        }
+        out[ob] = sum(a0);
+        out[ob + dr] = sum(a1);
     }
 }
