@@ -22,6 +22,10 @@ import jdk.incubator.vector.VectorMask;
  * multiply-adds over the columns in ascending chunks of L (a masked last chunk when cols is not a multiple of L),
  * then folded by {@link VectorMath#sum}. Tiles only interleave independent accumulators, so the result for a
  * token is bit-identical whatever the batch size, its place in the batch, or the thread split.
+ *
+ * <p>Kernels are small separate methods on purpose: Vector API code only runs fast once compiled with its
+ * calls intrinsified; in a method too large for C1 or a C2 compile over its inlining budget it runs boxed,
+ * 100x slower or worse.
  */
 public final class MatMul {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -97,6 +101,7 @@ public final class MatMul {
             int cols = w.cols();
             boolean direct = w.type() == TensorType.F32;
             Scratch scratch = direct ? null : SCRATCH.get().ensure(cols);
+            boolean wholeVectors = cols % L == 0;
             for (int p = firstPair; p < endPair; p++) {
                 int r0 = 2 * p;
                 int r1 = Math.min(r0 + 1, rows - 1);  // an odd last row is computed twice, stored once
@@ -115,7 +120,8 @@ public final class MatMul {
                     RowDecoder.decode(w, r1, seg, w1, scratch.tmp);
                 }
                 int t = 0;
-                for (; t + TOKEN_TILE <= nTokens; t += TOKEN_TILE) {
+                // 4-token tiles need whole vectors; other column counts take the 1 x 2 tile (same order)
+                for (; t + TOKEN_TILE <= nTokens && wholeVectors; t += TOKEN_TILE) {
                     tile4x2(seg, w0, w1, cols, x, xOff + t * cols, out, outOff + t * rows + r0, rows, r1 - r0);
                 }
                 for (; t < nTokens; t++) {
@@ -139,16 +145,19 @@ public final class MatMul {
         }
     }
 
-    /** Tokens x[xb + k*cols], k < 4, against rows at byte offsets w0 and w1; out[ob + k*rows] and out[ob + k*rows + dr]. */
+    /**
+     * Tokens x[xb + k*cols], k < 4, against rows at byte offsets w0 and w1; out[ob + k*rows] and out[ob + k*rows + dr].
+     * Each accumulator sees exactly the operations of {@link #tile1x2}, in the same order.
+     * Needs cols to be a multiple of L: without a masked tail the method stays small enough for C1 to compile
+     * (C1 gives up on it otherwise, leaving it interpreted, and Vector API code interpreted is ~1000x slower).
+     */
     private static void tile4x2(MemorySegment w, long w0, long w1, int cols, float[] x, int xb, float[] out, int ob, int rows, int dr) {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
         FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         int x1 = xb + cols, x2 = x1 + cols, x3 = x2 + cols;
-        int bound = F.loopBound(cols);
-        int i = 0;
-        for (; i < bound; i += L) {
+        for (int i = 0; i < cols; i += L) {
             FloatVector v0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE);
             FloatVector v1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE);
             FloatVector t = FloatVector.fromArray(F, x, xb + i);
@@ -161,23 +170,6 @@ public final class MatMul {
             a20 = v0.fma(t, a20);
             a21 = v1.fma(t, a21);
             t = FloatVector.fromArray(F, x, x3 + i);
-            a30 = v0.fma(t, a30);
-            a31 = v1.fma(t, a31);
-        }
-        if (i < cols) {
-            VectorMask<Float> m = F.indexInRange(i, cols);
-            FloatVector v0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE, m);
-            FloatVector v1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE, m);
-            FloatVector t = FloatVector.fromArray(F, x, xb + i, m);
-            a00 = v0.fma(t, a00);
-            a01 = v1.fma(t, a01);
-            t = FloatVector.fromArray(F, x, x1 + i, m);
-            a10 = v0.fma(t, a10);
-            a11 = v1.fma(t, a11);
-            t = FloatVector.fromArray(F, x, x2 + i, m);
-            a20 = v0.fma(t, a20);
-            a21 = v1.fma(t, a21);
-            t = FloatVector.fromArray(F, x, x3 + i, m);
             a30 = v0.fma(t, a30);
             a31 = v1.fma(t, a31);
         }

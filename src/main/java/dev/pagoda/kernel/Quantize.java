@@ -54,7 +54,7 @@ public final class Quantize {
     /** Round to nearest even; NaN stays a quiet NaN. */
     public static short floatToBf16(float f) {
         int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) {
+        if ((bits & 0x7FFFFFFF) > 0x7F800000) {
             return (short) ((bits >>> 16) | 0x40);
         }
         return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);

@@ -92,11 +92,12 @@ final class RowDecoder {
             ByteVector lo = packed.and((byte) 0xF).sub((byte) 8);
             ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             long y = dstOff + 4L * 32 * b;
-            for (int part = 0; part < 16 / L; part++) {
-                ((FloatVector) lo.convertShape(VectorOperators.B2F, F, part)).mul(d)
-                        .intoMemorySegment(dst, y + 4L * L * part, LE);
-                ((FloatVector) hi.convertShape(VectorOperators.B2F, F, part)).mul(d)
-                        .intoMemorySegment(dst, y + 64 + 4L * L * part, LE);
+            // constant parts: convertShape is only intrinsified when its part number is a constant
+            ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoMemorySegment(dst, y, LE);
+            ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d).intoMemorySegment(dst, y + 64, LE);
+            if (L == 8) {
+                ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(d).intoMemorySegment(dst, y + 32, LE);
+                ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(d).intoMemorySegment(dst, y + 96, LE);
             }
         }
     }

@@ -127,9 +127,13 @@ class MatMulTest {
     @EnumSource(TensorType.class)
     void batchInvariantBitIdentical(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(11 + type.ordinal());
-        int[] shape = shapes(type)[1];
-        int rows = shape[0];
-        int cols = shape[1];
+        // cols a multiple of the vector length (4-token tiles) and, where the type allows, not (1-token tiles only)
+        for (int[] shape : shapes(type)) {
+            checkBatchInvariance(rnd, type, shape[0], shape[1]);
+        }
+    }
+
+    private static void checkBatchInvariance(SplittableRandom rnd, TensorType type, int rows, int cols) {
         WeightMatrix w = matrix(rnd, type, rows, cols);
         int maxTokens = 65;
         float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);

@@ -27,11 +27,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * Matmul throughput per weight type and shape (rows x cols) for a batch of nTokens. Besides time per call,
  * the aux counters report rates: {@code flops} (2 * rows * cols * nTokens per call; divide by 1e9 for GFLOP/s)
  * and {@code weightBytes} (bytes of weights streamed per call; divide by 1e9 for GB/s).
+ * Warm-up is long on purpose: until C2 compiles the kernels, Vector API code runs boxed, ~100x slower.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 1)
+@Warmup(iterations = 4, time = 2)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class MatMulBench {
