@@ -95,7 +95,7 @@ public final class ThroughputBench {
     public record RunResult(Variant variant, int requests, long promptTokens, long outputTokens, double elapsedSeconds,
                             long steps, double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
                             double kvUsageMean, double kvUsagePeak, int kvBlocksPeak, int kvBlocksTotal,
-                            long prefixQueriedTokens, long prefixHitTokens, int maxModelLen) {
+                            long prefixQueriedTokens, long prefixHitTokens, int maxModelLen, double decodeTokensPerSecond) {
         public double requestsPerSecond() {
             return requests / elapsedSeconds;
         }
@@ -176,7 +176,7 @@ public final class ThroughputBench {
                 return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.meanRunning(),
                         s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(), kv.peakUsage(),
                         Math.max(s.peakBlocksUsed(), kv.peakBlocksUsed()), kv.totalBlocks(), s.prefixQueriedTokens(),
-                        s.prefixHitTokens(), engine.maxModelLen());
+                        s.prefixHitTokens(), engine.maxModelLen(), s.decodeTokensPerSecond());
             }
         }
     }

@@ -99,6 +99,7 @@ public final class ThroughputReport {
         row(sb, "elapsed", runs, r -> fmt("%.2f s", r.elapsedSeconds()));
         row(sb, "requests/s", runs, r -> fmt("%.2f", r.requestsPerSecond()));
         row(sb, "output tok/s", runs, r -> fmt("%.1f", r.outputTokensPerSecond()));
+        row(sb, "decode tok/s (pure decode steps)", runs, r -> fmt("%.1f", r.decodeTokensPerSecond()));
         row(sb, "total tok/s", runs, r -> fmt("%.1f", r.totalTokensPerSecond()));
         row(sb, "running batch mean / peak", runs, r -> fmt("%.1f / %d", r.meanRunning(), r.peakRunning()));
         row(sb, "steps", runs, r -> Long.toString(r.steps()));
@@ -151,6 +152,7 @@ public final class ThroughputReport {
             n.put("elapsed_s", r.elapsedSeconds());
             n.put("requests_per_s", r.requestsPerSecond());
             n.put("output_tokens_per_s", r.outputTokensPerSecond());
+            n.put("decode_tokens_per_s", r.decodeTokensPerSecond());
             n.put("total_tokens_per_s", r.totalTokensPerSecond());
             n.put("mean_running", r.meanRunning());
             n.put("peak_running", r.peakRunning());

@@ -16,6 +16,9 @@ public final class EngineStats {
     long runningSum;
     int peakRunning;
     int peakBlocksUsed;
+    long decodeSteps;
+    long decodeStepTokens;
+    long decodeStepNanos;
     final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
 
     /**
@@ -24,11 +27,20 @@ public final class EngineStats {
      * @param peakBlocksUsed the most KV blocks in use after any step (paged layout)
      * @param prefixQueriedTokens prompt tokens looked up in the prefix cache (vLLM prefix_cache_queries_total)
      * @param prefixHitTokens     of those, tokens served by cached blocks (prefix_cache_hits_total)
+     * @param decodeSteps         steps that only decoded (one token per running sequence)
+     * @param decodeStepTokens    tokens computed in those steps
+     * @param decodeStepNanos     wall time of those steps (model, sampling and bookkeeping)
      */
     public record Snapshot(long requestsAdded, long steps, long promptTokens, long generationTokens, long batchedTokens,
                            double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
                            int running, int waiting, int swapped, boolean swapEmpty, int peakBlocksUsed,
-                           long prefixQueriedTokens, long prefixHitTokens, Map<FinishReason, Long> finished) {
+                           long prefixQueriedTokens, long prefixHitTokens, long decodeSteps, long decodeStepTokens,
+                           long decodeStepNanos, Map<FinishReason, Long> finished) {
+        /** Tokens per second over steps in which every sequence decoded one token (no prefill mixed in). */
+        public double decodeTokensPerSecond() {
+            return decodeStepNanos == 0 ? 0 : decodeStepTokens * 1e9 / decodeStepNanos;
+        }
+
         public long preemptions() {
             return recomputePreemptions + swapPreemptions;
         }
@@ -46,6 +58,15 @@ public final class EngineStats {
         peakRunning = Math.max(peakRunning, running);
     }
 
+    /** A step's wall time, counted when it only decoded. */
+    void onStepTime(ScheduledBatch b, long nanos) {
+        if (b.totalTokens() == b.size()) {
+            decodeSteps++;
+            decodeStepTokens += b.size();
+            decodeStepNanos += nanos;
+        }
+    }
+
     void onFinish(FinishReason reason) {
         finished.merge(reason, 1L, Long::sum);
     }
@@ -55,6 +76,7 @@ public final class EngineStats {
         return new Snapshot(requestsAdded, steps, promptTokens, generationTokens, batchedTokens,
                 steps == 0 ? 0 : (double) runningSum / steps, peakRunning, s.recomputePreemptions(), s.swapPreemptions(),
                 s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), peakBlocksUsed,
-                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), Map.copyOf(finished));
+                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), decodeSteps, decodeStepTokens,
+                decodeStepNanos, Map.copyOf(finished));
     }
 }

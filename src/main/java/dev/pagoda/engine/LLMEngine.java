@@ -304,6 +304,7 @@ public final class LLMEngine implements AutoCloseable {
     }
 
     private void step() {
+        long t0 = System.nanoTime();
         ScheduledBatch b = scheduler.schedule();
         if (b.size() == 0) {
             return;
@@ -347,6 +348,7 @@ public final class LLMEngine implements AutoCloseable {
         for (RequestState r : beamRequests) {
             beamStep(r);
         }
+        stats.onStepTime(b, System.nanoTime() - t0);
     }
 
     /**
