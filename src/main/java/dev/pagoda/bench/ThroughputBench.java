@@ -6,6 +6,8 @@ import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.EngineStats;
 import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestResult;
+import dev.pagoda.engine.RequestOutput;
+import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.model.Model;
 import dev.pagoda.sampling.BeamSearchParams;
@@ -37,7 +39,17 @@ public final class ThroughputBench {
      * @param n         samples per request (parallel sampling); 1 for plain requests
      * @param beamWidth beams per request; 1 for no beam search
      */
-    public record Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth) {
+    /**
+     * @param openEnded requests ask for all the context left (max_tokens = max model length - prompt, what an
+     *                  OpenAI client gets when it sends none) and end at their workload length as if by EOS: the
+     *                  bench aborts each one when its last token is out. The contiguous layout then reserves what
+     *                  clients ask for, not the length they will turn out to need (the paper's setting).
+     */
+    public record Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth, boolean openEnded) {
+        public Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth) {
+            this(workload, numRequests, seed, n, beamWidth, false);
+        }
+
         public Options {
             if (numRequests < 1) {
                 throw new PagodaException("--num-requests must be at least 1, got " + numRequests);
@@ -197,7 +209,33 @@ public final class ThroughputBench {
             BeamSearchParams beams = new BeamSearchParams(o.beamWidth(), 1f, BeamSearchParams.EarlyStopping.FALSE, r.outputTokens(), true);
             return engine.addBeamSearch("r" + i, r.prompt(), beams).result().thenApply(List::of);
         }
+        if (o.openEnded() && o.n() == 1) {
+            return openEnded(engine, "r" + i, r, seed).thenApply(List::of);
+        }
         return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed)).result().thenApply(List::of);
+    }
+
+    /** Asks for the whole remaining context; a virtual thread ends the request at its workload length (EOS stand-in). */
+    private static CompletableFuture<RequestResult> openEnded(LLMEngine engine, String id, BenchRequest r, long seed) {
+        SamplingParams p = params(r, 1, seed).toBuilder().maxTokens(engine.maxModelLen() - r.prompt().length).build();
+        RequestHandle h = engine.addRequest(id, r.prompt(), p);
+        Thread.ofVirtual().start(() -> {
+            int seen = 0;
+            try {
+                for (RequestOutput out = h.next(); ; out = h.next()) {
+                    seen += out.newTokenIds().length;
+                    if (seen == r.outputTokens()) {
+                        engine.abort(id);
+                    }
+                    if (out.finished()) {
+                        return;
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return h.result();
     }
 
     /** vLLM's benchmark sampling: temperature 1, no truncation, EOS ignored; seeded, so runs repeat. */

@@ -43,6 +43,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Option(names = "--workload", defaultValue = "sharegpt", description = ThroughputWorkload.USAGE + " (default: ${DEFAULT-VALUE}).")
     String workload;
 
+    @Option(names = "--client-max-tokens", defaultValue = "workload",
+            description = "workload: each request asks for exactly its output length; context: each asks for the rest of the context "
+                    + "and is ended at its output length as if by EOS, so reservations reflect what clients ask (default: ${DEFAULT-VALUE}).")
+    String clientMaxTokens;
+
     @Option(names = "--num-requests", defaultValue = "100", description = "Requests (default: ${DEFAULT-VALUE}).")
     int numRequests;
 
@@ -67,7 +72,12 @@ final class BenchThroughputCommand implements Callable<Integer> {
         if (!output.equals("table") && !output.equals("json")) {
             throw new PagodaException("unknown --output '" + output + "': expected table or json");
         }
-        ThroughputBench.Options options = new ThroughputBench.Options(ThroughputWorkload.parse(workload), numRequests, seed, n, beamWidth);
+        ThroughputBench.Options options = new ThroughputBench.Options(ThroughputWorkload.parse(workload), numRequests, seed, n, beamWidth,
+                switch (clientMaxTokens) {
+                    case "workload" -> false;
+                    case "context" -> true;
+                    default -> throw new PagodaException("--client-max-tokens must be workload or context, got '" + clientMaxTokens + "'");
+                });
         List<KvLayout> layouts = engine.kvLayout.equalsIgnoreCase("both")
                 ? List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS) : List.of(KvLayout.parse(engine.kvLayout));
         // `both` is this command's own value; the shared engine options parse one layout, each run sets its own.
