@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The OpenAI-compatible HTTP server over one engine (design brief, section 5): completions and chat
@@ -34,6 +35,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final ChatCompletionsEndpoint chat;
     private final byte[] apiKey;
     private final long created = System.currentTimeMillis() / 1000;
+    private final AtomicInteger active = new AtomicInteger();
     private volatile boolean stopped;
 
     private OpenAiServer(LLM llm, ServerConfig config) throws IOException {
@@ -74,8 +76,9 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     /**
-     * Graceful shutdown: refuses new requests (503), stops listening, lets running ones finish within the
-     * shutdown timeout, then closes the connections (streams still open are cut, and so aborted).
+     * Graceful shutdown: refuses new requests (503 with Retry-After), lets running ones finish within the
+     * shutdown timeout, then stops listening and closes the connections (streams still open are cut, and so
+     * their requests aborted).
      */
     public void shutdown() {
         if (stopped) {
@@ -83,8 +86,16 @@ public final class OpenAiServer implements AutoCloseable {
         }
         stopped = true;
         serving.admission().drain();
-        long seconds = Math.max(0, (serving.config().shutdownTimeout().toMillis() + 999) / 1000);
-        http.stop((int) Math.min(Integer.MAX_VALUE, seconds));
+        long deadline = System.nanoTime() + serving.config().shutdownTimeout().toNanos();
+        try {
+            while (active.get() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // Our own count decides when to stop: HttpServer.stop(delay) may wait out the whole delay.
+        http.stop(0);
         executor.shutdownNow();
     }
 
@@ -94,6 +105,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void exchange(HttpExchange ex) {
+        active.incrementAndGet();
         try (ex) {
             try {
                 route(ex);
@@ -112,6 +124,8 @@ public final class OpenAiServer implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // Writing the error failed: the client went away.
+        } finally {
+            active.decrementAndGet();
         }
     }
 
