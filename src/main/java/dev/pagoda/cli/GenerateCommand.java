@@ -10,6 +10,7 @@ import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
 import dev.pagoda.model.ModelLoader;
+import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
 import java.io.PrintWriter;
@@ -57,6 +58,21 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--logprobs", paramLabel = "K", description = "Report the top K log-probabilities of every generated token (json output).")
     Integer logprobs;
 
+    @Option(names = "--n", paramLabel = "N", defaultValue = "1", description = "Completions per prompt (parallel sampling on shared blocks) (default: ${DEFAULT-VALUE}).")
+    int n;
+
+    @Option(names = "--best-of", paramLabel = "N", description = "Candidates per prompt; the n most likely are returned (default: n).")
+    Integer bestOf;
+
+    @Option(names = "--beam-width", paramLabel = "W", defaultValue = "0", description = "Beam search with W beams sharing their history (0: off).")
+    int beamWidth;
+
+    @Option(names = "--length-penalty", defaultValue = "1.0", description = "Beam search: score = cumulative logprob / length^penalty (default: ${DEFAULT-VALUE}).")
+    float lengthPenalty;
+
+    @Option(names = "--early-stopping", defaultValue = "false", description = "Beam search: true, false or never (default: ${DEFAULT-VALUE}).")
+    String earlyStopping;
+
     @Option(names = "--output", paramLabel = "FORMAT", defaultValue = "text", description = "text or json (default: ${DEFAULT-VALUE}).")
     String output;
 
@@ -71,7 +87,10 @@ final class GenerateCommand implements Callable<Integer> {
             default -> throw new PagodaException("--output must be text or json, got '" + output + "'");
         };
         SamplingParams params = SamplingParams.builder().maxTokens(maxTokens).temperature(temperature).topP(topP).topK(topK)
-                .seed(seed).logprobs(logprobs).build();
+                .seed(seed).logprobs(logprobs).n(n).bestOf(bestOf).build();
+        BeamSearchParams beam = beamWidth > 0
+                ? new BeamSearchParams(beamWidth, lengthPenalty, BeamSearchParams.EarlyStopping.parse(earlyStopping), maxTokens, false)
+                : null;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
@@ -81,12 +100,13 @@ final class GenerateCommand implements Callable<Integer> {
             }
             List<RequestHandle> handles = new ArrayList<>();
             for (int[] t : tokenized) {
-                handles.add(llm.submit(t, params));
+                handles.add(beam != null ? llm.submitBeamSearch(t, beam) : llm.submit(t, params));
             }
             for (int i = 0; i < handles.size(); i++) {
                 RequestHandle h = handles.get(i);
-                if (!json) {
-                    out.print(llm.model().tokenizer().decode(h.promptTokenIds(), true));
+                String promptText = llm.model().tokenizer().decode(h.promptTokenIds(), true);
+                if (!json && beam == null && params.n() == 1 && params.bestOf() == 1) {
+                    out.print(promptText);
                     out.flush();
                     for (RequestOutput o = h.next(); ; o = h.next()) {
                         out.print(o.textDelta());
@@ -98,6 +118,11 @@ final class GenerateCommand implements Callable<Integer> {
                     out.println();
                 }
                 RequestResult r = join(h);
+                if (!json && (beam != null || params.n() > 1 || params.bestOf() > 1)) {
+                    for (CompletionOutput c : r.outputs()) {
+                        out.printf("[%d] %s%s%n", c.index(), promptText, c.text());
+                    }
+                }
                 if (json) {
                     out.println(toJson(r));
                 }
@@ -136,6 +161,20 @@ final class GenerateCommand implements Callable<Integer> {
         }
         o.put("text", c.text());
         o.put("finish_reason", c.finishReason().openAiName());
+        if (r.outputs().size() > 1) {
+            ArrayNode all = o.putArray("outputs");
+            for (CompletionOutput each : r.outputs()) {
+                ObjectNode e = all.addObject();
+                e.put("index", each.index());
+                ArrayNode ids = e.putArray("token_ids");
+                for (int t : each.tokenIds()) {
+                    ids.add(t);
+                }
+                e.put("text", each.text());
+                e.put("finish_reason", each.finishReason().openAiName());
+                e.put("cumulative_logprob", each.cumulativeLogprob());
+            }
+        }
         if (c.logprobs() != null) {
             ArrayNode lp = o.putArray("logprobs");
             for (TokenLogprobs t : c.logprobs()) {

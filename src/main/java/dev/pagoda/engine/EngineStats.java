@@ -15,22 +15,28 @@ final class EngineStats {
     long batchedTokens;
     long runningSum;
     int peakRunning;
+    int peakBlocksUsed;
     final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
 
     /**
      * @param meanRunning mean number of running sequences per step
      * @param swapEmpty   whether the swap space holds nothing (true without one)
+     * @param peakBlocksUsed the most KV blocks in use after any step (paged layout)
+     * @param prefixQueriedTokens prompt tokens looked up in the prefix cache (vLLM prefix_cache_queries_total)
+     * @param prefixHitTokens     of those, tokens served by cached blocks (prefix_cache_hits_total)
      */
     public record Snapshot(long requestsAdded, long steps, long promptTokens, long generationTokens, long batchedTokens,
                            double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
-                           int running, int waiting, int swapped, boolean swapEmpty, Map<FinishReason, Long> finished) {
+                           int running, int waiting, int swapped, boolean swapEmpty, int peakBlocksUsed,
+                           long prefixQueriedTokens, long prefixHitTokens, Map<FinishReason, Long> finished) {
         public long preemptions() {
             return recomputePreemptions + swapPreemptions;
         }
     }
 
-    void onStep(ScheduledBatch b, int running) {
+    void onStep(ScheduledBatch b, int running, int blocksUsed) {
         steps++;
+        peakBlocksUsed = Math.max(peakBlocksUsed, blocksUsed);
         batchedTokens += b.totalTokens();
         for (int i = 0; i < b.size(); i++) {
             int promptLeft = b.sequence(i).promptLength() - b.sequence(i).computed();
@@ -45,8 +51,10 @@ final class EngineStats {
     }
 
     Snapshot snapshot(Scheduler s, SwapSpace swap) {
+        var cache = s.allocator() instanceof dev.pagoda.kv.PagedAllocator p && p.prefixCaching() ? p.prefixCacheStats() : null;
         return new Snapshot(requestsAdded, steps, promptTokens, generationTokens, batchedTokens,
                 steps == 0 ? 0 : (double) runningSum / steps, peakRunning, s.recomputePreemptions(), s.swapPreemptions(),
-                s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), Map.copyOf(finished));
+                s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), peakBlocksUsed,
+                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), Map.copyOf(finished));
     }
 }

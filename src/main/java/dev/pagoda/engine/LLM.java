@@ -2,6 +2,7 @@ package dev.pagoda.engine;
 
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelLoader;
+import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,6 +59,11 @@ public final class LLM implements AutoCloseable {
 
     public RequestHandle submit(int[] promptTokens, SamplingParams params) {
         return engine.addRequest(nextId(), promptTokens, params);
+    }
+
+    /** Beam search on a tokenized prompt (paged layout). */
+    public RequestHandle submitBeamSearch(int[] promptTokens, BeamSearchParams params) {
+        return engine.addBeamSearch(nextId(), promptTokens, params);
     }
 
     /** Runs every prompt together and returns their results in prompt order. */

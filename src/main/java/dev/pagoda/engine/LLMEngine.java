@@ -1,9 +1,11 @@
 package dev.pagoda.engine;
 
+import dev.pagoda.InvalidParameterException;
 import dev.pagoda.PagodaException;
 import dev.pagoda.attention.PagedAttentionBackend;
 import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.kv.KvAllocator;
+import dev.pagoda.kv.KvLayout;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvMemoryUsage;
 import dev.pagoda.kv.KvShape;
@@ -12,12 +14,17 @@ import dev.pagoda.model.ForwardBatch;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelConfig;
 import dev.pagoda.model.Transformer;
+import dev.pagoda.sampling.BeamSearchParams;
+import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.SamplingParams;
+import dev.pagoda.sampling.StopStrings;
 import dev.pagoda.sampling.TokenLogprobs;
 import dev.pagoda.scheduler.PreemptionMode;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.SchedulerConfig;
+import dev.pagoda.scheduler.Sequence;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,8 +52,11 @@ public final class LLMEngine implements AutoCloseable {
     private final Transformer transformer;
     private final PagedAttentionBackend attention;
     private final ForwardBatch batch;
-    private final float[] logits;
+    private float[] logits;
+    private final int[] lastRow;
     private final int[] sampledIndex;
+    private final int[] logprobScratch;
+    private final List<RequestState> beamRequests = new ArrayList<>();
     private final int vocab;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestState> live = new HashMap<>();
@@ -78,7 +88,7 @@ public final class LLMEngine implements AutoCloseable {
         }
         this.maxModelLen = modelLen;
         this.swap = config.preemptionMode() == PreemptionMode.SWAP ? new SwapSpace(shape, config.swapSpace()) : null;
-        KvAllocator allocator = KvAllocator.create(config.kvLayout(), memory);
+        KvAllocator allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching());
         this.scheduler = new Scheduler(new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator, memory, swap);
         int stepTokens = config.maxNumBatchedTokens();
@@ -87,6 +97,8 @@ public final class LLMEngine implements AutoCloseable {
         this.batch = new ForwardBatch(stepTokens, config.maxNumSeqs());
         this.logits = new float[Math.min(stepTokens, config.maxNumSeqs()) * vocab];
         this.sampledIndex = new int[config.maxNumSeqs()];
+        this.lastRow = new int[config.maxNumSeqs()];
+        this.logprobScratch = new int[vocab];
         this.thread = Thread.ofPlatform().name("pagoda-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -118,6 +130,19 @@ public final class LLMEngine implements AutoCloseable {
      * never run: longer than the max model length or than the whole KV cache.
      */
     public RequestHandle addRequest(String id, int[] prompt, SamplingParams params) {
+        return add(id, prompt, params, null);
+    }
+
+    /** Adds a beam search request (paged layout only: beams share their history through copy-on-write). */
+    public RequestHandle addBeamSearch(String id, int[] prompt, BeamSearchParams beam) {
+        if (config.kvLayout() != KvLayout.PAGED) {
+            throw new InvalidParameterException("beam_width", "beam search needs the paged KV layout (beams share blocks)");
+        }
+        SamplingParams greedy = SamplingParams.builder().temperature(0).maxTokens(beam.maxTokens()).ignoreEos(beam.ignoreEos()).build();
+        return add(id, prompt, greedy, beam);
+    }
+
+    private RequestHandle add(String id, int[] prompt, SamplingParams params, BeamSearchParams beam) {
         if (closed) {
             throw new IllegalStateException("engine is closed");
         }
@@ -128,38 +153,97 @@ public final class LLMEngine implements AutoCloseable {
             throw new PagodaException("the prompt has " + prompt.length + " tokens, but the max model length is " + maxModelLen
                     + " tokens (prompt + at least 1 generated token must fit)");
         }
-        if (params.bestOf() > 1) {
-            throw new dev.pagoda.InvalidParameterException("n", "n and best_of above 1 are not supported yet");
-        }
         for (int t : prompt) {
             if (t < 0 || t >= vocab) {
                 throw new PagodaException("token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
             }
         }
-        int maxLength = (int) Math.min((long) prompt.length + params.maxTokens(), maxModelLen);
         RequestHandle handle = new RequestHandle(id, prompt.clone());
-        RequestState r = new RequestState(arrivals.incrementAndGet(), prompt, maxLength, handle, params, vocab,
-                model.tokenizer().newDetokenizer(true));
+        RequestState r = new RequestState(id, handle, prompt.clone(), params, beam);
+        if (r.width() > config.maxNumSeqs()) {
+            throw new InvalidParameterException(beam != null ? "beam_width" : "best_of", (beam != null ? "beam_width " : "best_of (or n) ")
+                    + r.width() + " exceeds --max-num-seqs " + config.maxNumSeqs());
+        }
+        int maxLength = (int) Math.min((long) prompt.length + params.maxTokens(), maxModelLen);
+        long arrival = arrivals.incrementAndGet();
+        // Without forks (contiguous layout) each sample is its own sequence from the start, prefill included.
+        int initial = beam == null && !canFork() ? params.bestOf() : 1;
+        for (int i = 0; i < initial; i++) {
+            r.live.add(newSequence(r, i, arrival, maxLength));
+        }
+        r.forked = initial > 1 || r.width() == 1;
         inbox.add(() -> {
             if (live.putIfAbsent(id, r) != null) {
                 r.handle.result.completeExceptionally(new PagodaException("duplicate request id " + id));
                 r.handle.stream.add(new RequestOutput(id, 0, new int[0], "", null, null, "duplicate request id " + id));
                 return;
             }
-            scheduler.addWaiting(r);
+            for (SeqState s : r.live) {
+                scheduler.addWaiting(s);
+            }
             stats.requestsAdded++;
         });
         return handle;
     }
 
+    private boolean canFork() {
+        return config.kvLayout() == KvLayout.PAGED;
+    }
+
+    private SeqState newSequence(RequestState r, int index, long arrival, int maxLength) {
+        SeqState s = new SeqState(r, index, arrival, maxLength);
+        initSampling(s);
+        return s;
+    }
+
+    /** Gives a sequence its own sampler (sample i of a seeded request draws from a generator derived from the seed) and detokenizer. */
+    private void initSampling(SeqState s) {
+        RequestState r = s.request;
+        SamplingParams p = r.params;
+        s.sampler = new Sampler(vocab, p, r.prompt, model.stopTokens(), s.index);
+        if (r.beam == null) {
+            s.stops = new StopStrings(p.stop(), p.includeStopStrInOutput());
+            s.detokenizer = model.tokenizer().newDetokenizer(p.skipSpecialTokens());
+            for (int t : r.prompt) {
+                s.detokenizer.next(t);
+            }
+            if (p.wantsLogprobs()) {
+                s.logprobs = new ArrayList<>();
+            }
+        }
+    }
+
     /** Aborts a request in any state; its KV blocks are freed at the next step boundary. Thread-safe. */
     public void abort(String id) {
-        inbox.add(() -> {
-            RequestState r = live.get(id);
-            if (r != null) {
-                finish(r, FinishReason.ABORT);
+        inbox.add(() -> abortNow(id));
+    }
+
+    /** Engine thread: ends every sequence of the request and frees their KV blocks or swap blocks now. */
+    void abortNow(String id) {
+        RequestState r = live.get(id);
+        if (r != null) {
+            for (SeqState s : List.copyOf(r.live)) {
+                endSequence(s, FinishReason.ABORT);
             }
-        });
+            if (r.beam != null) {
+                finishRequest(r);
+            }
+        }
+    }
+
+    /** Engine thread: "waiting", "prefilling", "decoding", "swapped" or "finished" (of the first live sequence). */
+    String stateOf(String id) {
+        RequestState r = live.get(id);
+        if (r == null || r.live.isEmpty()) {
+            return "finished";
+        }
+        SeqState s = r.live.get(0);
+        return switch (s.status()) {
+            case WAITING -> "waiting";
+            case SWAPPED -> "swapped";
+            case RUNNING -> s.computed() < s.promptLength() ? "prefilling" : "decoding";
+            case FINISHED -> "finished";
+        };
     }
 
     /** Runs a query on the engine thread, between steps, and returns its answer. */
@@ -227,13 +311,24 @@ public final class LLMEngine implements AutoCloseable {
         batch.clear();
         attention.clear();
         for (int i = 0; i < b.size(); i++) {
-            RequestState r = (RequestState) b.sequence(i);
-            int from = r.computed(), n = b.count(i);
-            batch.addSequence(i, r.tokens(), from, n, from, b.samples(i));
-            attention.add(r.kv(), from, n);
+            SeqState s = (SeqState) b.sequence(i);
+            int from = s.computed(), n = b.count(i);
+            boolean promptRows = s.request.wantsPromptLogprobs(from);
+            batch.addSequence(i, s.tokens(), from, n, from, b.samples(i), promptRows);
+            lastRow[i] = batch.logitCount() - 1;
+            attention.add(s.kv(), from, n);
+        }
+        if ((long) batch.logitCount() * vocab > logits.length) {
+            logits = new float[batch.logitCount() * vocab];
         }
         transformer.forward(batch, attention, logits);
-        stats.onStep(b, scheduler.numRunning());
+        for (int i = 0; i < b.size(); i++) {
+            SeqState s = (SeqState) b.sequence(i);
+            if (s.request.wantsPromptLogprobs(s.computed())) {
+                recordPromptLogprobs(s, s.computed(), b.count(i), lastRow[i] - b.count(i) + 1);
+            }
+        }
+        stats.onStep(b, scheduler.numRunning(), scheduler.allocator() instanceof dev.pagoda.kv.PagedAllocator p ? p.pool().usedBlocks() : 0);
         int sampledCount = 0;
         for (int i = 0; i < b.size(); i++) {
             if (b.samples(i)) {
@@ -241,65 +336,273 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         scheduler.advance(b);
+        beamRequests.clear();
         for (int j = 0; j < sampledCount; j++) {
-            onToken((RequestState) b.sequence(sampledIndex[j]), j * vocab);
+            SeqState s = (SeqState) b.sequence(sampledIndex[j]);
+            if (s.status() == dev.pagoda.scheduler.SequenceStatus.FINISHED) {
+                continue;
+            }
+            onLogits(s, lastRow[sampledIndex[j]] * vocab);
+        }
+        for (RequestState r : beamRequests) {
+            beamStep(r);
         }
     }
 
-    private void onToken(RequestState r, int off) {
-        int token = r.sampler.sample(logits, off);
-        long now = System.nanoTime();
-        if (r.firstTokenNanos == 0) {
-            r.firstTokenNanos = now;
-        }
-        List<TokenLogprobs> lp = null;
-        if (r.logprobs != null) {
-            TokenLogprobs t = TokenLogprobs.of(logits, off, vocab, token, r.params.logprobs(), r.logprobScratch);
-            r.logprobs.add(t);
-            r.cumulativeLogprob += t.logprob();
-            lp = List.of(t);
-        }
-        r.append(token);
-        stats.generationTokens++;
-        FinishReason reason = null;
-        String delta = "";
-        if (!r.params.ignoreEos() && model.isStopToken(token)) {
-            reason = FinishReason.STOP;
-        } else {
-            delta = r.detokenizer.next(token);
-            if (r.outputLength() >= r.params.maxTokens() || r.length() >= r.maxLength()) {
-                reason = FinishReason.LENGTH;
-                delta += r.detokenizer.flush();
+    /**
+     * Prompt logprobs of the chunk at positions [from, from+n) whose logits rows start at {@code firstRow}: the
+     * row of position p scores prompt token p+1. Recorded once, even if a preemption recomputes the prompt.
+     */
+    private void recordPromptLogprobs(SeqState s, int from, int n, int firstRow) {
+        RequestState r = s.request;
+        for (int p = from; p < from + n && p + 1 < r.prompt.length; p++) {
+            if (p == r.promptLogprobs.size()) {
+                r.promptLogprobs.add(TokenLogprobs.of(logits, (firstRow + p - from) * vocab, vocab, r.prompt[p + 1],
+                        r.params.promptLogprobs(), logprobScratch));
             }
         }
-        r.text.append(delta);
-        r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[] {token}, delta, lp, reason, null));
+    }
+
+    /** A sequence's logits for its next token are in logits[off, off + vocab). */
+    private void onLogits(SeqState s, int off) {
+        RequestState r = s.request;
+        if (r.firstTokenNanos == 0) {
+            r.firstTokenNanos = System.nanoTime();
+        }
+        if (r.beam != null) {
+            s.beamCandidates = TokenLogprobs.of(logits, off, vocab, dev.pagoda.kernel.Ops.argmax(logits, off, vocab),
+                    2 * r.beam.beamWidth(), logprobScratch);
+            if (!beamRequests.contains(r)) {
+                beamRequests.add(r);
+            }
+            return;
+        }
+        if (!r.forked) {
+            // Parallel sampling: the prompt is computed once; the samples share its blocks (copy-on-write).
+            r.forked = true;
+            for (int i = 1; i < r.params.bestOf(); i++) {
+                SeqState child = new SeqState(s, i, scheduler.allocator().fork(s.kv()));
+                initSampling(child);
+                r.live.add(child);
+                scheduler.addForked(child);
+            }
+            for (SeqState sample : List.copyOf(r.live)) {
+                sampleNext(sample, off);
+            }
+            return;
+        }
+        sampleNext(s, off);
+    }
+
+    private void sampleNext(SeqState s, int off) {
+        RequestState r = s.request;
+        int token = s.sampler.sample(logits, off);
+        List<TokenLogprobs> lp = null;
+        if (s.logprobs != null || r.params.bestOf() > r.params.n()) {
+            TokenLogprobs t = TokenLogprobs.of(logits, off, vocab, token, r.params.wantsLogprobs() ? r.params.logprobs() : 0, logprobScratch);
+            s.cumulativeLogprob += t.logprob();
+            if (s.logprobs != null) {
+                s.logprobs.add(t);
+                lp = List.of(t);
+            }
+        }
+        s.append(token);
+        s.sampler.accept(token);
+        stats.generationTokens++;
+        FinishReason reason = null;
+        String delta;
+        if ((!r.params.ignoreEos() && model.isStopToken(token)) || contains(r.params.stopTokenIds(), token)) {
+            reason = FinishReason.STOP;
+            delta = flushText(s);
+        } else {
+            delta = s.stops.next(s.detokenizer.next(token));
+            if (s.stops.stopped()) {
+                reason = FinishReason.STOP;
+            } else if (s.outputLength() >= r.params.maxTokens() || s.length() >= s.maxLength()) {
+                delta += flushText(s);
+                reason = s.stops.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
+            }
+        }
+        s.text.append(delta);
+        if (r.streams()) {
+            r.handle.stream.add(new RequestOutput(r.id, s.index, new int[] {token}, delta, lp, reason, null));
+        }
         if (reason != null) {
-            complete(r, reason);
+            endSequence(s, reason);
         }
     }
 
-    private void finish(RequestState r, FinishReason reason) {
-        r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[0], "", r.logprobs == null ? null : List.of(), reason, null));
-        complete(r, reason);
+    /** The text still held back (an incomplete character, a possible stop string) when generation ends. */
+    private static String flushText(SeqState s) {
+        String tail = s.stops.next(s.detokenizer.flush());
+        return s.stops.stopped() ? tail : tail + s.stops.flush();
     }
 
-    private void complete(RequestState r, FinishReason reason) {
-        scheduler.finish(r);
-        live.remove(r.handle.id());
-        stats.onFinish(reason);
+    private static boolean contains(int[] ids, int token) {
+        for (int id : ids) {
+            if (id == token) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Frees a sequence's blocks at once; the request completes when its last sequence ends. */
+    private void endSequence(SeqState s, FinishReason reason) {
+        RequestState r = s.request;
+        scheduler.finish(s);
+        if (!r.live.remove(s)) {
+            return;
+        }
+        s.finishReason = reason;
+        if (r.beam == null) {
+            r.done.add(s);
+            if (reason == FinishReason.ABORT && r.streams()) {
+                r.handle.stream.add(new RequestOutput(r.id, s.index, new int[0], "", s.logprobs == null ? null : List.of(), reason, null));
+            }
+            if (r.live.isEmpty()) {
+                finishRequest(r);
+            }
+        }
+    }
+
+    /**
+     * Beam search: once every live beam has its candidates, keep the beam_width best continuations over all
+     * beams. A beam continued once keeps its sequence; continued several times it forks (sharing its blocks);
+     * not continued, it is dropped and its blocks are freed at once.
+     */
+    private void beamStep(RequestState r) {
+        for (SeqState s : r.live) {
+            if (s.beamCandidates == null) {
+                return;
+            }
+        }
+        BeamSearchParams bp = r.beam;
+        int width = bp.beamWidth();
+        List<SeqState> beams = List.copyOf(r.live);
+        BeamSearch.Selection sel = BeamSearch.select(beams.size(), i -> beams.get(i).cumulativeLogprob,
+                i -> beams.get(i).beamCandidates, width, bp.ignoreEos() ? t -> false : model::isStopToken);
+        for (BeamSearch.Candidate c : sel.finished()) {
+            SeqState parent = beams.get(c.beam());
+            int[] out = java.util.Arrays.copyOfRange(parent.tokens(), r.prompt.length, parent.length() + 1);
+            out[out.length - 1] = c.token();
+            r.hypotheses.add(new RequestState.BeamHypothesis(out, c.cumulativeLogprob(), bp.score(c.cumulativeLogprob(), parent.length())));
+        }
+        int[] uses = new int[beams.size()];
+        for (BeamSearch.Candidate c : sel.continued()) {
+            uses[c.beam()]++;
+        }
+        List<SeqState> next = new ArrayList<>();
+        int index = 0;
+        for (BeamSearch.Candidate c : sel.continued()) {
+            SeqState parent = beams.get(c.beam());
+            SeqState beam;
+            if (--uses[c.beam()] > 0) {
+                beam = new SeqState(parent, index++, scheduler.allocator().fork(parent.kv()));
+                scheduler.addForked(beam);
+                r.live.add(beam);
+            } else {
+                beam = parent;
+            }
+            beam.cumulativeLogprob = c.cumulativeLogprob();
+            next.add(beam);
+        }
+        for (SeqState old : beams) {
+            if (!next.contains(old)) {
+                scheduler.finish(old);
+                r.live.remove(old);
+            }
+        }
+        r.forked = true;
+        boolean atLimit = false;
+        for (int i = 0; i < next.size(); i++) {
+            SeqState beam = next.get(i);
+            beam.beamCandidates = null;
+            beam.append(sel.continued().get(i).token());
+            stats.generationTokens++;
+            atLimit |= beam.outputLength() >= bp.maxTokens() || beam.length() >= beam.maxLength();
+        }
+        if (atLimit || next.isEmpty() || BeamSearch.done(bp, r.hypotheses, next.stream().mapToDouble(s -> s.cumulativeLogprob).max().orElse(0),
+                next.isEmpty() ? 0 : next.get(0).length())) {
+            if (atLimit || r.hypotheses.size() < width) {
+                for (SeqState beam : next) {
+                    r.hypotheses.add(new RequestState.BeamHypothesis(java.util.Arrays.copyOfRange(beam.tokens(), r.prompt.length, beam.length()),
+                            beam.cumulativeLogprob, bp.score(beam.cumulativeLogprob, beam.length())));
+                }
+            }
+            for (SeqState beam : List.copyOf(r.live)) {
+                scheduler.finish(beam);
+                r.live.remove(beam);
+            }
+            finishRequest(r);
+        }
+    }
+
+    /** Completes a request whose sequences have all ended: ranks candidates, emits held-back output, frees nothing more. */
+    private void finishRequest(RequestState r) {
+        if (live.remove(r.id) == null) {
+            return;
+        }
         long now = System.nanoTime();
-        int[] out = java.util.Arrays.copyOfRange(r.tokens(), r.promptLength(), r.length());
-        CompletionOutput c = new CompletionOutput(0, out, r.text.toString(), reason, r.logprobs, r.cumulativeLogprob);
-        r.handle.result.complete(new RequestResult(r.handle.id(), r.handle.promptTokenIds(), List.of(c), null,
-                new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.promptLength(), out.length)));
+        List<CompletionOutput> outputs = new ArrayList<>();
+        if (r.beam != null) {
+            List<RequestState.BeamHypothesis> best = new ArrayList<>(r.hypotheses);
+            best.sort((a, b) -> Double.compare(b.score(), a.score()));
+            for (int i = 0; i < Math.min(r.beam.beamWidth(), best.size()); i++) {
+                RequestState.BeamHypothesis h = best.get(i);
+                boolean eos = h.tokens().length > 0 && !r.beam.ignoreEos() && model.isStopToken(h.tokens()[h.tokens().length - 1]);
+                int[] textTokens = eos ? java.util.Arrays.copyOf(h.tokens(), h.tokens().length - 1) : h.tokens();
+                outputs.add(new CompletionOutput(i, h.tokens(), textAfter(r.prompt, textTokens),
+                        eos ? FinishReason.STOP : FinishReason.LENGTH, null, h.cumulativeLogprob()));
+            }
+        } else {
+            List<SeqState> chosen = new ArrayList<>(r.done);
+            chosen.sort(java.util.Comparator.comparingInt(s -> s.index));
+            if (r.params.bestOf() > r.params.n()) {
+                chosen.sort((a, b) -> Double.compare(b.cumulativeLogprob, a.cumulativeLogprob));
+                chosen = chosen.subList(0, Math.min(r.params.n(), chosen.size()));
+            }
+            for (int i = 0; i < chosen.size(); i++) {
+                SeqState s = chosen.get(i);
+                outputs.add(new CompletionOutput(i, java.util.Arrays.copyOfRange(s.tokens(), r.prompt.length, s.length()),
+                        s.text.toString(), s.finishReason, s.logprobs, s.cumulativeLogprob));
+            }
+        }
+        if (!r.streams()) {
+            for (CompletionOutput c : outputs) {
+                r.handle.stream.add(new RequestOutput(r.id, c.index(), c.tokenIds(), c.text(), c.logprobs(), c.finishReason(), null));
+            }
+        }
+        int outTokens = 0;
+        for (CompletionOutput c : outputs) {
+            stats.onFinish(c.finishReason());
+            outTokens += c.tokenIds().length;
+        }
+        r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, r.promptLogprobs,
+                new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
+    }
+
+    /** The text of {@code out} as it reads after the prompt (a leading space stays a space). */
+    private String textAfter(int[] prompt, int[] out) {
+        dev.pagoda.tokenizer.Detokenizer d = model.tokenizer().newDetokenizer(true);
+        for (int t : prompt) {
+            d.next(t);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int t : out) {
+            sb.append(d.next(t));
+        }
+        return sb.append(d.flush()).toString();
     }
 
     private void failAll(Throwable e) {
         for (RequestState r : List.copyOf(live.values())) {
-            scheduler.finish(r);
-            live.remove(r.handle.id());
-            r.handle.stream.add(new RequestOutput(r.handle.id(), 0, new int[0], "", null, null, "engine error: " + e));
+            for (SeqState s : List.copyOf(r.live)) {
+                scheduler.finish(s);
+            }
+            r.live.clear();
+            live.remove(r.id);
+            r.handle.stream.add(new RequestOutput(r.id, 0, new int[0], "", null, null, "engine error: " + e));
             r.handle.result.completeExceptionally(e);
         }
         System.err.println("pagoda: engine step failed, its requests were ended: " + e);
@@ -313,7 +616,10 @@ public final class LLMEngine implements AutoCloseable {
         }
         inbox.add(() -> {
             for (RequestState r : List.copyOf(live.values())) {
-                finish(r, FinishReason.ABORT);
+                for (SeqState s : List.copyOf(r.live)) {
+                    endSequence(s, FinishReason.ABORT);
+                }
+                finishRequest(r);
             }
             closed = true;
         });

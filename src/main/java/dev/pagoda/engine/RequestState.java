@@ -1,38 +1,59 @@
 package dev.pagoda.engine;
 
-import dev.pagoda.sampling.Sampler;
+import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
-import dev.pagoda.scheduler.Sequence;
-import dev.pagoda.tokenizer.Detokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A request inside the engine: its sequence, sampler, detokenizer, output so far, and timestamps. */
-final class RequestState extends Sequence {
+/**
+ * A request inside the engine: its prompt, its parameters, and the sequences it runs. Parallel sampling
+ * starts with one sequence that forks into best_of samples after the prompt's prefill (they share the
+ * prompt's blocks); beam search keeps up to beam_width live beams and a list of finished hypotheses.
+ * Owned by the engine thread.
+ */
+final class RequestState {
+    final String id;
     final RequestHandle handle;
+    final int[] prompt;
     final SamplingParams params;
-    final Sampler sampler;
-    final Detokenizer detokenizer;
-    final StringBuilder text = new StringBuilder();
-    final List<TokenLogprobs> logprobs;
-    final int[] logprobScratch;
-    final long arrivalNanos;
+    final BeamSearchParams beam;
+    final long arrivalNanos = System.nanoTime();
+    final List<SeqState> live = new ArrayList<>();
+    final List<SeqState> done = new ArrayList<>();
+    final List<BeamHypothesis> hypotheses;
+    /** Logprobs of prompt tokens 1.., when requested (the first token has none). */
+    final List<TokenLogprobs> promptLogprobs;
     long firstTokenNanos;
-    double cumulativeLogprob;
+    /** Parallel sampling: whether the first sequence has already forked into its samples. */
+    boolean forked;
 
-    RequestState(long arrival, int[] prompt, int maxLength, RequestHandle handle, SamplingParams params, int vocab,
-                 Detokenizer detokenizer) {
-        super(arrival, prompt, maxLength);
+    RequestState(String id, RequestHandle handle, int[] prompt, SamplingParams params, BeamSearchParams beam) {
+        this.id = id;
         this.handle = handle;
+        this.prompt = prompt;
         this.params = params;
-        this.sampler = new Sampler(vocab, params);
-        this.detokenizer = detokenizer;
-        this.logprobs = params.wantsLogprobs() ? new ArrayList<>() : null;
-        this.logprobScratch = params.wantsLogprobs() ? new int[vocab] : null;
-        this.arrivalNanos = System.nanoTime();
-        for (int t : prompt) {
-            detokenizer.next(t);
-        }
+        this.beam = beam;
+        this.hypotheses = beam != null ? new ArrayList<>() : null;
+        this.promptLogprobs = params.promptLogprobs() != null ? new ArrayList<>() : null;
+    }
+
+    /** Whether a chunk starting at {@code from} still covers prompt positions whose logprobs are missing. */
+    boolean wantsPromptLogprobs(int from) {
+        return promptLogprobs != null && from < prompt.length - 1 && promptLogprobs.size() < prompt.length - 1;
+    }
+
+    /** Sequences a fresh request becomes: best_of for sampling, the beam width for beam search. */
+    int width() {
+        return beam != null ? beam.beamWidth() : params.bestOf();
+    }
+
+    /** Whether deltas are streamed as they come (not when candidates are ranked at the end). */
+    boolean streams() {
+        return beam == null && params.bestOf() == params.n();
+    }
+
+    /** A finished beam: its output tokens, cumulative logprob and length-penalised score. */
+    record BeamHypothesis(int[] tokens, double cumulativeLogprob, double score) {
     }
 }

@@ -1,13 +1,21 @@
 package dev.pagoda.kv;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /**
- * All physical blocks, with the free queue and reference counts. A block is free exactly when its ref count
- * is 0. Not thread-safe: owned by the scheduler thread.
+ * All physical blocks, with the free queue, reference counts and the prefix cache map (hash -> cached block).
+ * A block is free exactly when its ref count is 0. A freed block keeps its hash, so it is still a cache hit,
+ * until it is popped from the free queue for reuse: the free queue is the eviction order (LRU).
+ * Not thread-safe: owned by the scheduler thread.
  */
 public final class BlockPool {
     private final PhysicalBlock[] blocks;
     private final FreeBlockQueue free = new FreeBlockQueue();
+    private final Map<BlockHash, PhysicalBlock> cached = new HashMap<>();
     private final int blockSize;
+    private int cachedFree;
+    private long evictions;
 
     public BlockPool(int numBlocks, int blockSize) {
         KvShape.checkBlockSize(blockSize);
@@ -30,12 +38,28 @@ public final class BlockPool {
         return blockSize;
     }
 
+    /** Free blocks, cached ones included (a cached free block is reused when needed). */
     public int freeBlocks() {
         return free.size();
     }
 
     public int usedBlocks() {
         return blocks.length - free.size();
+    }
+
+    /** Blocks in the prefix cache map, held or free. */
+    public int cachedBlocks() {
+        return cached.size();
+    }
+
+    /** Free blocks that still hold a cached hash (a subset of {@link #freeBlocks()}). */
+    public int cachedFreeBlocks() {
+        return cachedFree;
+    }
+
+    /** Cached blocks popped for reuse, their hash dropped. */
+    public long evictions() {
+        return evictions;
     }
 
     public PhysicalBlock block(int id) {
@@ -46,10 +70,16 @@ public final class BlockPool {
         return n <= free.size();
     }
 
-    /** Pops one free block (dropping any stale cached hash); its ref count becomes 1 and it holds no tokens. */
+    /** Pops one free block, evicting its cached hash if any; its ref count becomes 1 and it holds no tokens. */
     public int allocate() {
         PhysicalBlock b = free.popFront();
-        b.contentHash = null;
+        if (b.contentHash != null) {
+            cached.remove(b.contentHash);
+            b.contentHash = null;
+            cachedFree--;
+            evictions++;
+        }
+        b.generation++;
         b.refCount = 1;
         b.filled = 0;
         return b.id;
@@ -81,6 +111,9 @@ public final class BlockPool {
         PhysicalBlock b = blocks[id];
         if (b.refCount == 0) {
             free.remove(b);
+            if (b.contentHash != null) {
+                cachedFree--;
+            }
         }
         b.refCount++;
     }
@@ -93,6 +126,26 @@ public final class BlockPool {
         }
         if (--b.refCount == 0) {
             free.append(b);
+            if (b.contentHash != null) {
+                cachedFree++;
+            }
         }
+    }
+
+    /** The block cached under {@code hash}, or null. Its content still has to be verified by the caller. */
+    PhysicalBlock cachedBlock(BlockHash hash) {
+        return cached.get(hash);
+    }
+
+    /** Enters a held, full, not yet cached block into the cache map under {@code hash} (which must be vacant). */
+    void cache(PhysicalBlock b, BlockHash hash) {
+        if (b.refCount < 1 || b.filled != blockSize || b.contentHash != null) {
+            throw new IllegalStateException("block " + b.id + " cannot be cached: ref " + b.refCount + ", filled "
+                    + b.filled + ", hash " + b.contentHash);
+        }
+        if (cached.putIfAbsent(hash, b) != null) {
+            throw new IllegalStateException("hash " + hash + " is already cached");
+        }
+        b.contentHash = hash;
     }
 }

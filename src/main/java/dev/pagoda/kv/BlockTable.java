@@ -11,6 +11,18 @@ public final class BlockTable implements KvSequence {
     private int[] ids;
     private int numBlocks;
     private int length;
+    /*
+     * Prefix-caching chain state: logical blocks 0..hashedBlocks-1 are hashed (each cached, or a duplicate of a
+     * cached block); chainHash is the hash of the last of them and chainBlock the cached block holding that
+     * content in chainGeneration, which the next block is chained to. chainEnded: no later block of this table
+     * is cached (a collision, or chainBlock was reused), as none could be reached through its parent.
+     */
+    int hashedBlocks;
+    boolean chainEnded;
+    BlockHash chainHash;
+    PhysicalBlock chainBlock;
+    int chainGeneration;
+    long extraKey;
 
     BlockTable(int blockSize, int capacityBlocks) {
         this.blockSize = blockSize;
@@ -74,11 +86,36 @@ public final class BlockTable implements KvSequence {
         this.length = length;
     }
 
+    /** A table admitted on a prefix hit: its hit blocks are hashed and cached, the chain goes on from the last. */
+    void startChain(PrefixHit hit) {
+        extraKey = hit.extraKey;
+        hashedBlocks = hit.cachedBlocks();
+        chainHash = hit.lastHash;
+        if (hashedBlocks > 0) {
+            chainBlock = hit.blocks[hashedBlocks - 1];
+            chainGeneration = chainBlock.generation;
+        }
+    }
+
+    /** Logical block {@code hashedBlocks} hashed to {@code hash}; its content is cached in {@code canonical}. */
+    void chain(BlockHash hash, PhysicalBlock canonical) {
+        hashedBlocks++;
+        chainHash = hash;
+        chainBlock = canonical;
+        chainGeneration = canonical.generation;
+    }
+
     BlockTable copy() {
         BlockTable t = new BlockTable(blockSize, numBlocks);
         System.arraycopy(ids, 0, t.ids, 0, numBlocks);
         t.numBlocks = numBlocks;
         t.length = length;
+        t.hashedBlocks = hashedBlocks;
+        t.chainEnded = chainEnded;
+        t.chainHash = chainHash;
+        t.chainBlock = chainBlock;
+        t.chainGeneration = chainGeneration;
+        t.extraKey = extraKey;
         return t;
     }
 
@@ -86,5 +123,9 @@ public final class BlockTable implements KvSequence {
     void clear() {
         numBlocks = 0;
         length = 0;
+        hashedBlocks = 0;
+        chainEnded = false;
+        chainHash = null;
+        chainBlock = null;
     }
 }

@@ -8,19 +8,29 @@ package dev.pagoda.kv;
  */
 public sealed interface KvAllocator permits PagedAllocator, ContiguousAllocator {
 
-    /** An allocator over {@code memory}; copy-on-write copies block content in it. */
+    /** An allocator over {@code memory}; copy-on-write copies block content in it. No prefix caching. */
     static KvAllocator create(KvLayout layout, KvMemory memory) {
-        return create(layout, memory.numBlocks(), memory.blockSize(), memory);
+        return create(layout, memory, false);
+    }
+
+    /**
+     * An allocator over {@code memory}, with prefix caching (SHA-256 block hashes) when {@code prefixCaching}
+     * and the layout is paged; the contiguous baseline cannot share memory, so it ignores the flag.
+     */
+    static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching) {
+        return create(layout, memory.numBlocks(), memory.blockSize(), memory,
+                prefixCaching ? new Sha256BlockHasher() : null);
     }
 
     /** An allocator that only accounts for slots (no memory behind them): for memory benchmarks. */
     static KvAllocator accounting(KvLayout layout, int numBlocks, int blockSize) {
-        return create(layout, numBlocks, blockSize, BlockCopier.NONE);
+        return create(layout, numBlocks, blockSize, BlockCopier.NONE, null);
     }
 
-    private static KvAllocator create(KvLayout layout, int numBlocks, int blockSize, BlockCopier copier) {
+    private static KvAllocator create(KvLayout layout, int numBlocks, int blockSize, BlockCopier copier,
+                                      BlockHasher hasher) {
         return switch (layout) {
-            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier);
+            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier, hasher);
             case CONTIGUOUS -> new ContiguousAllocator(numBlocks, blockSize);
         };
     }

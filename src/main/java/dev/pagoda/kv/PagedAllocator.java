@@ -4,17 +4,25 @@ package dev.pagoda.kv;
  * PagedAttention's allocator: each sequence is a {@link BlockTable}; a new block is taken only when the last
  * one is full, so a sequence wastes at most B-1 slots. Forked sequences share blocks; writes into a shared
  * block go through {@link CopyOnWrite}.
+ *
+ * <p>With prefix caching on, a new sequence reuses the cached blocks of its longest cached prefix
+ * ({@link #lookupPrefix}, {@link #canAdmitCached}, {@link #admitCached}) and the caller reports the blocks whose
+ * K/V each step completed ({@link #cacheFullBlocks}). Only full blocks are cached and a full block is never
+ * written again; copy-on-write only copies a partly filled last block, so a copy starts with no hash.
  */
 public final class PagedAllocator implements KvAllocator {
     private final BlockPool pool;
     private final CopyOnWrite copyOnWrite;
+    private final PrefixCache prefixCache;
     private final int blockSize;
     private long sequenceTokens;
     private int sequences;
 
-    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier) {
+    /** {@code hasher} null: prefix caching off. */
+    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier, BlockHasher hasher) {
         this.pool = new BlockPool(numBlocks, blockSize);
         this.copyOnWrite = new CopyOnWrite(pool, copier);
+        this.prefixCache = hasher == null ? null : new PrefixCache(pool, hasher);
         this.blockSize = blockSize;
     }
 
@@ -63,6 +71,103 @@ public final class PagedAllocator implements KvAllocator {
         sequences++;
         grow(table, initialTokens);
         return table;
+    }
+
+    public boolean prefixCaching() {
+        return prefixCache != null;
+    }
+
+    /** {@link #lookupPrefix(int[], int, long)} with no extra key. */
+    public PrefixHit lookupPrefix(int[] tokens, int length) {
+        return lookupPrefix(tokens, length, 0);
+    }
+
+    /**
+     * The cached blocks that can serve {@code tokens[0..length)} (a sequence's prompt, or all its tokens when
+     * re-admitted after preemption): the longest verified chain of cached full blocks, at most
+     * {@code ((length - 1) / B) * B} tokens so the last token is recomputed. {@code extraKey} separates caches
+     * that must not share (e.g. a salt); tokens hashed under another key never hit. With prefix caching off the
+     * hit is empty. Counts nothing: an admission counts its hit.
+     */
+    public PrefixHit lookupPrefix(int[] tokens, int length, long extraKey) {
+        if (length < 0 || length > tokens.length) {
+            throw new IllegalArgumentException("prefix length " + length + " outside 0.." + tokens.length);
+        }
+        return prefixCache == null ? new PrefixHit(new PhysicalBlock[0], null, extraKey, length, blockSize)
+                : prefixCache.lookup(tokens, length, extraKey);
+    }
+
+    /**
+     * Free blocks that {@link #admitCached} takes: fresh blocks for the new tokens plus the hit blocks that are
+     * free now (cached but unreferenced), which leave the free queue and so cannot serve as fresh blocks.
+     */
+    public int blocksToAdmit(PrefixHit hit, int newTokens) {
+        if (newTokens < 0) {
+            throw new IllegalArgumentException("negative new tokens " + newTokens);
+        }
+        checkCurrent(hit);
+        return blocksFor(hit.cachedTokens() + newTokens) - hit.cachedBlocks() + hit.freeBlocks();
+    }
+
+    /** Whether {@link #admitCached} can place the sequence now. */
+    public boolean canAdmitCached(PrefixHit hit, int newTokens, int maxLength) {
+        checkLengths(hit.cachedTokens() + newTokens, maxLength);
+        return pool.canAllocate(blocksToAdmit(hit, newTokens));
+    }
+
+    /**
+     * Places a new sequence on the hit's cached blocks (one more reference each) plus fresh blocks for
+     * {@code newTokens} tokens: its table's length is {@code hit.cachedTokens() + newTokens}, and the caller
+     * computes from position {@code hit.cachedTokens()} on. All or nothing; throws if {@link #canAdmitCached}
+     * is false or the hit is stale.
+     */
+    public BlockTable admitCached(PrefixHit hit, int newTokens, int maxLength) {
+        if (!canAdmitCached(hit, newTokens, maxLength)) {
+            throw new IllegalStateException("cannot admit " + hit.cachedTokens() + " cached + " + newTokens
+                    + " new tokens: needs " + blocksToAdmit(hit, newTokens) + " blocks, " + pool.freeBlocks()
+                    + " free");
+        }
+        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        // Hit blocks leave the free queue before fresh blocks are popped from it.
+        for (PhysicalBlock b : hit.blocks) {
+            pool.touch(b.id);
+            table.addBlock(b.id);
+        }
+        table.startChain(hit);
+        table.setLength(hit.cachedTokens());
+        sequenceTokens += hit.cachedTokens();
+        sequences++;
+        grow(table, newTokens);
+        if (prefixCache != null) {
+            prefixCache.recordAdmission(hit);
+        }
+        return table;
+    }
+
+    /**
+     * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens ({@code tokens} holds at
+     * least those ids): caches every block that is now full and not hashed yet. No-op with prefix caching off.
+     */
+    public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
+        BlockTable table = table(seq);
+        if (computedLength < 0 || computedLength > table.length() || computedLength > tokens.length) {
+            throw new IllegalArgumentException("computed length " + computedLength + " outside 0.."
+                    + Math.min(table.length(), tokens.length));
+        }
+        if (prefixCache != null) {
+            prefixCache.cacheFullBlocks(table, tokens, computedLength);
+        }
+    }
+
+    /** Prefix-cache counters and size (all 0 with prefix caching off). */
+    public PrefixCacheStats prefixCacheStats() {
+        return prefixCache == null ? new PrefixCacheStats(0, 0, 0, 0, 0) : prefixCache.stats();
+    }
+
+    private static void checkCurrent(PrefixHit hit) {
+        if (!hit.isCurrent()) {
+            throw new IllegalStateException("prefix hit is stale (a hit block was reused): look it up again");
+        }
     }
 
     /** Free blocks that appending {@code n} tokens to {@code table} takes, counting a copy-on-write copy. */
@@ -128,6 +233,7 @@ public final class PagedAllocator implements KvAllocator {
         table.clear();
     }
 
+    /** Free blocks that keep a cached hash count as free: they are reused (evicted) when needed. */
     @Override
     public KvMemoryUsage usage(int requestSlots) {
         long tokens = 0;

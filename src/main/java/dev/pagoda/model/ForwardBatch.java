@@ -38,6 +38,11 @@ public final class ForwardBatch {
      * When {@code wantLogits}, the chunk's last token gets logits.
      */
     public void addSequence(int seqId, int[] src, int from, int count, int startPos, boolean wantLogits) {
+        addSequence(seqId, src, from, count, startPos, wantLogits, false);
+    }
+
+    /** As above; {@code allLogits} gives every token of the chunk logits (prompt logprobs). */
+    public void addSequence(int seqId, int[] src, int from, int count, int startPos, boolean wantLogits, boolean allLogits) {
         if (count <= 0 || tokenCount + count > tokens.length || seqCount == seqStart.length) {
             throw new IllegalStateException("batch capacity exceeded: " + (tokenCount + count) + " tokens, " + (seqCount + 1) + " sequences");
         }
@@ -48,6 +53,9 @@ public final class ForwardBatch {
         for (int i = 0; i < count; i++) {
             tokens[tokenCount] = src[from + i];
             positions[tokenCount] = startPos + i;
+            if (allLogits && (i < count - 1 || !wantLogits)) {
+                logitTokens[logitCount++] = tokenCount;
+            }
             tokenCount++;
         }
         if (wantLogits) {

@@ -3,6 +3,7 @@ package dev.pagoda.scheduler;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.PagedAllocator;
+import dev.pagoda.kv.PrefixHit;
 import dev.pagoda.kv.SwapSpace;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -95,7 +96,7 @@ public final class Scheduler {
     }
 
     private int swapIn(int budget) {
-        while (!swapped.isEmpty() && running.size() < config.maxNumSeqs() && budget > 0) {
+        while (!swapped.isEmpty() && budget > 0 && hasRoom(swapped.peekFirst())) {
             Sequence s = swapped.peekFirst();
             int n = Math.min(s.length() - s.computed, budget);
             if (!fits(s.computed + n, s.maxLength())) {
@@ -114,19 +115,38 @@ public final class Scheduler {
     }
 
     private void admit(int budget) {
-        while (!waiting.isEmpty() && running.size() < config.maxNumSeqs() && budget > 0) {
+        while (!waiting.isEmpty() && budget > 0 && hasRoom(waiting.peekFirst())) {
             Sequence s = waiting.peekFirst();
-            int n = Math.min(s.length() - s.computed, budget);
-            if (!fits(n, s.maxLength())) {
-                break;
+            int n;
+            if (allocator instanceof PagedAllocator p && p.prefixCaching() && s.cacheable()) {
+                // Cached full blocks of the same prefix are reused; only the rest is computed.
+                PrefixHit hit = p.lookupPrefix(s.tokens(), s.length());
+                n = Math.min(s.length() - hit.cachedTokens(), budget);
+                if (!p.canAdmitCached(hit, n, s.maxLength())
+                        || (!running.isEmpty() && p.pool().freeBlocks() - p.blocksToAdmit(hit, n) < watermarkBlocks)) {
+                    break;
+                }
+                waiting.removeFirst();
+                s.kv = p.admitCached(hit, n, s.maxLength());
+                s.computed = hit.cachedTokens();
+            } else {
+                n = Math.min(s.length() - s.computed, budget);
+                if (!fits(n, s.maxLength())) {
+                    break;
+                }
+                waiting.removeFirst();
+                s.kv = allocator.admit(n, s.maxLength());
             }
-            waiting.removeFirst();
-            s.kv = allocator.admit(n, s.maxLength());
             s.status = SequenceStatus.RUNNING;
             running.add(s);
             batch.add(s, n);
             budget -= n;
         }
+    }
+
+    /** Room under max_num_seqs for the sequence and the samples it will fork into; a lone one always fits. */
+    private boolean hasRoom(Sequence s) {
+        return running.isEmpty() || running.size() + s.width() <= config.maxNumSeqs();
     }
 
     /** Admission check: the slots fit, and (paged) the watermark stays free unless nothing else runs. */
@@ -161,8 +181,13 @@ public final class Scheduler {
 
     /** After the model ran the batch: the scheduled tokens now have K/V in the cache. */
     public void advance(ScheduledBatch b) {
+        PagedAllocator cache = allocator instanceof PagedAllocator p && p.prefixCaching() ? p : null;
         for (int i = 0; i < b.size(); i++) {
-            b.sequence(i).computed += b.count(i);
+            Sequence s = b.sequence(i);
+            s.computed += b.count(i);
+            if (cache != null) {
+                cache.cacheFullBlocks(s.kv, s.tokens(), s.computed);
+            }
         }
     }
 

@@ -85,6 +85,19 @@ public class Sequence {
         return kv;
     }
 
+    /**
+     * Sequences this one will occupy once running: more than 1 for a parent that forks into parallel samples
+     * after its prefill, so admission keeps room for them under max_num_seqs.
+     */
+    public int width() {
+        return 1;
+    }
+
+    /** Whether admission may reuse cached prefix blocks (not when every prompt position's logits are wanted). */
+    public boolean cacheable() {
+        return true;
+    }
+
     public int lastToken() {
         return tokens[length - 1];
     }

@@ -1,6 +1,8 @@
 package dev.pagoda.tokenizer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Byte-level BPE (GPT-2 and its descendants): the pre-tokenizer splits text into words, each word's UTF-8 bytes
@@ -16,7 +18,7 @@ final class ByteLevelBpe extends VocabTokenizer {
 
     ByteLevelBpe(Vocabulary vocab, String[] mergeRules, PreTokenizer preTokenizer, int bos, int eos,
                  boolean addBos, boolean addEos, boolean ignoreMerges) {
-        super(vocab, bos, eos, addBos, addEos, false);
+        super(vocab, bos, eos, addBos, addEos, Detokenizer.LeadingSpace.KEEP);
         this.preTokenizer = preTokenizer;
         this.ignoreMerges = ignoreMerges;
         this.merges = rankMerges(vocab, mergeRules);
@@ -25,20 +27,27 @@ final class ByteLevelBpe extends VocabTokenizer {
         }
     }
 
-    /** "left right" rules in rank order; a rule whose parts or result are not tokens can never apply. */
+    /** GGUF's "left right" rules, in rank order. */
     static MergeTable rankMerges(Vocabulary vocab, String[] rules) {
-        MergeTable table = new MergeTable(rules.length);
-        for (int rank = 0; rank < rules.length; rank++) {
-            String rule = rules[rank];
+        List<String[]> pairs = new ArrayList<>(rules.length);
+        for (String rule : rules) {
             int space = rule.indexOf(' ', 1);
-            if (space < 0) {
+            pairs.add(space < 0 ? null : new String[] {rule.substring(0, space), rule.substring(space + 1)});
+        }
+        return rankMerges(vocab, pairs);
+    }
+
+    /** (left, right) rules in rank order; a rule whose parts or result are not tokens can never apply. */
+    static MergeTable rankMerges(Vocabulary vocab, List<String[]> pairs) {
+        MergeTable table = new MergeTable(pairs.size());
+        for (int rank = 0; rank < pairs.size(); rank++) {
+            String[] pair = pairs.get(rank);
+            if (pair == null) {
                 continue;
             }
-            String left = rule.substring(0, space);
-            String right = rule.substring(space + 1);
-            int l = vocab.id(left);
-            int r = vocab.id(right);
-            int merged = vocab.id(left + right);
+            int l = vocab.id(pair[0]);
+            int r = vocab.id(pair[1]);
+            int merged = vocab.id(pair[0] + pair[1]);
             if (l >= 0 && r >= 0 && merged >= 0) {
                 table.putIfAbsent(l, r, rank, merged);
             }

@@ -7,17 +7,27 @@ package dev.pagoda.tokenizer;
  * Not thread-safe; one per sequence.
  */
 public final class Detokenizer {
+    /** What decoding does with the spaces that start a sequence (SentencePiece's dummy prefix). */
+    enum LeadingSpace {
+        /** Byte-level BPE: spaces are text. */
+        KEEP,
+        /** llama.cpp, llama2.c and Hugging Face's Strip decoder: drop one space at the very start of the text. */
+        STRIP_ONE,
+        /** Hugging Face's Metaspace decoder: the first decoded token loses every space it has. */
+        DROP_IN_FIRST_TOKEN
+    }
+
     private final Vocabulary vocab;
     private final boolean skipSpecial;
     private final Utf8Stream utf8 = new Utf8Stream();
     private final StringBuilder delta = new StringBuilder(32);
-    /** True until the first bytes are emitted, while the SentencePiece dummy-prefix space is still to drop. */
-    private boolean stripSpace;
+    /** The rule still to apply; becomes KEEP once it has been applied. */
+    private LeadingSpace leading;
 
-    Detokenizer(Vocabulary vocab, boolean skipSpecial, boolean stripLeadingSpace) {
+    Detokenizer(Vocabulary vocab, boolean skipSpecial, LeadingSpace leading) {
         this.vocab = vocab;
         this.skipSpecial = skipSpecial;
-        this.stripSpace = stripLeadingSpace;
+        this.leading = leading;
     }
 
     /** Feeds one token; returns the newly completed text (often empty, never a broken character). */
@@ -40,17 +50,24 @@ public final class Detokenizer {
             return;
         }
         byte[] bytes = vocab.bytes(tokenId);
-        if (bytes.length == 0) {
-            return;
-        }
-        int from = 0;
-        if (stripSpace) {
-            stripSpace = false;
-            if (bytes[0] == ' ') {
-                from = 1;
+        switch (leading) {
+            case KEEP -> utf8.append(bytes, 0, bytes.length, out);
+            case STRIP_ONE -> {
+                if (bytes.length > 0) {
+                    leading = LeadingSpace.KEEP;
+                    int from = bytes[0] == ' ' ? 1 : 0;
+                    utf8.append(bytes, from, bytes.length, out);
+                }
+            }
+            case DROP_IN_FIRST_TOKEN -> {
+                leading = LeadingSpace.KEEP;
+                for (int i = 0; i < bytes.length; i++) {
+                    if (bytes[i] != ' ') {
+                        utf8.append(bytes, i, i + 1, out);
+                    }
+                }
             }
         }
-        utf8.append(bytes, from, bytes.length, out);
     }
 
     void finish(StringBuilder out) {

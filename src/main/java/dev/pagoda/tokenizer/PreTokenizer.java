@@ -15,6 +15,8 @@ import java.util.regex.Pattern;
 final class PreTokenizer {
     private static final String GPT2 =
             "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+    /** The GPT-2 pattern as Hugging Face's ByteLevel pre-tokenizer writes it (a trailing {@code \\s+} alternative). */
+    static final String GPT2_WITH_SPACES = GPT2 + "|\\s+";
     private static final String LLAMA3 =
             "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}"
             + "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -55,13 +57,9 @@ final class PreTokenizer {
         };
     }
 
-    /** Rules given as one regex (a Hugging Face Split pre-tokenizer, or the GPT-2 pattern of ByteLevel). */
-    static PreTokenizer ofRegex(String regex) {
-        return new PreTokenizer(regex);
-    }
-
-    static PreTokenizer gpt2() {
-        return new PreTokenizer(GPT2 + "|\\s+");
+    /** Hugging Face rules: Split regexes and ByteLevel's GPT-2 pattern, applied in order. */
+    static PreTokenizer ofRegexes(List<String> regexes) {
+        return new PreTokenizer(regexes.toArray(String[]::new));
     }
 
     /** The words of {@code text}, in order; concatenated they give back the text. */

@@ -20,7 +20,8 @@ final class SentencePieceBpe extends VocabTokenizer {
 
     SentencePieceBpe(Vocabulary vocab, float[] scores, char spaceMarker, int bos, int eos, int unk,
                      boolean addBos, boolean addEos, boolean addSpacePrefix) {
-        super(vocab, bos, eos, addBos, addEos, addSpacePrefix);
+        super(vocab, bos, eos, addBos, addEos,
+                addSpacePrefix ? Detokenizer.LeadingSpace.STRIP_ONE : Detokenizer.LeadingSpace.KEEP);
         this.spaceMarker = spaceMarker;
         this.addSpacePrefix = addSpacePrefix;
         this.unk = unk;

@@ -5,10 +5,16 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Cuts whole special/user-defined token texts out of the input before the model tokenizes the rest (llama.cpp's
+ * Cuts whole special/added token texts out of the input before the model tokenizes the rest (llama.cpp's
  * partition step): longest token text first, every occurrence left to right; text between them stays raw.
+ * (Hugging Face matches all added tokens in one leftmost-longest pass; the two differ only for added tokens
+ * that overlap each other.)
  */
 final class SpecialTokenSplitter {
+    /** One matchable token text; {@code always} ones split even without parseSpecial (user-defined/non-special). */
+    record Entry(String text, int id, boolean always) {
+    }
+
     /** A raw-text span {@code [start, end)} of the input, or (token >= 0) one special token. */
     record Fragment(int start, int end, int token) {
         boolean isText() {
@@ -16,20 +22,24 @@ final class SpecialTokenSplitter {
         }
     }
 
-    private final Vocabulary vocab;
-    private final int[] candidates;
+    private final Entry[] entries;
 
-    SpecialTokenSplitter(Vocabulary vocab) {
-        this.vocab = vocab;
-        List<Integer> ids = new ArrayList<>();
+    SpecialTokenSplitter(List<Entry> entries) {
+        this.entries = entries.stream().filter(e -> !e.text().isEmpty())
+                .sorted(Comparator.comparingInt((Entry e) -> -e.text().length()).thenComparingInt(Entry::id))
+                .toArray(Entry[]::new);
+    }
+
+    /** Control, unknown and user-defined tokens of a vocabulary, as llama.cpp partitions them. */
+    static SpecialTokenSplitter of(Vocabulary vocab) {
+        List<Entry> entries = new ArrayList<>();
         for (int id = 0; id < vocab.size(); id++) {
             TokenType t = vocab.type(id);
-            if (t.splitsInput(true) && !vocab.piece(id).isEmpty()) {
-                ids.add(id);
+            if (t.splitsInput(true)) {
+                entries.add(new Entry(vocab.piece(id), id, t.splitsInput(false)));
             }
         }
-        ids.sort(Comparator.comparingInt((Integer id) -> -vocab.piece(id).length()).thenComparingInt(id -> id));
-        candidates = ids.stream().mapToInt(Integer::intValue).toArray();
+        return new SpecialTokenSplitter(entries);
     }
 
     List<Fragment> split(String text, boolean parseSpecial) {
@@ -38,15 +48,15 @@ final class SpecialTokenSplitter {
             return fragments;
         }
         fragments.add(new Fragment(0, text.length(), -1));
-        for (int id : candidates) {
-            if (!vocab.type(id).splitsInput(parseSpecial)) {
+        for (Entry e : entries) {
+            if (!parseSpecial && !e.always()) {
                 continue;
             }
-            String special = vocab.piece(id);
+            String special = e.text();
             List<Fragment> out = null;
             for (int f = 0; f < fragments.size(); f++) {
                 Fragment frag = fragments.get(f);
-                int at = frag.isText() ? indexOf(text, special, frag.start, frag.end) : -1;
+                int at = frag.isText() ? indexOf(text, special, frag.start(), frag.end()) : -1;
                 if (at < 0) {
                     if (out != null) {
                         out.add(frag);
@@ -56,17 +66,17 @@ final class SpecialTokenSplitter {
                 if (out == null) {
                     out = new ArrayList<>(fragments.subList(0, f));
                 }
-                int from = frag.start;
+                int from = frag.start();
                 while (at >= 0) {
                     if (at > from) {
                         out.add(new Fragment(from, at, -1));
                     }
-                    out.add(new Fragment(at, at + special.length(), id));
+                    out.add(new Fragment(at, at + special.length(), e.id()));
                     from = at + special.length();
-                    at = indexOf(text, special, from, frag.end);
+                    at = indexOf(text, special, from, frag.end());
                 }
-                if (from < frag.end) {
-                    out.add(new Fragment(from, frag.end, -1));
+                if (from < frag.end()) {
+                    out.add(new Fragment(from, frag.end(), -1));
                 }
             }
             if (out != null) {

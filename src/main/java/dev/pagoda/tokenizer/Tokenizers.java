@@ -19,8 +19,12 @@ public final class Tokenizers {
         return GgufTokenizer.load(gguf);
     }
 
-    /** Placeholder until the tokenizer.json reader lands. */
+    /**
+     * A Hugging Face {@code tokenizer.json} (BPE model), with {@code tokenizer_config.json} beside it when present.
+     *
+     * @param folder the model folder, or the tokenizer.json file itself
+     */
     public static Tokenizer fromHuggingFace(Path folder) {
-        throw new dev.pagoda.PagodaException(folder + ": tokenizer.json is not supported yet");
+        return HuggingFaceTokenizerFile.load(folder);
     }
 }

@@ -11,17 +11,18 @@ abstract class VocabTokenizer implements Tokenizer {
     private final boolean addBos;
     private final boolean addEos;
     /** SentencePiece-style vocabularies drop the dummy-prefix space of a sequence's first piece when decoding. */
-    private final boolean stripLeadingSpace;
+    private final Detokenizer.LeadingSpace leadingSpace;
     private final SpecialTokenSplitter splitter;
 
-    VocabTokenizer(Vocabulary vocab, int bos, int eos, boolean addBos, boolean addEos, boolean stripLeadingSpace) {
+    VocabTokenizer(Vocabulary vocab, int bos, int eos, boolean addBos, boolean addEos,
+                   Detokenizer.LeadingSpace leadingSpace) {
         this.vocab = vocab;
         this.bos = bos;
         this.eos = eos;
         this.addBos = addBos && bos >= 0;
         this.addEos = addEos && eos >= 0;
-        this.stripLeadingSpace = stripLeadingSpace;
-        this.splitter = new SpecialTokenSplitter(vocab);
+        this.leadingSpace = leadingSpace;
+        this.splitter = SpecialTokenSplitter.of(vocab);
     }
 
     /**
@@ -98,6 +99,6 @@ abstract class VocabTokenizer implements Tokenizer {
 
     @Override
     public Detokenizer newDetokenizer(boolean skipSpecial) {
-        return new Detokenizer(vocab, skipSpecial, stripLeadingSpace);
+        return new Detokenizer(vocab, skipSpecial, leadingSpace);
     }
 }

@@ -16,7 +16,7 @@ final class WordPiece extends VocabTokenizer {
     private final int maxTokenChars;
 
     WordPiece(Vocabulary vocab, int cls, int sep, int unk) {
-        super(vocab, cls, sep, true, true, true);
+        super(vocab, cls, sep, true, true, Detokenizer.LeadingSpace.STRIP_ONE);
         this.unk = unk;
         int max = 0;
         for (int i = 0; i < vocab.size(); i++) {

@@ -57,7 +57,7 @@ public final class Generator {
                     + " and at least one token must be generated");
         }
         int vocab = model.config().vocabSize();
-        Sampler sampler = new Sampler(vocab, params);
+        Sampler sampler = new Sampler(vocab, params, prompt, model.stopTokens(), 0);
         Detokenizer detok = model.tokenizer().newDetokenizer(true);
         for (int t : prompt) {
             String d = detok.next(t);
@@ -83,6 +83,7 @@ public final class Generator {
         int[] one = new int[1];
         while (true) {
             int token = sampler.sample(logits, 0);
+            sampler.accept(token);
             if (logprobs != null) {
                 logprobs.add(TokenLogprobs.of(logits, 0, vocab, token, params.logprobs(), scratch));
             }

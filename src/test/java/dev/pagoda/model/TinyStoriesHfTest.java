@@ -12,7 +12,11 @@ import org.junit.jupiter.api.Test;
 
 /** TinyStories-656K in Hugging Face format: safetensors, tied embeddings, rotate-half RoPE, tokenizer.json. */
 class TinyStoriesHfTest {
-    static final String TEXT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the sun with her dog.";
+    /** A TinyStories-style text written by another model (stories260K's greedy story). */
+    static final String TEXT = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+            + "One day, she saw a big, red ball. She wanted to play with it, but it was too high. Lily's mom said, "
+            + "\"Lily, let's go to the park.\" Lily was sad and didn't know what to do. She said, \"I want to play with your ball, "
+            + "but I can't find it.\" Lily was sad and didn't know what to do.";
 
     @Test
     void loadsWithTheConfigShape() {
@@ -44,8 +48,9 @@ class TinyStoriesHfTest {
             ModelConfig wrong = new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
                     c.headDim(), c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), RopeStyle.INTERLEAVED);
             double wrongNll = meanNll(m, wrong, tokens);
-            assertThat(right).as("mean NLL per token").isLessThan(2.5);
-            assertThat(right).isLessThan(wrongNll - 0.3);
+            // Measured: 2.48 nats/token with rotate-half pairs, 3.49 with interleaved ones.
+            assertThat(right).as("mean NLL per token").isLessThan(3.0);
+            assertThat(right).isLessThan(wrongNll - 0.5);
         }
     }
 
