@@ -99,17 +99,21 @@ public final class ServeBench {
         return out;
     }
 
+    /** Sends one request, not counted, to check the setup and warm the server up (vLLM does the same). */
+    public void warmUp(String model, ServeBenchRequest request) {
+        ServeBenchRequest.Outcome warm = send(model, request, 0, System.nanoTime());
+        if (!warm.success()) {
+            throw new PagodaException("the warm-up request failed: " + warm.error());
+        }
+    }
+
     /**
-     * Sends one warm-up request (not counted), then every request at its arrival time; {@code progress} hears
-     * of each finished one. Returns the outcomes in request order and the wall time from the first send.
+     * Sends every request at its arrival time; {@code progress} hears of each finished one. Returns the outcomes
+     * in request order and the wall time from the first send to the last finish.
      */
     public Run run(String model, List<ServeBenchRequest> requests, IntConsumer progress) throws InterruptedException {
         if (requests.isEmpty()) {
             throw new PagodaException("--num-prompts must be at least 1");
-        }
-        ServeBenchRequest.Outcome warm = send(model, requests.getFirst(), 0, System.nanoTime());
-        if (!warm.success()) {
-            throw new PagodaException("the warm-up request failed: " + warm.error());
         }
         double[] at = ArrivalSchedule.times(requests.size(), options.requestRate(), options.burstiness(), options.seed());
         Semaphore slots = options.maxConcurrency() > 0 ? new Semaphore(options.maxConcurrency()) : null;

@@ -52,7 +52,7 @@ final class BenchServeCommand implements Callable<Integer> {
     int numPrompts;
 
     @Option(names = "--request-rate", defaultValue = "inf", description = "Requests per second, or inf to send all at once (default: ${DEFAULT-VALUE}).")
-    double requestRate;
+    String requestRate;
 
     @Option(names = "--burstiness", defaultValue = "1", description = "Gamma shape of the arrival gaps: 1 is Poisson, lower is burstier (default: ${DEFAULT-VALUE}).")
     double burstiness;
@@ -80,16 +80,18 @@ final class BenchServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Map<String, Double> slos = ServeBenchResult.parseSlos(goodput);
+        double rate = rate(requestRate);
         if (maxConcurrency < 0) {
             throw new PagodaException("--max-concurrency must not be negative, got " + maxConcurrency);
         }
         ServeBench bench = new ServeBench(new ServeBench.Options(URI.create(url.endsWith("/") ? url : url + "/"), model, apiKey,
-                requestRate, burstiness, maxConcurrency, seed));
+                rate, burstiness, maxConcurrency, seed));
         ServeBench.ServerInfo info = bench.probe();
         List<ServeBenchRequest> requests = bench.requests(lengths(info.maxModelLen()), seed);
         err.printf("bench serve: %d requests of %s to %s (%s) at %s req/s, burstiness %s, max concurrency %s%n", numPrompts, workload,
                 url, info.model(), requestRate, burstiness, maxConcurrency == 0 ? "unbounded" : maxConcurrency);
         err.flush();
+        bench.warmUp(info.model(), requests.getFirst());
         ProgressBar bar = noProgress ? null : new ProgressBar(err, "requests", requests.size());
         ServeBench.Run run = bench.run(info.model(), requests, i -> {
             if (bar != null) {
@@ -119,6 +121,17 @@ final class BenchServeCommand implements Callable<Integer> {
         }
         err.flush();
         return result.failed == 0 ? 0 : 1;
+    }
+
+    private static double rate(String text) {
+        if (text.equalsIgnoreCase("inf") || text.equalsIgnoreCase("infinity")) {
+            return Double.POSITIVE_INFINITY;
+        }
+        try {
+            return Double.parseDouble(text);
+        } catch (NumberFormatException e) {
+            throw new PagodaException("--request-rate must be a number of requests per second or inf, got '" + text + "'");
+        }
     }
 
     private List<SyntheticWorkload.Request> lengths(int maxModelLen) {

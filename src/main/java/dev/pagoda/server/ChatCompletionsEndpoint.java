@@ -30,7 +30,7 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     Prepared prepare(ObjectNode body) {
-        unsupported(body, "tools", "functions");
+        unsupported(body, "tools", "functions", "use_beam_search");
         boolean[] flags = streamFlags(body);
         int[] prompt = promptTokens(serving, body);
         SamplingRequest.Parsed parsed = SamplingRequest.parse(body, true);

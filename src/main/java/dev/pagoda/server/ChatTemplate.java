@@ -61,9 +61,15 @@ public final class ChatTemplate {
         return own;
     }
 
-    /** Called by templates that reject a conversation; becomes a 400. */
+    /** Called by templates that reject a conversation; becomes a 400 with the template's message. */
     public static String raiseException(String message) {
-        throw new IllegalArgumentException(message);
+        throw new Raised(message);
+    }
+
+    private static final class Raised extends RuntimeException {
+        Raised(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** @param messages each with at least {@code role} and {@code content} (a string) */
@@ -73,7 +79,13 @@ public final class ChatTemplate {
         RenderResult r = jinjava.renderForResult(template, bindings);
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw ApiException.badRequest("the chat template rejected the messages: " + e.getMessage(), "messages");
+                String why = e.getMessage();
+                for (Throwable t = e.getException(); t != null; t = t.getCause()) {
+                    if (t instanceof Raised) {
+                        why = t.getMessage();
+                    }
+                }
+                throw ApiException.badRequest("the chat template rejected the messages: " + why, "messages");
             }
         }
         return r.getOutput();

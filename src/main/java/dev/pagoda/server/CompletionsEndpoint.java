@@ -28,7 +28,7 @@ final class CompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     Prepared prepare(ObjectNode body) {
-        unsupported(body, "echo", "suffix");
+        unsupported(body, "echo", "suffix", "use_beam_search");
         boolean[] flags = streamFlags(body);
         List<int[]> prompts = prompts(body.get("prompt"));
         SamplingParams params = build(SamplingRequest.parse(body, false).builder());

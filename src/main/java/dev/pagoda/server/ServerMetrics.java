@@ -71,6 +71,8 @@ public final class ServerMetrics {
         counter(out, "pagoda:generation_tokens_total", "Tokens generated.", s.generationTokens());
         counter(out, "pagoda:num_preemptions_total", "Preemptions (recompute and swap).", s.preemptions());
         counter(out, "pagoda:num_engine_steps_total", "Engine steps run.", s.steps());
+        counter(out, "pagoda:prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", s.prefixQueriedTokens());
+        counter(out, "pagoda:prefix_cache_hits_total", "Prompt tokens served by cached KV blocks.", s.prefixHitTokens());
         counter(out, "pagoda:num_requests_rejected_total", "Requests refused with 503 (waiting queue full or shutting down).", rejectedCount());
         out.append("# HELP pagoda:request_success_total Finished requests by finish reason.\n");
         out.append("# TYPE pagoda:request_success_total counter\n");

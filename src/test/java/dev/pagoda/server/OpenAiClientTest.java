@@ -19,7 +19,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -149,7 +148,6 @@ class OpenAiClientTest {
     }
 
     @Test
-    @Disabled("the engine rejects n > 1 until parallel sampling lands on main (InvalidParameterException from addRequest)")
     void twoSeededCompletionsPerPrompt() {
         Completion r = client.completions().create(completion("Lily wanted to", 12).temperature(1.0).n(2).seed(7).build());
         assertThat(r.choices()).extracting(CompletionChoice::index).containsExactly(0L, 1L);
