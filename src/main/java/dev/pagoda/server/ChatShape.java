@@ -75,6 +75,9 @@ final class ChatShape extends ResponseShape {
             }
         }
         r.set("usage", usage(results));
+        if (results.getFirst().promptLogprobs() != null) {
+            logprobs.prompt(r.putArray("prompt_logprobs"), results.getFirst().promptLogprobs());
+        }
         return r;
     }
 }

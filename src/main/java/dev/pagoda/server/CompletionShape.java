@@ -65,6 +65,9 @@ final class CompletionShape extends ResponseShape {
                     c.putNull("logprobs");
                 }
                 c.put("finish_reason", out.finishReason().openAiName());
+                if (res.promptLogprobs() != null) {
+                    logprobs.prompt(c.putArray("prompt_logprobs"), res.promptLogprobs());
+                }
             }
         }
         r.set("usage", usage(results));

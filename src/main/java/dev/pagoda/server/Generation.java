@@ -75,6 +75,7 @@ final class Generation {
 
     /** Moves one request's increments into the merged stream, timing the gaps between them. */
     private void forward(RequestHandle h, int prompt) {
+        boolean[] done = new boolean[n];
         int open = n;
         long last = 0;
         boolean started = false;
@@ -91,16 +92,18 @@ final class Generation {
                     }
                     last = now;
                 }
-                events.add(new Event(prompt * n + o.index(), o));
                 if (o.error() != null) {
+                    // A failed request ends every completion still open, with the error.
                     for (int i = 0; i < n; i++) {
-                        if (i != o.index()) {
+                        if (!done[i]) {
                             events.add(new Event(prompt * n + i, o));
                         }
                     }
                     break;
                 }
-                if (o.finished()) {
+                events.add(new Event(prompt * n + o.index(), o));
+                if (o.finished() && !done[o.index()]) {
+                    done[o.index()] = true;
                     open--;
                 }
             }

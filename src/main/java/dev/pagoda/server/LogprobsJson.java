@@ -66,4 +66,20 @@ final class LogprobsJson {
         }
         return e;
     }
+
+    /**
+     * vLLM's {@code prompt_logprobs}: null for the first prompt token, then per token an object keyed by token id
+     * (the prompt's token and the top alternatives) of {@code {logprob, decoded_token}}.
+     */
+    void prompt(ArrayNode into, List<TokenLogprobs> lps) {
+        into.addNull();
+        for (TokenLogprobs t : lps) {
+            ObjectNode e = into.addObject();
+            e.putObject(Integer.toString(t.token())).put("logprob", t.logprob()).put("decoded_token", tokenText(t.token()));
+            for (int i = 0; i < t.topIds().length; i++) {
+                e.putObject(Integer.toString(t.topIds()[i])).put("logprob", t.topLogprobs()[i])
+                        .put("decoded_token", tokenText(t.topIds()[i]));
+            }
+        }
+    }
 }

@@ -72,6 +72,20 @@ class EndpointsTest {
     }
 
     @Test
+    void stopStringsAndPromptLogprobsReachTheEngine() {
+        SamplingParams params = SamplingParams.builder().temperature(0).maxTokens(20).stop(List.of(" was")).promptLogprobs(1).build();
+        RequestResult direct = fx.llm.generate(List.of("Once upon a time"), params).get(0);
+        JsonNode choice = Http.json(Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Once upon a time\", \"max_tokens\": 20, "
+                + "\"temperature\": 0, \"stop\": \" was\", \"prompt_logprobs\": 1}").body()).get("choices").get(0);
+        assertThat(choice.get("finish_reason").asText()).isEqualTo("stop").isEqualTo(direct.output().finishReason().openAiName());
+        assertThat(choice.get("text").asText()).isEqualTo(direct.output().text()).doesNotContain(" was");
+        JsonNode prompt = choice.get("prompt_logprobs");
+        assertThat(prompt.size()).isEqualTo(direct.promptTokenIds().length);
+        assertThat(prompt.get(0).isNull()).isTrue();
+        assertThat(prompt.get(1).has(Integer.toString(direct.promptTokenIds()[1]))).isTrue();
+    }
+
+    @Test
     void aHungUpStreamIsAbortedAndItsBlocksFreed() throws Exception {
         long generatedBefore = fx.llm.engine().stats().generationTokens();
         String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 250, \"ignore_eos\": true, \"stream\": true}";
