@@ -4,7 +4,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {DecodeBenchCommand.class, BenchMemoryCommand.class, BenchThroughputCommand.class, JmhCommand.class})
+        subcommands = {DecodeBenchCommand.class, BenchMemoryCommand.class, BenchThroughputCommand.class, BenchServeCommand.class,
+                JmhCommand.class})
 final class BenchCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,78 @@
+package dev.pagoda.cli;
+
+import dev.pagoda.engine.LLM;
+import dev.pagoda.kv.ByteSize;
+import dev.pagoda.model.ModelLoader;
+import dev.pagoda.server.OpenAiServer;
+import dev.pagoda.server.ServerConfig;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serves the model over an OpenAI-compatible HTTP API (completions, chat, streaming, /metrics).",
+                "SIGTERM or Ctrl-C: stop accepting, let running requests finish (--shutdown-timeout), exit 0."})
+final class ServeCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    ModelOption model;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8000", description = "TCP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every endpoint but /health.")
+    String apiKey;
+
+    @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the model's name).")
+    String servedModelName;
+
+    @Option(names = "--max-waiting", paramLabel = "N", defaultValue = "1024",
+            description = "Requests queued before generating, at most; more are refused with 503 and Retry-After (default: ${DEFAULT-VALUE}).")
+    int maxWaiting;
+
+    @Option(names = "--max-body-size", paramLabel = "BYTES", defaultValue = "16MiB", description = "Larger request bodies get 413 (default: ${DEFAULT-VALUE}).")
+    String maxBodySize;
+
+    @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "On SIGTERM, how long running requests may finish before they are cut (default: ${DEFAULT-VALUE}).")
+    int shutdownTimeout;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        CountDownLatch stop = new CountDownLatch(1);
+        // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+            String name = servedModelName == null ? llm.model().name() : servedModelName;
+            ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, ByteSize.parse(maxBodySize),
+                    Duration.ofSeconds(shutdownTimeout));
+            OpenAiServer server = OpenAiServer.start(llm, config);
+            err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,
+                    server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout());
+            err.flush();
+            stop.await();
+            err.println("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");
+            err.flush();
+            server.shutdown();
+        }
+        err.println("pagoda serve: stopped");
+        err.flush();
+        return 0;
+    }
+}

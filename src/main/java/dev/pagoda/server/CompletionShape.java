@@ -1,0 +1,76 @@
+package dev.pagoda.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pagoda.engine.CompletionOutput;
+import dev.pagoda.engine.RequestOutput;
+import dev.pagoda.engine.RequestResult;
+import java.util.List;
+
+/** /v1/completions: {@code text_completion} objects, streamed as the same object with a text delta per choice. */
+final class CompletionShape extends ResponseShape {
+    private final int[] textOffsets;
+
+    CompletionShape(String id, String model, LogprobsJson logprobs, int choices) {
+        super(id, model, logprobs);
+        this.textOffsets = new int[choices];
+    }
+
+    @Override
+    String chunkObject() {
+        return "text_completion";
+    }
+
+    @Override
+    List<ObjectNode> opening(int choices) {
+        return List.of();
+    }
+
+    @Override
+    ObjectNode chunk(int choice, RequestOutput o) {
+        ObjectNode chunk = header("text_completion");
+        ObjectNode c = chunk.putArray("choices").addObject();
+        c.put("index", choice);
+        c.put("text", o.textDelta());
+        if (o.logprobs() != null && !o.logprobs().isEmpty()) {
+            textOffsets[choice] = logprobs.completion(c.putObject("logprobs"), o.logprobs(), textOffsets[choice]);
+        } else {
+            c.putNull("logprobs");
+        }
+        finishReason(c, o);
+        return chunk;
+    }
+
+    static void finishReason(ObjectNode c, RequestOutput o) {
+        if (o.finishReason() != null) {
+            c.put("finish_reason", o.finishReason().openAiName());
+        } else {
+            c.putNull("finish_reason");
+        }
+    }
+
+    @Override
+    ObjectNode response(List<RequestResult> results) {
+        ObjectNode r = header("text_completion");
+        ArrayNode choices = r.putArray("choices");
+        int index = 0;
+        for (RequestResult res : results) {
+            for (CompletionOutput out : res.outputs()) {
+                ObjectNode c = choices.addObject();
+                c.put("index", index++);
+                c.put("text", out.text());
+                if (out.logprobs() != null) {
+                    logprobs.completion(c.putObject("logprobs"), out.logprobs(), 0);
+                } else {
+                    c.putNull("logprobs");
+                }
+                c.put("finish_reason", out.finishReason().openAiName());
+                if (res.promptLogprobs() != null) {
+                    logprobs.prompt(c.putArray("prompt_logprobs"), res.promptLogprobs());
+                }
+            }
+        }
+        r.set("usage", usage(results));
+        return r;
+    }
+}

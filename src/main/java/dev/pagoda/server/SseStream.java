@@ -1,0 +1,36 @@
+package dev.pagoda.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Server-Sent Events as OpenAI streams them: {@code data: <json>} events, each flushed at once, ended by
+ * {@code data: [DONE]}. A write that fails means the client went away.
+ */
+final class SseStream {
+    private final OutputStream out;
+
+    SseStream(HttpExchange ex) throws IOException {
+        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+        ex.getResponseHeaders().set("Cache-Control", "no-cache");
+        ex.sendResponseHeaders(200, 0);
+        this.out = ex.getResponseBody();
+    }
+
+    void send(JsonNode event) throws IOException {
+        write("data: " + JsonFields.write(event) + "\n\n");
+    }
+
+    void done() throws IOException {
+        write("data: [DONE]\n\n");
+        out.close();
+    }
+
+    private void write(String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.pagoda.server;
+
+import dev.pagoda.TestData;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.LLM;
+import dev.pagoda.model.ModelLoader;
+
+/** stories260K behind a server on a free loopback port; closes both. */
+final class ServerFixture implements AutoCloseable {
+    static final String MODEL = "stories260K";
+
+    final LLM llm;
+    final OpenAiServer server;
+
+    ServerFixture(EngineConfig engine, ServerConfig config) {
+        this.llm = LLM.of(ModelLoader.open(TestData.path("models/stories260K/stories260K.bin")), engine);
+        this.server = OpenAiServer.start(llm, config);
+    }
+
+    static ServerFixture start() {
+        return new ServerFixture(EngineConfig.builder().maxModelLen(256).kvCacheMemory(4L << 20).build(), ServerConfig.loopback(MODEL));
+    }
+
+    String url(String path) {
+        return server.baseUrl() + path;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } finally {
+            llm.close();
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.pagoda.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.FinishReason;
+import dev.pagoda.engine.RequestResult;
+import dev.pagoda.kv.KvMemoryUsage;
+import dev.pagoda.sampling.SamplingParams;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * 64 concurrent streaming clients against a KV cache too small for them (preemption happens), some hanging up
+ * midway: every completed request equals its solo output (greedy, and seeded sampling), none is lost or duplicated, and
+ * afterwards every KV block is free.
+ */
+class ServerLoadTest {
+    private static final String[] PROMPTS = {
+            "Once upon a time", "Lily wanted to", "The little dog", "One day, Tom", "There was a big tree",
+            "Sam and Mia went", "The sun was", "A cat named"};
+    private static final int CLIENTS = 64;
+    private static final int ROUNDS = 2;
+    private static final int MAX_TOKENS = 16;
+    /** Clients stop starting new requests after this long, bounding the test on a busy machine. */
+    private static final long DEADLINE_NANOS = 15_000_000_000L;
+
+    private record Kind(boolean seeded) {
+        /** Seeded requests draw with a seed of their prompt's, so one solo run per prompt is their reference. */
+        SamplingParams params(int prompt) {
+            SamplingParams.Builder b = SamplingParams.builder().maxTokens(MAX_TOKENS).ignoreEos(true);
+            return seeded ? b.temperature(0.8f).seed(1000L + prompt).build() : b.temperature(0).build();
+        }
+
+        String json(int prompt) {
+            return "{\"prompt\": \"" + PROMPTS[prompt] + "\", \"max_tokens\": " + MAX_TOKENS + ", \"ignore_eos\": true, \"stream\": true, "
+                    + "\"stream_options\": {\"include_usage\": true}, "
+                    + (seeded ? "\"temperature\": 0.8, \"seed\": " + (1000 + prompt) : "\"temperature\": 0") + "}";
+        }
+    }
+
+    @Test
+    void concurrentStreamsUnderPreemptionAreCorrectAndFreeEveryBlock() throws Exception {
+        // 24 blocks of 16 slots (1280 bytes a slot): 64 requests of ~22 tokens need ~128 blocks, so the scheduler must preempt.
+        EngineConfig engine = EngineConfig.builder().maxModelLen(128).blockSize(16).kvCacheMemory(24L * 16 * 1280).build();
+        try (ServerFixture fx = new ServerFixture(engine, ServerConfig.loopback(ServerFixture.MODEL))) {
+            // Solo references, one request at a time through the same engine.
+            Map<String, String> solo = new ConcurrentHashMap<>();
+            for (int p = 0; p < PROMPTS.length; p++) {
+                for (Kind k : List.of(new Kind(false), new Kind(true))) {
+                    RequestResult r = fx.llm.generate(List.of(PROMPTS[p]), k.params(p)).get(0);
+                    solo.put(k.seeded() + " " + p, r.output().text());
+                }
+            }
+            long before = fx.llm.engine().stats().requestsAdded();
+
+            AtomicInteger sent = new AtomicInteger();
+            AtomicInteger completed = new AtomicInteger();
+            AtomicInteger hungUp = new AtomicInteger();
+            Set<String> ids = ConcurrentHashMap.newKeySet();
+            long start = System.nanoTime();
+            ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+            List<Future<?>> clients = new ArrayList<>();
+            for (int c = 0; c < CLIENTS; c++) {
+                int client = c;
+                clients.add(pool.submit(() -> {
+                    for (int round = 0; round < ROUNDS && System.nanoTime() - start < DEADLINE_NANOS; round++) {
+                        int prompt = (client + round) % PROMPTS.length;
+                        Kind kind = new Kind(client % 2 == 1);
+                        sent.incrementAndGet();
+                        if ((client + round) % 8 == 3) {
+                            hungUp.incrementAndGet();
+                            Http.streamThenHangUp(fx.server.port(), "/v1/completions", kind.json(prompt), 3);
+                            continue;
+                        }
+                        HttpResponse<String> r = Http.post(fx.url("/v1/completions"), kind.json(prompt));
+                        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                        List<JsonNode> events = Http.events(r.body());
+                        JsonNode usage = events.getLast().get("usage");
+                        assertThat(usage.get("completion_tokens").asInt()).isEqualTo(MAX_TOKENS);
+                        Set<String> chunkIds = new HashSet<>();
+                        int finishes = 0;
+                        for (JsonNode e : events) {
+                            chunkIds.add(e.get("id").asText());
+                            for (JsonNode ch : e.get("choices")) {
+                                finishes += ch.get("finish_reason").isNull() ? 0 : 1;
+                            }
+                        }
+                        assertThat(chunkIds).hasSize(1);
+                        assertThat(ids.add(chunkIds.iterator().next())).as("response id used twice").isTrue();
+                        assertThat(finishes).isEqualTo(1);
+                        assertThat(Http.text(events)).as("client %d round %d (%s)", client, round, kind)
+                                .isEqualTo(solo.get(kind.seeded() + " " + prompt));
+                        completed.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : clients) {
+                f.get();
+            }
+            pool.shutdown();
+
+            fx.llm.engine().awaitIdle();
+            var stats = fx.llm.engine().stats();
+            assertThat(stats.requestsAdded() - before).as("every request reached the engine once").isEqualTo(sent.get());
+            long finished = stats.finished().values().stream().mapToLong(Long::longValue).sum();
+            assertThat(finished).as("every request finished once").isEqualTo(stats.requestsAdded());
+            long aborted = stats.finished().getOrDefault(FinishReason.ABORT, 0L);
+            assertThat(aborted).as("only hung-up requests were aborted").isLessThanOrEqualTo(hungUp.get()).isPositive();
+            assertThat(completed.get() + hungUp.get()).isEqualTo(sent.get());
+            assertThat(stats.preemptions()).as("the small KV cache forced preemption").isPositive();
+            KvMemoryUsage kv = fx.llm.engine().kvUsage();
+            assertThat(kv.blocksUsed()).as("blocks still in use").isZero();
+            assertThat(kv.freeSlots()).isEqualTo(kv.totalSlots());
+            assertThat(fx.server.metricsText()).contains("pagoda:kv_cache_blocks{model_name=\"stories260K\",state=\"used\"} 0");
+        }
+    }
+}
