@@ -14,7 +14,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Shutdown refuses new requests, lets running ones finish within the timeout, and cuts (aborts) the rest. */
 class GracefulShutdownTest {
-    private static final EngineConfig ENGINE = EngineConfig.builder().maxModelLen(256).kvCacheMemory(4L << 20).build();
+    private static final EngineConfig ENGINE = EngineConfig.builder().maxModelLen(512).kvCacheMemory(4L << 20).build();
+    /** The longest stream the context allows, so that it is still running while shutdown is probed. */
+    private static final int LONG = 480;
 
     private static Iterator<String> stream(ServerFixture fx, int maxTokens) throws Exception {
         String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": " + maxTokens + ", \"ignore_eos\": true, \"stream\": true}";
@@ -29,7 +31,7 @@ class GracefulShutdownTest {
     void runningStreamsFinishAndNewRequestsAreRefused() throws Exception {
         ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL));
         try {
-            Iterator<String> running = stream(fx, 30);
+            Iterator<String> running = stream(fx, LONG);
             CompletableFuture<Void> stopping = CompletableFuture.runAsync(fx.server::shutdown);
             HttpResponse<String> refused;
             do {
@@ -50,10 +52,10 @@ class GracefulShutdownTest {
 
     @Test
     void streamsPastTheTimeoutAreCutAndAborted() throws Exception {
-        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, ServerFixture.MODEL, 16, 1 << 20, Duration.ofMillis(200));
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, null, ServerFixture.MODEL, 16, 1 << 20, Duration.ofMillis(20));
         ServerFixture fx = new ServerFixture(ENGINE, config);
         try {
-            Iterator<String> running = stream(fx, 250);
+            Iterator<String> running = stream(fx, LONG);
             fx.server.shutdown();
             StringBuilder rest = new StringBuilder();
             try {
