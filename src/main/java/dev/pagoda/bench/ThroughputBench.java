@@ -186,7 +186,8 @@ public final class ThroughputBench {
                         .mapToLong(c -> c.tokenIds().length).sum();
                 kv.close(); // stop sampling before reading its figures (the close at the end of the block is a no-op)
                 return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.meanRunning(),
-                        s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(), kv.peakUsage(),
+                        s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(),
+                        Math.max(kv.peakUsage(), (double) s.peakBlocksUsed() / kv.totalBlocks()),
                         Math.max(s.peakBlocksUsed(), kv.peakBlocksUsed()), kv.totalBlocks(), s.prefixQueriedTokens(),
                         s.prefixHitTokens(), engine.maxModelLen(), s.decodeTokensPerSecond());
             }
