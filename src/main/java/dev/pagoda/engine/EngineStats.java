@@ -27,6 +27,7 @@ public final class EngineStats {
      * @param peakBlocksUsed the most KV blocks in use after any step (paged layout)
      * @param prefixQueriedTokens prompt tokens looked up in the prefix cache (vLLM prefix_cache_queries_total)
      * @param prefixHitTokens     of those, tokens served by cached blocks (prefix_cache_hits_total)
+     * @param prefixCachedBlocks  blocks holding a cached prefix (in use or free, until evicted)
      * @param decodeSteps         steps that only decoded (one token per running sequence)
      * @param decodeStepTokens    tokens computed in those steps
      * @param decodeStepNanos     wall time of those steps (model, sampling and bookkeeping)
@@ -34,7 +35,7 @@ public final class EngineStats {
     public record Snapshot(long requestsAdded, long steps, long promptTokens, long generationTokens, long batchedTokens,
                            double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
                            int running, int waiting, int swapped, boolean swapEmpty, int peakBlocksUsed,
-                           long prefixQueriedTokens, long prefixHitTokens, long decodeSteps, long decodeStepTokens,
+                           long prefixQueriedTokens, long prefixHitTokens, int prefixCachedBlocks, long decodeSteps, long decodeStepTokens,
                            long decodeStepNanos, Map<FinishReason, Long> finished) {
         /** Tokens per second over steps in which every sequence decoded one token (no prefill mixed in). */
         public double decodeTokensPerSecond() {
@@ -76,7 +77,8 @@ public final class EngineStats {
         return new Snapshot(requestsAdded, steps, promptTokens, generationTokens, batchedTokens,
                 steps == 0 ? 0 : (double) runningSum / steps, peakRunning, s.recomputePreemptions(), s.swapPreemptions(),
                 s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), peakBlocksUsed,
-                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), decodeSteps, decodeStepTokens,
+                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), cache == null ? 0 : cache.cachedBlocks(),
+                decodeSteps, decodeStepTokens,
                 decodeStepNanos, Map.copyOf(finished));
     }
 }

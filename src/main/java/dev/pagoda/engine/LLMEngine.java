@@ -313,6 +313,9 @@ public final class LLMEngine implements AutoCloseable {
         attention.clear();
         for (int i = 0; i < b.size(); i++) {
             SeqState s = (SeqState) b.sequence(i);
+            if (s.request.firstScheduledNanos == 0) {
+                s.request.firstScheduledNanos = t0;
+            }
             int from = s.computed(), n = b.count(i);
             boolean promptRows = s.request.wantsPromptLogprobs(from);
             batch.addSequence(i, s.tokens(), from, n, from, b.samples(i), promptRows);
@@ -581,7 +584,7 @@ public final class LLMEngine implements AutoCloseable {
             outTokens += c.tokenIds().length;
         }
         r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, r.promptLogprobs,
-                new RequestMetrics(r.arrivalNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
+                new RequestMetrics(r.arrivalNanos, r.firstScheduledNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
     }
 
     /** The text of {@code out} as it reads after the prompt (a leading space stays a space). */

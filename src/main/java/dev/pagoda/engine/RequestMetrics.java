@@ -3,9 +3,16 @@ package dev.pagoda.engine;
 /**
  * When things happened to a request (System.nanoTime), for latency metrics and summaries.
  *
- * @param firstTokenNanos when the first output token was sampled (0 if none)
+ * @param firstScheduledNanos when a step first computed the request (0 if never): queue time ends there
+ * @param firstTokenNanos     when the first output token was sampled (0 if none)
  */
-public record RequestMetrics(long arrivalNanos, long firstTokenNanos, long finishedNanos, int promptTokens, int outputTokens) {
+public record RequestMetrics(long arrivalNanos, long firstScheduledNanos, long firstTokenNanos, long finishedNanos,
+                             int promptTokens, int outputTokens) {
+
+    /** Time spent waiting before the first step that computed the request. */
+    public double queueSeconds() {
+        return firstScheduledNanos == 0 ? 0 : (firstScheduledNanos - arrivalNanos) / 1e9;
+    }
 
     /** Time to first token, queueing and prefill included. */
     public double ttftSeconds() {

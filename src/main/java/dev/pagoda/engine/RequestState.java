@@ -24,6 +24,7 @@ final class RequestState {
     final List<BeamHypothesis> hypotheses;
     /** Logprobs of prompt tokens 1.., when requested (the first token has none). */
     final List<TokenLogprobs> promptLogprobs;
+    long firstScheduledNanos;
     long firstTokenNanos;
     /** Parallel sampling: whether the first sequence has already forked into its samples. */
     boolean forked;

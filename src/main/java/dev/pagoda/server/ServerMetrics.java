@@ -25,6 +25,8 @@ public final class ServerMetrics {
             0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0);
     private final Histogram e2e = new Histogram("pagoda:e2e_request_latency_seconds", "Arrival to last token.",
             0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0);
+    private final Histogram queue = new Histogram("pagoda:request_queue_time_seconds", "Arrival to the first step that computed the request.",
+            0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0);
     private final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
     private long rejected;
     private final String labels;
@@ -47,6 +49,9 @@ public final class ServerMetrics {
             }
         }
         e2e.observe((m.finishedNanos() - m.arrivalNanos()) / 1e9);
+        if (m.firstScheduledNanos() != 0) {
+            queue.observe(m.queueSeconds());
+        }
         CompletionOutput c = r.output();
         synchronized (finished) {
             finished.merge(c.finishReason(), 1L, Long::sum);
@@ -86,7 +91,8 @@ public final class ServerMetrics {
         itl.render(out, labels);
         tpot.render(out, labels);
         e2e.render(out, labels);
-        kvAccounting(out, kv, g);
+        queue.render(out, labels);
+        kvAccounting(out, kv, g, s.prefixCachedBlocks());
         return out.toString();
     }
 
@@ -94,7 +100,7 @@ public final class ServerMetrics {
         return rejected;
     }
 
-    private void kvAccounting(StringBuilder out, KvMemoryUsage kv, EngineGauges g) {
+    private void kvAccounting(StringBuilder out, KvMemoryUsage kv, EngineGauges g, int cachedBlocks) {
         out.append("# HELP pagoda:kv_cache_slots KV cache token slots by state (").append(kv.layout().name().toLowerCase())
                 .append(" layout); every slot is in exactly one of token, internal_fragmentation, reserved, free.\n");
         out.append("# TYPE pagoda:kv_cache_slots gauge\n");
@@ -106,11 +112,12 @@ public final class ServerMetrics {
                 "Free slots in runs too short for a max-length request (contiguous layout only).", kv.externalFragmentation());
         gauge(out, "pagoda:kv_cache_waste_perc", "Wasted slots (internal, reserved, external) over slots in use, 1 is all waste.",
                 kv.wasteFraction());
-        out.append("# HELP pagoda:kv_cache_blocks KV cache blocks by state; shared blocks are also used.\n");
+        out.append("# HELP pagoda:kv_cache_blocks KV cache blocks by state; shared blocks are also used, cached ones hold a reusable prefix (used or free).\n");
         out.append("# TYPE pagoda:kv_cache_blocks gauge\n");
         block(out, "free", kv.blocksFree());
         block(out, "used", kv.blocksUsed());
         block(out, "shared", kv.blocksShared());
+        block(out, "cached", cachedBlocks);
         gauge(out, "pagoda:kv_cache_sequence_tokens", "Tokens over all live sequences (exceeds token slots by what sharing saves).",
                 kv.sequenceTokens());
         counter(out, "pagoda:num_preemptions_swap_total", "Preemptions by swapping out.", g.swapPreemptions());

@@ -122,6 +122,6 @@ public final class Generator {
             }
         }
         CompletionOutput c = new CompletionOutput(0, Arrays.copyOf(out, count), text.toString(), reason, logprobs, cum);
-        return new RequestResult("solo", prompt, List.of(c), null, new RequestMetrics(t0, t1, t2, prompt.length, count));
+        return new RequestResult("solo", prompt, List.of(c), null, new RequestMetrics(t0, t0, t1, t2, prompt.length, count));
     }
 }

@@ -127,10 +127,11 @@ class ErrorResponsesTest {
     @Test
     void fullWaitingQueueIs503WithRetryAfter() throws Exception {
         String auth = "Bearer " + KEY;
+        // A runs (the only sequence slot) for as long as the context allows; B waits (the only waiting place); C is refused.
+        String longest = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 250, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
         String longStream = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 40, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
-        // A runs (the only sequence slot); B waits (the only waiting place); C is refused.
         var a = Http.CLIENT.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(strict.url("/v1/completions")))
-                .header("Authorization", auth).POST(java.net.http.HttpRequest.BodyPublishers.ofString(longStream)).build(),
+                .header("Authorization", auth).POST(java.net.http.HttpRequest.BodyPublishers.ofString(longest)).build(),
                 HttpResponse.BodyHandlers.ofLines());
         var aLines = a.get().body().iterator();
         assertThat(aLines.next()).startsWith("data: ");
