@@ -17,6 +17,9 @@ public final class EngineStats {
     int peakRunning;
     int peakBlocksUsed;
     long decodeSteps;
+    /** Upper bounds of the tokens-per-step histogram (vLLM's iteration_tokens_total buckets). */
+    public static final double[] ITERATION_TOKEN_BOUNDS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384};
+    private final long[] iterationTokens = new long[ITERATION_TOKEN_BOUNDS.length];
     long decodeStepTokens;
     long decodeStepNanos;
     final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
@@ -31,12 +34,13 @@ public final class EngineStats {
      * @param decodeSteps         steps that only decoded (one token per running sequence)
      * @param decodeStepTokens    tokens computed in those steps
      * @param decodeStepNanos     wall time of those steps (model, sampling and bookkeeping)
+     * @param iterationTokensCumulative steps with at most {@link #ITERATION_TOKEN_BOUNDS}[i] tokens (count: steps, sum: batchedTokens)
      */
     public record Snapshot(long requestsAdded, long steps, long promptTokens, long generationTokens, long batchedTokens,
                            double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
                            int running, int waiting, int swapped, boolean swapEmpty, int peakBlocksUsed,
                            long prefixQueriedTokens, long prefixHitTokens, int prefixCachedBlocks, long decodeSteps, long decodeStepTokens,
-                           long decodeStepNanos, Map<FinishReason, Long> finished) {
+                           long decodeStepNanos, long[] iterationTokensCumulative, Map<FinishReason, Long> finished) {
         /** Tokens per second over steps in which every sequence decoded one token (no prefill mixed in). */
         public double decodeTokensPerSecond() {
             return decodeStepNanos == 0 ? 0 : decodeStepTokens * 1e9 / decodeStepNanos;
@@ -49,6 +53,11 @@ public final class EngineStats {
 
     void onStep(ScheduledBatch b, int running, int blocksUsed) {
         steps++;
+        for (int i = 0; i < ITERATION_TOKEN_BOUNDS.length; i++) {
+            if (b.totalTokens() <= ITERATION_TOKEN_BOUNDS[i]) {
+                iterationTokens[i]++;
+            }
+        }
         peakBlocksUsed = Math.max(peakBlocksUsed, blocksUsed);
         batchedTokens += b.totalTokens();
         for (int i = 0; i < b.size(); i++) {
@@ -79,6 +88,6 @@ public final class EngineStats {
                 s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), peakBlocksUsed,
                 cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), cache == null ? 0 : cache.cachedBlocks(),
                 decodeSteps, decodeStepTokens,
-                decodeStepNanos, Map.copyOf(finished));
+                decodeStepNanos, iterationTokens.clone(), Map.copyOf(finished));
     }
 }

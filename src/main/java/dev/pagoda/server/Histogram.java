@@ -33,11 +33,17 @@ final class Histogram {
     }
 
     synchronized void render(StringBuilder out, String labels) {
+        render(out, name, help, bounds, counts, count, sum, labels);
+    }
+
+    /** A histogram in the text format from cumulative bucket counts ({@code cumulative[i]}: observations <= bounds[i]). */
+    static void render(StringBuilder out, String name, String help, double[] bounds, long[] cumulative, long count, double sum,
+                       String labels) {
         out.append("# HELP ").append(name).append(' ').append(help).append('\n');
         out.append("# TYPE ").append(name).append(" histogram\n");
         for (int i = 0; i < bounds.length; i++) {
             out.append(name).append("_bucket{").append(labels).append(",le=\"").append(number(bounds[i])).append("\"} ")
-                    .append(counts[i]).append('\n');
+                    .append(cumulative[i]).append('\n');
         }
         out.append(name).append("_bucket{").append(labels).append(",le=\"+Inf\"} ").append(count).append('\n');
         out.append(name).append("_sum{").append(labels).append("} ").append(number(sum)).append('\n');

@@ -2,6 +2,7 @@ package dev.pagoda.server;
 
 import dev.pagoda.engine.CompletionOutput;
 import dev.pagoda.engine.EngineGauges;
+import dev.pagoda.engine.EngineStats;
 import dev.pagoda.engine.FinishReason;
 import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestMetrics;
@@ -92,6 +93,8 @@ public final class ServerMetrics {
         tpot.render(out, labels);
         e2e.render(out, labels);
         queue.render(out, labels);
+        Histogram.render(out, "pagoda:iteration_tokens_total", "Tokens computed per engine step.", EngineStats.ITERATION_TOKEN_BOUNDS,
+                s.iterationTokensCumulative(), s.steps(), s.batchedTokens(), labels);
         kvAccounting(out, kv, g, s.prefixCachedBlocks());
         return out.toString();
     }

@@ -109,7 +109,7 @@ class EndpointsTest {
                 "pagoda:prefix_cache_queries_total", "pagoda:prefix_cache_hits_total", "pagoda:request_success_total",
                 "pagoda:time_to_first_token_seconds", "pagoda:inter_token_latency_seconds",
                 "pagoda:request_time_per_output_token_seconds", "pagoda:e2e_request_latency_seconds", "pagoda:request_queue_time_seconds",
-                "pagoda:kv_cache_blocks",
+                "pagoda:iteration_tokens_total", "pagoda:kv_cache_blocks",
                 "pagoda:kv_cache_slots", "pagoda:kv_cache_waste_perc")) {
             assertThat(m).contains("# TYPE " + name + " ");
         }
