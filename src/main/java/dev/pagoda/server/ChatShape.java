@@ -54,27 +54,27 @@ final class ChatShape extends ResponseShape {
     }
 
     @Override
-    ObjectNode response(List<RequestResult> results) {
-        ObjectNode r = header("chat.completion");
-        ArrayNode choices = r.putArray("choices");
-        int index = 0;
-        for (RequestResult res : results) {
-            for (CompletionOutput out : res.outputs()) {
-                ObjectNode c = choices.addObject();
-                c.put("index", index++);
-                ObjectNode m = c.putObject("message");
-                m.put("role", "assistant");
-                m.put("content", out.text());
-                m.putNull("refusal");
-                if (out.logprobs() != null) {
-                    logprobs.chat(c.putObject("logprobs"), out.logprobs());
-                } else {
-                    c.putNull("logprobs");
-                }
-                c.put("finish_reason", out.finishReason().openAiName());
-            }
+    String responseObject() {
+        return "chat.completion";
+    }
+
+    @Override
+    void choice(ObjectNode c, RequestResult result, CompletionOutput out) {
+        ObjectNode m = c.putObject("message");
+        m.put("role", "assistant");
+        m.put("content", out.text());
+        m.putNull("refusal");
+        if (out.logprobs() != null) {
+            logprobs.chat(c.putObject("logprobs"), out.logprobs());
+        } else {
+            c.putNull("logprobs");
         }
-        r.set("usage", usage(results));
+        c.put("finish_reason", out.finishReason().openAiName());
+    }
+
+    @Override
+    ObjectNode response(List<RequestResult> results) {
+        ObjectNode r = super.response(results);
         if (results.getFirst().promptLogprobs() != null) {
             logprobs.prompt(r.putArray("prompt_logprobs"), results.getFirst().promptLogprobs());
         }

@@ -50,27 +50,21 @@ final class CompletionShape extends ResponseShape {
     }
 
     @Override
-    ObjectNode response(List<RequestResult> results) {
-        ObjectNode r = header("text_completion");
-        ArrayNode choices = r.putArray("choices");
-        int index = 0;
-        for (RequestResult res : results) {
-            for (CompletionOutput out : res.outputs()) {
-                ObjectNode c = choices.addObject();
-                c.put("index", index++);
-                c.put("text", out.text());
-                if (out.logprobs() != null) {
-                    logprobs.completion(c.putObject("logprobs"), out.logprobs(), 0);
-                } else {
-                    c.putNull("logprobs");
-                }
-                c.put("finish_reason", out.finishReason().openAiName());
-                if (res.promptLogprobs() != null) {
-                    logprobs.prompt(c.putArray("prompt_logprobs"), res.promptLogprobs());
-                }
-            }
+    String responseObject() {
+        return "text_completion";
+    }
+
+    @Override
+    void choice(ObjectNode c, RequestResult result, CompletionOutput out) {
+        c.put("text", out.text());
+        if (out.logprobs() != null) {
+            logprobs.completion(c.putObject("logprobs"), out.logprobs(), 0);
+        } else {
+            c.putNull("logprobs");
         }
-        r.set("usage", usage(results));
-        return r;
+        c.put("finish_reason", out.finishReason().openAiName());
+        if (result.promptLogprobs() != null) {
+            logprobs.prompt(c.putArray("prompt_logprobs"), result.promptLogprobs());
+        }
     }
 }

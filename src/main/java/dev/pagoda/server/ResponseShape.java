@@ -1,6 +1,8 @@
 package dev.pagoda.server;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pagoda.engine.CompletionOutput;
 import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
 import java.util.List;
@@ -31,8 +33,27 @@ abstract class ResponseShape {
     /** The chunk of one increment of one choice. */
     abstract ObjectNode chunk(int choice, RequestOutput o);
 
+    /** The object name of a whole response. */
+    abstract String responseObject();
+
+    /** Fills one choice of a whole response (its index is set). */
+    abstract void choice(ObjectNode c, RequestResult result, CompletionOutput out);
+
     /** The whole response: choice {@code i} is completion {@code i % n} of prompt {@code i / n}. */
-    abstract ObjectNode response(List<RequestResult> results);
+    ObjectNode response(List<RequestResult> results) {
+        ObjectNode r = header(responseObject());
+        ArrayNode choices = r.putArray("choices");
+        int index = 0;
+        for (RequestResult res : results) {
+            for (CompletionOutput out : res.outputs()) {
+                ObjectNode c = choices.addObject();
+                c.put("index", index++);
+                choice(c, res, out);
+            }
+        }
+        r.set("usage", usage(results));
+        return r;
+    }
 
     ObjectNode header(String object) {
         ObjectNode o = JsonFields.JSON.createObjectNode();
