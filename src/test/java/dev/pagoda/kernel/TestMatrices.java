@@ -40,25 +40,15 @@ final class TestMatrices {
 
     /** out[t*rows + r] = sum_c dequant(w)[r][c] * x[t*cols + c], in double. */
     static double[] referenceMatmul(WeightMatrix w, float[] x, int nTokens) {
-        int rows = w.rows();
-        int cols = w.cols();
-        double[] out = new double[nTokens * rows];
-        float[] row = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            Dequant.row(w, r, row, 0);
-            for (int t = 0; t < nTokens; t++) {
-                double s = 0;
-                for (int c = 0; c < cols; c++) {
-                    s += (double) row[c] * x[t * cols + c];
-                }
-                out[t * rows + r] = s;
-            }
-        }
-        return out;
+        return matmul(w, x, nTokens, false);
     }
 
     /** Sum over c of |dequant(w)[r][c] * x[t][c]|: the scale of rounding error in a float dot product. */
     static double[] absMatmul(WeightMatrix w, float[] x, int nTokens) {
+        return matmul(w, x, nTokens, true);
+    }
+
+    private static double[] matmul(WeightMatrix w, float[] x, int nTokens, boolean absolute) {
         int rows = w.rows();
         int cols = w.cols();
         double[] out = new double[nTokens * rows];
@@ -68,7 +58,8 @@ final class TestMatrices {
             for (int t = 0; t < nTokens; t++) {
                 double s = 0;
                 for (int c = 0; c < cols; c++) {
-                    s += Math.abs((double) row[c] * x[t * cols + c]);
+                    double p = (double) row[c] * x[t * cols + c];
+                    s += absolute ? Math.abs(p) : p;
                 }
                 out[t * rows + r] = s;
             }

@@ -133,37 +133,6 @@ class PagedAllocatorRandomTest {
     }
 
     private static void checkInvariants(PagedAllocator allocator, List<Live> live) {
-        BlockPool pool = allocator.pool();
-        int[] holders = new int[pool.numBlocks()];
-        long lengths = 0;
-        for (Live s : live) {
-            lengths += s.table.length();
-            assertThat(s.table.numBlocks()).isEqualTo((s.table.length() + BLOCK_SIZE - 1) / BLOCK_SIZE);
-            for (int j = 0; j < s.table.numBlocks(); j++) {
-                holders[s.table.blockId(j)]++;
-            }
-        }
-        int referenced = 0;
-        for (int id = 0; id < pool.numBlocks(); id++) {
-            PhysicalBlock b = pool.block(id);
-            if (b.refCount() != holders[id]) {
-                fail("block " + id + " has ref count " + b.refCount() + " but " + holders[id] + " holders");
-            }
-            if (FreeBlockQueue.isLinked(b) != (holders[id] == 0)) {
-                fail("block " + id + " free queue membership disagrees with its " + holders[id] + " holders");
-            }
-            if (holders[id] > 0) {
-                referenced++;
-            }
-        }
-        assertThat(pool.freeBlocks() + referenced).isEqualTo(pool.numBlocks());
-        KvMemoryUsage usage = allocator.usage(1);
-        assertThat(usage.sequenceTokens()).isEqualTo(lengths);
-        assertThat(usage.sequences()).isEqualTo(live.size());
-        assertThat(usage.blocksUsed()).isEqualTo(referenced);
-        assertThat(usage.tokenSlots() + usage.internalFragmentation()).isEqualTo((long) referenced * BLOCK_SIZE);
-        assertThat(usage.tokenSlots()).isLessThanOrEqualTo(lengths);
-        assertThat(usage.tokenSlots() + usage.internalFragmentation() + usage.freeSlots())
-                .isEqualTo(usage.totalSlots());
+        PoolInvariants.check(allocator, live.stream().map(s -> s.table).toList(), BLOCK_SIZE);
     }
 }
