@@ -1,9 +1,9 @@
 package dev.pagoda.model;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.format.gguf.GgufFile;
 import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.kernel.WeightMatrix;
-import dev.pagoda.model.gguf.GgufFile;
 import dev.pagoda.tokenizer.Tokenizer;
 import dev.pagoda.tokenizer.Tokenizers;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.format.MappedFile;
 import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;

@@ -1,10 +1,10 @@
 package dev.pagoda.model;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.format.gguf.GgufValueType;
+import dev.pagoda.format.gguf.GgufWriter;
 import dev.pagoda.kernel.Quantize;
 import dev.pagoda.kernel.TensorType;
-import dev.pagoda.model.gguf.GgufValueType;
-import dev.pagoda.model.gguf.GgufWriter;
 import dev.pagoda.tokenizer.SyntheticVocabulary;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

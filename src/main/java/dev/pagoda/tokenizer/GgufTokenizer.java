@@ -1,7 +1,7 @@
 package dev.pagoda.tokenizer;
 
 import dev.pagoda.PagodaException;
-import dev.pagoda.model.gguf.GgufFile;
+import dev.pagoda.format.gguf.GgufFile;
 
 /** Builds a tokenizer from a GGUF file's {@code tokenizer.ggml.*} metadata. */
 final class GgufTokenizer {

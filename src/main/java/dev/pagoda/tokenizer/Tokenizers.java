@@ -1,6 +1,6 @@
 package dev.pagoda.tokenizer;
 
-import dev.pagoda.model.gguf.GgufFile;
+import dev.pagoda.format.gguf.GgufFile;
 
 import java.nio.file.Path;
 

@@ -1,7 +1,7 @@
 package dev.pagoda.tokenizer;
 
 import dev.pagoda.TestData;
-import dev.pagoda.model.gguf.GgufFile;
+import dev.pagoda.format.gguf.GgufFile;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

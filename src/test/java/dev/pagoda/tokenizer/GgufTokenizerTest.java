@@ -2,8 +2,8 @@ package dev.pagoda.tokenizer;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.TestData;
-import dev.pagoda.model.gguf.GgufFile;
-import dev.pagoda.model.gguf.GgufWriter;
+import dev.pagoda.format.gguf.GgufFile;
+import dev.pagoda.format.gguf.GgufWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,4 +1,4 @@
-package dev.pagoda.model;
+package dev.pagoda.format;
 
 import dev.pagoda.PagodaException;
 import java.io.IOException;

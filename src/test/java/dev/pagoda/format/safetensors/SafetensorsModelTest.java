@@ -1,4 +1,4 @@
-package dev.pagoda.model.safetensors;
+package dev.pagoda.format.safetensors;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.TestData;
@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import static dev.pagoda.model.safetensors.SafetensorsTestFiles.pattern;
+import static dev.pagoda.format.safetensors.SafetensorsTestFiles.pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,4 +1,4 @@
-package dev.pagoda.model.gguf;
+package dev.pagoda.format.gguf;
 
 import dev.pagoda.kernel.TensorType;
 

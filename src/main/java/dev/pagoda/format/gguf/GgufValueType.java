@@ -1,4 +1,4 @@
-package dev.pagoda.model.gguf;
+package dev.pagoda.format.gguf;
 
 /**
  * The value types of GGUF metadata, with their on-disk ids. Fixed-size types carry their byte width;

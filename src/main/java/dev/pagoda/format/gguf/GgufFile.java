@@ -1,10 +1,10 @@
-package dev.pagoda.model.gguf;
+package dev.pagoda.format.gguf;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 
-import dev.pagoda.model.MappedFile;
+import dev.pagoda.format.MappedFile;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package dev.pagoda.model.safetensors;
+package dev.pagoda.format.safetensors;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -9,8 +9,8 @@ import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 
+import dev.pagoda.format.MappedFile;
 import java.io.IOException;
-import dev.pagoda.model.MappedFile;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;

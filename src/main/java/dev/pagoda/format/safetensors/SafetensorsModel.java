@@ -1,4 +1,4 @@
-package dev.pagoda.model.safetensors;
+package dev.pagoda.format.safetensors;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
