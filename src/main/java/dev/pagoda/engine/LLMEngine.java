@@ -3,6 +3,9 @@ package dev.pagoda.engine;
 import dev.pagoda.InvalidParameterException;
 import dev.pagoda.PagodaException;
 import dev.pagoda.attention.PagedAttentionBackend;
+import dev.pagoda.constraint.Constraint;
+import dev.pagoda.constraint.TokenMatcher;
+import dev.pagoda.constraint.VocabularyTrie;
 import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvLayout;
@@ -29,6 +32,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -62,6 +66,9 @@ public final class LLMEngine implements AutoCloseable {
     private final Map<String, RequestState> live = new HashMap<>();
     private final AtomicLong arrivals = new AtomicLong();
     private final EngineStats stats = new EngineStats();
+    /** Guided decoding: each constraint over this model's vocabulary (masks cached per automaton state). */
+    private final Map<Constraint, TokenMatcher> matchers = new ConcurrentHashMap<>();
+    private volatile VocabularyTrie vocabularyTrie;
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineGauges gauges = new EngineGauges(0, 0, 0, 0, 0, 0);
@@ -159,7 +166,8 @@ public final class LLMEngine implements AutoCloseable {
             }
         }
         RequestHandle handle = new RequestHandle(id, prompt.clone());
-        RequestState r = new RequestState(id, handle, prompt.clone(), params, beam);
+        RequestState r = new RequestState(id, handle, prompt.clone(), params, beam,
+                params.constraint() == null || beam != null ? null : matcher(params.constraint()));
         if (r.width() > config.maxNumSeqs()) {
             throw new InvalidParameterException(beam != null ? "beam_width" : "best_of", (beam != null ? "beam_width " : "best_of (or n) ")
                     + r.width() + " exceeds --max-num-seqs " + config.maxNumSeqs());
@@ -186,6 +194,24 @@ public final class LLMEngine implements AutoCloseable {
         return handle;
     }
 
+    /**
+     * The constraint over this vocabulary, made on the caller's thread (the vocabulary trie once per engine);
+     * the engine thread alone then grows its automaton and masks.
+     */
+    private TokenMatcher matcher(Constraint c) {
+        VocabularyTrie trie = vocabularyTrie;
+        if (trie == null) {
+            synchronized (matchers) {
+                if (vocabularyTrie == null) {
+                    vocabularyTrie = VocabularyTrie.of(model.tokenizer(), vocab);
+                }
+                trie = vocabularyTrie;
+            }
+        }
+        VocabularyTrie t = trie;
+        return matchers.computeIfAbsent(c, k -> new TokenMatcher(k, t, model.stopTokens()));
+    }
+
     private boolean canFork() {
         return config.kvLayout() == KvLayout.PAGED;
     }
@@ -201,6 +227,9 @@ public final class LLMEngine implements AutoCloseable {
         RequestState r = s.request;
         SamplingParams p = r.params;
         s.sampler = new Sampler(vocab, p, r.prompt, model.stopTokens(), s.index);
+        if (r.matcher != null && s.constraint == null) {
+            s.constraint = r.matcher.start();
+        }
         if (r.beam == null) {
             s.stops = new StopStrings(p.stop(), p.includeStopStrInOutput());
             s.detokenizer = model.tokenizer().newDetokenizer(p.skipSpecialTokens());
@@ -401,6 +430,11 @@ public final class LLMEngine implements AutoCloseable {
 
     private void sampleNext(SeqState s, int off) {
         RequestState r = s.request;
+        // Guided decoding masks the logits row first: every transform, the draw and the logprobs see it.
+        if (s.constraint != null && !s.constraint.mask(logits, off, vocab)) {
+            endUnsampled(s, s.constraint.complete() ? FinishReason.STOP : FinishReason.LENGTH);
+            return;
+        }
         int token = s.sampler.sample(logits, off);
         List<TokenLogprobs> lp = null;
         if (s.logprobs != null || r.params.bestOf() > r.params.n()) {
@@ -413,6 +447,9 @@ public final class LLMEngine implements AutoCloseable {
         }
         s.append(token);
         s.sampler.accept(token);
+        if (s.constraint != null) {
+            s.constraint.accept(token);
+        }
         stats.generationTokens++;
         FinishReason reason = null;
         String delta;
@@ -435,6 +472,17 @@ public final class LLMEngine implements AutoCloseable {
         if (reason != null) {
             endSequence(s, reason);
         }
+    }
+
+    /** Ends a sequence without a new token (its constraint allows none): emits the held-back text. */
+    private void endUnsampled(SeqState s, FinishReason reason) {
+        RequestState r = s.request;
+        String delta = flushText(s);
+        s.text.append(delta);
+        if (r.streams()) {
+            r.handle.stream.add(new RequestOutput(r.id, s.index, new int[0], delta, s.logprobs == null ? null : List.of(), reason, null));
+        }
+        endSequence(s, reason);
     }
 
     /** The text still held back (an incomplete character, a possible stop string) when generation ends. */

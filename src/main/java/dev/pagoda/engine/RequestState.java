@@ -1,5 +1,6 @@
 package dev.pagoda.engine;
 
+import dev.pagoda.constraint.TokenMatcher;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
@@ -18,6 +19,8 @@ final class RequestState {
     final int[] prompt;
     final SamplingParams params;
     final BeamSearchParams beam;
+    /** Guided decoding: the request's constraint over the model's vocabulary; null when unconstrained. */
+    final TokenMatcher matcher;
     final long arrivalNanos = System.nanoTime();
     final List<SeqState> live = new ArrayList<>();
     final List<SeqState> done = new ArrayList<>();
@@ -29,12 +32,13 @@ final class RequestState {
     /** Parallel sampling: whether the first sequence has already forked into its samples. */
     boolean forked;
 
-    RequestState(String id, RequestHandle handle, int[] prompt, SamplingParams params, BeamSearchParams beam) {
+    RequestState(String id, RequestHandle handle, int[] prompt, SamplingParams params, BeamSearchParams beam, TokenMatcher matcher) {
         this.id = id;
         this.handle = handle;
         this.prompt = prompt;
         this.params = params;
         this.beam = beam;
+        this.matcher = matcher;
         this.hypotheses = beam != null ? new ArrayList<>() : null;
         this.promptLogprobs = params.promptLogprobs() != null ? new ArrayList<>() : null;
     }

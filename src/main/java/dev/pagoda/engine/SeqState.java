@@ -1,5 +1,6 @@
 package dev.pagoda.engine;
 
+import dev.pagoda.constraint.ConstraintState;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.StopStrings;
@@ -16,6 +17,8 @@ final class SeqState extends Sequence {
     Sampler sampler;
     Detokenizer detokenizer;
     StopStrings stops;
+    /** Guided decoding: where this sequence's output is inside its constraint; null when unconstrained. */
+    ConstraintState constraint;
     StringBuilder text = new StringBuilder();
     List<TokenLogprobs> logprobs;
     double cumulativeLogprob;
@@ -37,6 +40,7 @@ final class SeqState extends Sequence {
         this.cumulativeLogprob = parent.cumulativeLogprob;
         this.logprobs = parent.logprobs == null ? null : new ArrayList<>(parent.logprobs);
         this.text.append(parent.text);
+        this.constraint = parent.constraint == null ? null : parent.constraint.fork();
     }
 
     @Override

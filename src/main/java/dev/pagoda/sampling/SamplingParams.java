@@ -1,6 +1,7 @@
 package dev.pagoda.sampling;
 
 import dev.pagoda.InvalidParameterException;
+import dev.pagoda.constraint.Constraint;
 import java.util.List;
 import java.util.Map;
 
@@ -28,12 +29,13 @@ import java.util.Map;
  * @param promptLogprobs         the same for every prompt token; null = none
  * @param logitBias              token id -> bias added to its logit, [-100, 100]
  * @param skipSpecialTokens      leave special tokens out of the text
+ * @param constraint             guided decoding: the output must match it (JSON Schema, regex, choice, grammar); null for none
  */
 public record SamplingParams(int n, int bestOf, float temperature, float topP, int topK, float minP,
                              float presencePenalty, float frequencyPenalty, float repetitionPenalty, Long seed,
                              List<String> stop, int[] stopTokenIds, boolean includeStopStrInOutput, boolean ignoreEos,
                              int maxTokens, int minTokens, Integer logprobs, Integer promptLogprobs,
-                             Map<Integer, Float> logitBias, boolean skipSpecialTokens) {
+                             Map<Integer, Float> logitBias, boolean skipSpecialTokens, Constraint constraint) {
     public static final int DEFAULT_MAX_TOKENS = 16;
     public static final int MAX_LOGPROBS = 20;
 
@@ -83,6 +85,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
         private Integer promptLogprobs;
         private Map<Integer, Float> logitBias = Map.of();
         private boolean skipSpecialTokens = true;
+        private Constraint constraint;
 
         Builder() {
         }
@@ -108,6 +111,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
             promptLogprobs = p.promptLogprobs;
             logitBias = p.logitBias;
             skipSpecialTokens = p.skipSpecialTokens;
+            constraint = p.constraint;
         }
 
         public Builder n(int v) { n = v; return this; }
@@ -130,6 +134,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
         public Builder promptLogprobs(Integer v) { promptLogprobs = v; return this; }
         public Builder logitBias(Map<Integer, Float> v) { logitBias = v == null ? Map.of() : Map.copyOf(v); return this; }
         public Builder skipSpecialTokens(boolean v) { skipSpecialTokens = v; return this; }
+        public Builder constraint(Constraint v) { constraint = v; return this; }
 
         public SamplingParams build() {
             int best = bestOf == null ? n : bestOf;
@@ -156,7 +161,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
             }
             return new SamplingParams(n, best, temperature, topP, topK == 0 ? -1 : topK, minP, presencePenalty, frequencyPenalty,
                     repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, ignoreEos, maxTokens, minTokens, logprobs,
-                    promptLogprobs, logitBias, skipSpecialTokens);
+                    promptLogprobs, logitBias, skipSpecialTokens, constraint);
         }
 
         private static void check(boolean ok, String param, String message) {
