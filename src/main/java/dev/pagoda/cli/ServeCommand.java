@@ -51,6 +51,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "On SIGTERM, how long running requests may finish before they are cut (default: ${DEFAULT-VALUE}).")
     int shutdownTimeout;
 
+    @Option(names = "--tool-call-parser", paramLabel = "NAME",
+            description = "How tool_choice auto finds tool calls in the reply: hermes (<tool_call> JSON, Qwen2.5) or llama3_json "
+                    + "(Llama 3.x JSON calls). Without it, auto replies are plain content.")
+    String toolCallParser;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
@@ -61,7 +66,7 @@ final class ServeCommand implements Callable<Integer> {
         try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
             ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, ByteSize.parse(maxBodySize),
-                    Duration.ofSeconds(shutdownTimeout));
+                    Duration.ofSeconds(shutdownTimeout), toolCallParser);
             OpenAiServer server = OpenAiServer.start(llm, config);
             err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,
                     server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout());

@@ -2,6 +2,7 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pagoda.constraint.Constraint;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -25,27 +26,45 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     ResponseShape shape(String id, int choices) {
-        return new ChatShape(id, serving.config().servedModelName(), new LogprobsJson(serving.tokenizer()));
+        return shape(id, choices, null);
+    }
+
+    @Override
+    ResponseShape shape(String id, int choices, Prepared p) {
+        ToolRequest tools = p == null ? null : p.tools();
+        return new ChatShape(id, serving.config().servedModelName(), new LogprobsJson(serving.tokenizer()),
+                tools != null && tools.parsesCalls(serving.toolCallParser()) ? tools : null, serving.toolCallParser(), choices);
     }
 
     @Override
     Prepared prepare(ObjectNode body) {
-        unsupported(body, "tools", "functions", "use_beam_search");
+        unsupported(body, "functions", "use_beam_search");
         boolean[] flags = streamFlags(body);
+        ToolRequest tools = ToolRequest.parse(body);
         int[] prompt = promptTokens(serving, body);
         SamplingRequest.Parsed parsed = SamplingRequest.parse(body, true);
         if (!parsed.maxTokensGiven()) {
             parsed.builder().maxTokens(Math.max(1, serving.engine().maxModelLen() - prompt.length));
         }
+        Constraint forced = tools == null ? null : tools.constraint();
+        if (forced != null) {
+            if (GuidedRequest.parse(body) != null) {
+                throw ApiException.badRequest("tool_choice required or a named function cannot be combined with response_format "
+                        + "or guided decoding", "tool_choice");
+            }
+            parsed.builder().constraint(forced);
+        }
         SamplingParams params = build(parsed.builder());
         serving.checkLength(prompt.length, params.maxTokens());
-        return new Prepared(List.of(prompt), params, flags[0], flags[1]);
+        return new Prepared(List.of(prompt), params, flags[0], flags[1], tools);
     }
 
-    /** The rendered, tokenized conversation (also what /tokenize returns for messages). */
+    /** The rendered, tokenized conversation with its tools (also what /tokenize returns for messages). */
     static int[] promptTokens(Serving serving, ObjectNode body) {
         Boolean agp = JsonFields.optBool(body, "add_generation_prompt");
-        String text = serving.chatTemplate().render(messages(body.get("messages")), agp == null || agp);
+        ToolRequest tools = ToolRequest.parse(body);
+        String text = serving.chatTemplate().render(messages(body.get("messages")), agp == null || agp,
+                tools == null ? null : tools.templateTools());
         boolean own = serving.chatTemplate().rendersSpecialTokens();
         int[] tokens = serving.tokenizer().encode(text, !own, own);
         if (tokens.length == 0) {
@@ -76,8 +95,39 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
                     msg.put(e.getKey(), e.getValue().textValue());
                 }
             });
+            JsonNode calls = m.get("tool_calls");
+            if (calls != null && calls.isArray()) {
+                msg.put("tool_calls", templateCalls(calls, where));
+            }
             msg.put("content", content(m.get("content"), where));
             out.add(msg);
+        }
+        return out;
+    }
+
+    /**
+     * An assistant turn's tool calls as templates read them: {@code function.arguments} becomes the object it
+     * encodes (Hugging Face templates render it with tojson), a string if it is not JSON.
+     */
+    private static List<Object> templateCalls(JsonNode calls, String where) {
+        List<Object> out = new ArrayList<>();
+        for (JsonNode c : calls) {
+            if (!c.isObject() || !c.path("function").path("name").isTextual()) {
+                throw ApiException.badRequest(where + ".tool_calls must be [{\"id\", \"type\": \"function\", \"function\": "
+                        + "{\"name\", \"arguments\"}}]", "messages");
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> call = JsonFields.JSON.convertValue(c, Map.class);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> function = (Map<String, Object>) call.get("function");
+            if (function.get("arguments") instanceof String args) {
+                try {
+                    function.put("arguments", JsonFields.JSON.readValue(args, Map.class));
+                } catch (Exception notJson) {
+                    // Left as the string the client sent.
+                }
+            }
+            out.add(call);
         }
         return out;
     }

@@ -7,6 +7,7 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.pagoda.model.Model;
 import dev.pagoda.tokenizer.Tokenizer;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -74,8 +75,19 @@ public final class ChatTemplate {
 
     /** @param messages each with at least {@code role} and {@code content} (a string) */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt) {
-        Map<String, Object> bindings = Map.of("messages", messages, "add_generation_prompt", addGenerationPrompt,
-                "bos_token", bosToken, "eos_token", eosToken);
+        return render(messages, addGenerationPrompt, null);
+    }
+
+    /**
+     * @param tools the request's tools ({@code [{type: function, function: {name, description, parameters}}]}),
+     *              bound as {@code tools} (absent when null, as templates test {@code tools is not none})
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, List<Map<String, Object>> tools) {
+        Map<String, Object> bindings = new HashMap<>(Map.of("messages", messages, "add_generation_prompt", addGenerationPrompt,
+                "bos_token", bosToken, "eos_token", eosToken));
+        if (tools != null) {
+            bindings.put("tools", tools);
+        }
         RenderResult r = jinjava.renderForResult(template, bindings);
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {

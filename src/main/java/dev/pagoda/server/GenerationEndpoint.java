@@ -15,8 +15,11 @@ import java.util.UUID;
  * A streaming client that goes away has its engine requests aborted at the first write that fails.
  */
 abstract class GenerationEndpoint {
-    /** A parsed request: token prompts and how to sample them. */
-    record Prepared(List<int[]> prompts, SamplingParams params, boolean stream, boolean includeUsage) {
+    /** A parsed request: token prompts and how to sample them (chat: its tools, or null). */
+    record Prepared(List<int[]> prompts, SamplingParams params, boolean stream, boolean includeUsage, ToolRequest tools) {
+        Prepared(List<int[]> prompts, SamplingParams params, boolean stream, boolean includeUsage) {
+            this(prompts, params, stream, includeUsage, null);
+        }
     }
 
     final Serving serving;
@@ -29,6 +32,11 @@ abstract class GenerationEndpoint {
 
     abstract ResponseShape shape(String id, int choices);
 
+    /** The shape of a prepared request's response (chat replaces it to carry the request's tools). */
+    ResponseShape shape(String id, int choices, Prepared p) {
+        return shape(id, choices);
+    }
+
     abstract String idPrefix();
 
     final void handle(HttpExchange ex, ObjectNode body) throws IOException, InterruptedException {
@@ -36,7 +44,7 @@ abstract class GenerationEndpoint {
         Prepared p = prepare(body);
         String id = idPrefix() + UUID.randomUUID().toString().replace("-", "");
         Generation g = Generation.start(serving.engine(), serving.metrics(), serving.admission(), id, p.prompts(), p.params());
-        ResponseShape shape = shape(id, g.choices());
+        ResponseShape shape = shape(id, g.choices(), p);
         try {
             if (p.stream()) {
                 stream(ex, g, shape, p.includeUsage());
@@ -64,7 +72,9 @@ abstract class GenerationEndpoint {
                     sse.send(HttpIo.errorBody(new ApiException(500, "server_error", e.output().error(), null, null, 0)));
                     continue;
                 }
-                sse.send(withUsage(shape.chunk(e.choice(), e.output()), includeUsage));
+                for (ObjectNode chunk : shape.chunks(e.choice(), e.output())) {
+                    sse.send(withUsage(chunk, includeUsage));
+                }
             }
         } catch (IOException gone) {
             g.abort();

@@ -33,6 +33,11 @@ abstract class ResponseShape {
     /** The chunk of one increment of one choice. */
     abstract ObjectNode chunk(int choice, RequestOutput o);
 
+    /** The chunks to send for one increment (chat with tool calls holds text back, then sends the calls). */
+    List<ObjectNode> chunks(int choice, RequestOutput o) {
+        return List.of(chunk(choice, o));
+    }
+
     /** The object name of a whole response. */
     abstract String responseObject();
 

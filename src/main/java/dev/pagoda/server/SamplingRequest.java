@@ -39,6 +39,7 @@ final class SamplingRequest {
         set(JsonFields.optInt(body, "prompt_logprobs"), b::promptLogprobs);
         set(JsonFields.optBool(body, "skip_special_tokens"), b::skipSpecialTokens);
         set(logitBias(body), b::logitBias);
+        b.constraint(GuidedRequest.parse(body));
         Integer maxTokens = JsonFields.optInt(body, "max_tokens");
         if (chat) {
             Integer mct = JsonFields.optInt(body, "max_completion_tokens");

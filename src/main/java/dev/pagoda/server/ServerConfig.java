@@ -12,9 +12,10 @@ import java.time.Duration;
  * @param maxWaiting       requests admitted but not yet producing tokens, at most; more get 503 with Retry-After
  * @param maxBodyBytes     request bodies above this get 413
  * @param shutdownTimeout  how long a graceful shutdown lets running requests finish
+ * @param toolCallParser   how {@code tool_choice: auto} finds calls in the text (hermes, llama3_json); null: it does not
  */
 public record ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
-                           Duration shutdownTimeout) {
+                           Duration shutdownTimeout, String toolCallParser) {
     public static final int DEFAULT_PORT = 8000;
 
     public ServerConfig {
@@ -30,6 +31,14 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         if (apiKey != null && apiKey.isBlank()) {
             apiKey = null;
         }
+        if (toolCallParser != null) {
+            ToolCallParser.named(toolCallParser);
+        }
+    }
+
+    public ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
+                        Duration shutdownTimeout) {
+        this(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, null);
     }
 
     /** Loopback, a free port, no key, generous limits: for tests and embedding. */
@@ -37,15 +46,19 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         return new ServerConfig("127.0.0.1", 0, null, servedModelName, 1024, 16L << 20, Duration.ofSeconds(30));
     }
 
+    public ServerConfig withToolCallParser(String parser) {
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, parser);
+    }
+
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, key, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout);
+        return new ServerConfig(host, port, key, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, toolCallParser);
     }
 
     public ServerConfig withMaxWaiting(int n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, n, maxBodyBytes, shutdownTimeout);
+        return new ServerConfig(host, port, apiKey, servedModelName, n, maxBodyBytes, shutdownTimeout, toolCallParser);
     }
 
     public ServerConfig withMaxBodyBytes(long n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, n, shutdownTimeout);
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, n, shutdownTimeout, toolCallParser);
     }
 }

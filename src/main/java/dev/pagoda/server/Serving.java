@@ -8,6 +8,11 @@ import dev.pagoda.tokenizer.Tokenizer;
 record Serving(LLMEngine engine, Model model, ServerConfig config, ServerMetrics metrics, Admission admission,
                ChatTemplate chatTemplate) {
 
+    /** The parser for tool_choice auto ({@code --tool-call-parser}), or null when none is set. */
+    ToolCallParser toolCallParser() {
+        return config.toolCallParser() == null ? null : ToolCallParser.named(config.toolCallParser());
+    }
+
     Tokenizer tokenizer() {
         return model.tokenizer();
     }
