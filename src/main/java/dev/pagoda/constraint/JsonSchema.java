@@ -17,7 +17,7 @@ import java.util.Set;
  * number, integer (small ranges), boolean, null, enum, const, array (items, minItems, maxItems), anyOf,
  * type lists, $ref to #, #/$defs/... and #/definitions/.... Whitespace is one optional space after ':' and
  * ',' and nowhere else, so a value cannot grow by whitespace alone. Numbers have at most 16 integer and
- * 15 fraction digits. A recursive $ref is unrolled {@link #REF_DEPTH} times, free-form JSON nested
+ * 15 fraction digits, integers at most 9 digits (they fit a 32-bit int). A recursive $ref is unrolled {@link #REF_DEPTH} times, free-form JSON nested
  * {@link #ANY_DEPTH} deep; beyond that only values without the recursion remain. Any other validation
  * keyword is refused by name (never silently ignored).
  */
@@ -42,10 +42,12 @@ final class JsonSchema {
             new Expr.Chars(CodePoints.normalize(new int[] {'"', '"', '\\', '\\', '/', '/', 'b', 'b', 'f', 'f', 'n', 'n', 'r', 'r', 't', 't'})),
             Expr.seq(Expr.literal("u"), new Expr.Repeat(HEX, 4, 4)))))));
     private static final Expr DIGIT = new Expr.Chars(CodePoints.of('0', '9'));
+    /** At most 9 digits: integers fit the 32-bit ints clients commonly map them to. */
     private static final Expr NATURAL = Expr.alt(List.of(Expr.literal("0"),
-            Expr.seq(new Expr.Chars(CodePoints.of('1', '9')), new Expr.Repeat(DIGIT, 0, 15))));
+            Expr.seq(new Expr.Chars(CodePoints.of('1', '9')), new Expr.Repeat(DIGIT, 0, 8))));
     private static final Expr INTEGER = Expr.seq(Expr.optional(Expr.literal("-")), NATURAL);
-    private static final Expr NUMBER = Expr.seq(INTEGER, Expr.optional(Expr.seq(Expr.literal("."), new Expr.Repeat(DIGIT, 1, 15))),
+    private static final Expr NUMBER = Expr.seq(Expr.optional(Expr.literal("-")), Expr.alt(List.of(Expr.literal("0"),
+                    Expr.seq(new Expr.Chars(CodePoints.of('1', '9')), new Expr.Repeat(DIGIT, 0, 15)))), Expr.optional(Expr.seq(Expr.literal("."), new Expr.Repeat(DIGIT, 1, 15))),
             Expr.optional(Expr.seq(new Expr.Chars(CodePoints.normalize(new int[] {'e', 'e', 'E', 'E'})),
                     Expr.optional(new Expr.Chars(CodePoints.normalize(new int[] {'+', '+', '-', '-'}))), new Expr.Repeat(DIGIT, 1, 2))));
     private static final Map<String, String> FORMATS = Map.of(
@@ -358,7 +360,7 @@ final class JsonSchema {
             return NATURAL;
         }
         if (hi == null && lo == 1) {
-            return Expr.seq(new Expr.Chars(CodePoints.of('1', '9')), new Expr.Repeat(DIGIT, 0, 15));
+            return Expr.seq(new Expr.Chars(CodePoints.of('1', '9')), new Expr.Repeat(DIGIT, 0, 8));
         }
         throw error(path, "integer bounds are supported as a range of at most " + MAX_ENUMERATED_RANGE
                 + " values, or a minimum of 0 or 1 alone");
