@@ -31,12 +31,12 @@ final class LogprobsJson {
         for (TokenLogprobs t : lps) {
             String text = tokenText(t.token());
             tokens.add(text);
-            logprobs.add(t.logprob());
+            logprobs.add(finite(t.logprob()));
             ObjectNode top = tops.addObject();
             for (int i = 0; i < t.topIds().length; i++) {
-                top.put(tokenText(t.topIds()[i]), t.topLogprobs()[i]);
+                top.put(tokenText(t.topIds()[i]), finite(t.topLogprobs()[i]));
             }
-            top.put(text, t.logprob());
+            top.put(text, finite(t.logprob()));
             offsets.add(offset);
             offset += text.length();
         }
@@ -47,10 +47,10 @@ final class LogprobsJson {
     void chat(ObjectNode into, List<TokenLogprobs> lps) {
         ArrayNode content = into.putArray("content");
         for (TokenLogprobs t : lps) {
-            ObjectNode e = entry(content.addObject(), t.token(), t.logprob());
+            ObjectNode e = entry(content.addObject(), t.token(), finite(t.logprob()));
             ArrayNode top = e.putArray("top_logprobs");
             for (int i = 0; i < t.topIds().length; i++) {
-                entry(top.addObject(), t.topIds()[i], t.topLogprobs()[i]);
+                entry(top.addObject(), t.topIds()[i], finite(t.topLogprobs()[i]));
             }
         }
         into.putNull("refusal");
@@ -59,7 +59,7 @@ final class LogprobsJson {
     private ObjectNode entry(ObjectNode e, int id, float logprob) {
         byte[] bytes = tokenizer.tokenBytes(id);
         e.put("token", new String(bytes, StandardCharsets.UTF_8));
-        e.put("logprob", logprob);
+        e.put("logprob", finite(logprob));
         ArrayNode b = e.putArray("bytes");
         for (byte x : bytes) {
             b.add(x & 0xff);
@@ -75,11 +75,19 @@ final class LogprobsJson {
         into.addNull();
         for (TokenLogprobs t : lps) {
             ObjectNode e = into.addObject();
-            e.putObject(Integer.toString(t.token())).put("logprob", t.logprob()).put("decoded_token", tokenText(t.token()));
+            e.putObject(Integer.toString(t.token())).put("logprob", finite(t.logprob())).put("decoded_token", tokenText(t.token()));
             for (int i = 0; i < t.topIds().length; i++) {
-                e.putObject(Integer.toString(t.topIds()[i])).put("logprob", t.topLogprobs()[i])
+                e.putObject(Integer.toString(t.topIds()[i])).put("logprob", finite(t.topLogprobs()[i]))
                         .put("decoded_token", tokenText(t.topIds()[i]));
             }
         }
+    }
+
+    /**
+     * A logprob as JSON can carry it: a token guided decoding masked out has -infinity, sent as -9999.0 (as vLLM
+     * does; JSON has no infinity).
+     */
+    static float finite(float logprob) {
+        return Math.max(logprob, -9999f);
     }
 }
