@@ -11,6 +11,7 @@ import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.model.Model;
 import dev.pagoda.sampling.BeamSearchParams;
+import dev.pagoda.constraint.Constraint;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,9 +46,18 @@ public final class ThroughputBench {
      *                  bench aborts each one when its last token is out. The contiguous layout then reserves what
      *                  clients ask for, not the length they will turn out to need (the paper's setting).
      */
-    public record Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth, boolean openEnded) {
+    /**
+     * @param guided    when set, every variant runs twice, side by side: unconstrained, then with this guided-decoding
+     *                  constraint on every request (the mask's cost on the decode step)
+     */
+    public record Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth, boolean openEnded,
+                          Constraint guided) {
         public Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth) {
             this(workload, numRequests, seed, n, beamWidth, false);
+        }
+
+        public Options(ThroughputWorkload workload, int numRequests, long seed, int n, int beamWidth, boolean openEnded) {
+            this(workload, numRequests, seed, n, beamWidth, openEnded, null);
         }
 
         public Options {
@@ -82,14 +92,19 @@ public final class ThroughputBench {
         }
     }
 
-    /** One engine configuration of the comparison. */
-    public record Variant(KvLayout layout, boolean prefixCaching, Sharing sharing) {
+    /** One engine configuration of the comparison; {@code guided} the requests' constraint, or null. */
+    public record Variant(KvLayout layout, boolean prefixCaching, Sharing sharing, Constraint guided) {
+        public Variant(KvLayout layout, boolean prefixCaching, Sharing sharing) {
+            this(layout, prefixCaching, sharing, null);
+        }
+
         public EngineConfig apply(EngineConfig base) {
             return base.toBuilder().kvLayout(layout).enablePrefixCaching(prefixCaching).build();
         }
 
         public String label() {
-            return layout.label() + (prefixCaching ? "" : ", no prefix caching") + (sharing == Sharing.NONE ? "" : ", " + sharing.label());
+            return layout.label() + (prefixCaching ? "" : ", no prefix caching") + (sharing == Sharing.NONE ? "" : ", " + sharing.label())
+                    + (guided == null ? "" : ", " + guided.kind().name().toLowerCase(java.util.Locale.ROOT));
         }
     }
 
@@ -148,6 +163,14 @@ public final class ThroughputBench {
                 out.add(new Variant(l, false, Sharing.SEPARATE));
             }
         }
+        if (o.guided() != null) {
+            List<Variant> paired = new ArrayList<>();
+            for (Variant v : out) {
+                paired.add(v);
+                paired.add(new Variant(v.layout(), v.prefixCaching(), v.sharing(), o.guided()));
+            }
+            return paired;
+        }
         return out;
     }
 
@@ -174,7 +197,7 @@ public final class ThroughputBench {
             try (KvSampler kv = new KvSampler(engine)) {
                 long t0 = System.nanoTime();
                 for (int i = 0; i < requests.size(); i++) {
-                    CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant.sharing());
+                    CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant);
                     request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
                     done.add(request);
                 }
@@ -195,12 +218,14 @@ public final class ThroughputBench {
     }
 
     /** Submits request {@code i} as the sharing mode says; completes with its results (one, or one per separate sample). */
-    private static CompletableFuture<List<RequestResult>> submit(LLMEngine engine, int i, BenchRequest r, Options o, Sharing sharing) {
+    private static CompletableFuture<List<RequestResult>> submit(LLMEngine engine, int i, BenchRequest r, Options o, Variant variant) {
         long seed = o.seed() * GOLDEN + i;
+        Sharing sharing = variant.sharing();
+        Constraint guided = variant.guided();
         if (sharing == Sharing.SEPARATE) {
             List<CompletableFuture<RequestResult>> parts = new ArrayList<>();
             for (int k = 0; k < o.width(); k++) {
-                parts.add(engine.addRequest("r" + i + "." + k, r.prompt(), params(r, 1, seed + GOLDEN * k)).result());
+                parts.add(engine.addRequest("r" + i + "." + k, r.prompt(), params(r, 1, seed + GOLDEN * k, guided)).result());
             }
             return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
                     .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
@@ -211,14 +236,14 @@ public final class ThroughputBench {
             return engine.addBeamSearch("r" + i, r.prompt(), beams).result().thenApply(List::of);
         }
         if (o.openEnded() && o.n() == 1) {
-            return openEnded(engine, "r" + i, r, seed).thenApply(List::of);
+            return openEnded(engine, "r" + i, r, seed, guided).thenApply(List::of);
         }
-        return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed)).result().thenApply(List::of);
+        return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed, guided)).result().thenApply(List::of);
     }
 
     /** Asks for the whole remaining context; a virtual thread ends the request at its workload length (EOS stand-in). */
-    private static CompletableFuture<RequestResult> openEnded(LLMEngine engine, String id, BenchRequest r, long seed) {
-        SamplingParams p = params(r, 1, seed).toBuilder().maxTokens(engine.maxModelLen() - r.prompt().length).build();
+    private static CompletableFuture<RequestResult> openEnded(LLMEngine engine, String id, BenchRequest r, long seed, Constraint guided) {
+        SamplingParams p = params(r, 1, seed, guided).toBuilder().maxTokens(engine.maxModelLen() - r.prompt().length).build();
         RequestHandle h = engine.addRequest(id, r.prompt(), p);
         Thread.ofVirtual().start(() -> {
             int seen = 0;
@@ -240,8 +265,8 @@ public final class ThroughputBench {
     }
 
     /** vLLM's benchmark sampling: temperature 1, no truncation, EOS ignored; seeded, so runs repeat. */
-    private static SamplingParams params(BenchRequest r, int n, long seed) {
-        return SamplingParams.builder().n(n).temperature(1f).seed(seed).ignoreEos(true).maxTokens(r.outputTokens()).build();
+    private static SamplingParams params(BenchRequest r, int n, long seed, Constraint guided) {
+        return SamplingParams.builder().n(n).temperature(1f).seed(seed).ignoreEos(true).maxTokens(r.outputTokens()).constraint(guided).build();
     }
 
     private static <T> T join(CompletableFuture<T> f) {

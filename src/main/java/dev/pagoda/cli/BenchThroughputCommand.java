@@ -1,6 +1,11 @@
 package dev.pagoda.cli;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.constraint.Constraint;
+import dev.pagoda.constraint.ConstraintException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import dev.pagoda.bench.ThroughputBench;
 import dev.pagoda.bench.ThroughputReport;
 import dev.pagoda.bench.ThroughputWorkload;
@@ -64,8 +69,40 @@ final class BenchThroughputCommand implements Callable<Integer> {
             description = "Run a few short requests through a throwaway engine first, for the JIT (default: on).")
     boolean warmup;
 
+    @Option(names = "--json-schema", paramLabel = "SCHEMA",
+            description = "Also run every configuration with this JSON schema (text, or @FILE) guiding each request, side by side "
+                    + "(the mask's cost); 'open' is an object with a long free string that outlasts every request, so each keeps its length.")
+    String jsonSchema;
+
     @Option(names = "--output", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
     String output;
+
+    /**
+     * A schema no request finishes (a string of at least 4096 characters), so guided requests run to their workload
+     * length like the unguided ones: every position of the string is an automaton state of its own, so the run also
+     * pays for computing each state's mask once (shared by all requests).
+     */
+    static final String OPEN_SCHEMA = "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\",\"minLength\":4096}},"
+            + "\"required\":[\"text\"],\"additionalProperties\":false}";
+
+    private Constraint guided() {
+        if (jsonSchema == null) {
+            return null;
+        }
+        String text = jsonSchema.equals("open") ? OPEN_SCHEMA : jsonSchema;
+        if (text.startsWith("@")) {
+            try {
+                text = Files.readString(Path.of(text.substring(1)));
+            } catch (IOException e) {
+                throw new PagodaException("--json-schema: cannot read " + text.substring(1) + ": " + e.getMessage());
+            }
+        }
+        try {
+            return Constraint.jsonSchema(text);
+        } catch (ConstraintException e) {
+            throw new PagodaException("--json-schema: " + e.getMessage());
+        }
+    }
 
     @Override
     public Integer call() {
@@ -77,7 +114,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     case "workload" -> false;
                     case "context" -> true;
                     default -> throw new PagodaException("--client-max-tokens must be workload or context, got '" + clientMaxTokens + "'");
-                });
+                }, guided());
         List<KvLayout> layouts = engine.kvLayout.equalsIgnoreCase("both")
                 ? List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS) : List.of(KvLayout.parse(engine.kvLayout));
         // `both` is this command's own value; the shared engine options parse one layout, each run sets its own.
@@ -100,6 +137,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 }
             }
             ThroughputReport.Setup setup = new ThroughputReport.Setup(m.name(), options, base, WorkerPool.shared().threads());
+            if (options.guided() != null) {
+                spec.commandLine().getErr().printf("json_schema compiled in %.1f ms%n", options.guided().compileNanos() / 1e6);
+            }
             out.print(output.equals("json") ? ThroughputReport.json(setup, runs) + "\n" : ThroughputReport.table(setup, runs));
         }
         out.flush();
