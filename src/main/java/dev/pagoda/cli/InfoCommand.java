@@ -17,7 +17,7 @@ final class InfoCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Mixin
-    ModelOption model;
+    ModelArgument model;
 
     @Override
     public Integer call() {
