@@ -44,6 +44,7 @@ class CliTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).startsWith(STORY_60);
         assertThat(r.err()).contains("prompt tokens: 5").contains("generated tokens: 60").contains("decode:");
+        assertThat(r.err()).as("warm-up told apart").contains("first token after").contains("include warm-up");
     }
 
     @Test
