@@ -26,6 +26,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
+    @Mixin
+    ChatTemplateOption chatTemplate;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces).")
     String host;
 
@@ -56,7 +59,7 @@ final class ServeCommand implements Callable<Integer> {
         // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (LLM llm = LLM.of(model.open(), engine.toConfig())) {
+        try (LLM llm = LLM.of(chatTemplate.applyTo(model.open()), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
             ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, EngineOptions.size("--max-body-size", maxBodySize, 1),
                     Duration.ofSeconds(shutdownTimeout));
