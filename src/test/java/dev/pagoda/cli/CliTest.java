@@ -82,6 +82,8 @@ class CliTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("architecture:   llama").contains("layers:         5").contains("context length: 2048")
                 .contains("F32").contains("vocabulary:     512");
+        // 2 (K and V) x 5 layers x 4 KV heads x head size 8 x 4 bytes
+        assertThat(r.out()).contains("chat template:  none").contains("KV per token:   1.25 KiB in f32, 640 B in f16/bf16");
     }
 
     @Test
