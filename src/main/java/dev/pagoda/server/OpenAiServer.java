@@ -226,6 +226,14 @@ public final class OpenAiServer implements AutoCloseable {
         for (int id : tokens) {
             t.add(id);
         }
+        Boolean strs = JsonFields.optBool(body, "return_token_strs");
+        if (strs != null && strs) {
+            // vLLM's field: each token's vocabulary entry as stored.
+            ArrayNode pieces = out.putArray("token_strs");
+            for (int id : tokens) {
+                pieces.add(serving.tokenizer().piece(id));
+            }
+        }
         return out;
     }
 

@@ -50,6 +50,17 @@ class EndpointsTest {
     }
 
     @Test
+    void tokenizeReturnsTokenStringsOnRequest() {
+        JsonNode t = Http.json(Http.post(fx.url("/tokenize"), "{\"prompt\": \"Once upon\", \"return_token_strs\": true}").body());
+        int[] ids = Http.JSON.convertValue(t.get("tokens"), int[].class);
+        assertThat(t.get("token_strs")).hasSize(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            assertThat(t.get("token_strs").get(i).asText()).isEqualTo(fx.llm.model().tokenizer().piece(ids[i]));
+        }
+        assertThat(Http.json(Http.post(fx.url("/tokenize"), "{\"prompt\": \"Once\"}").body()).has("token_strs")).isFalse();
+    }
+
+    @Test
     void batchedPromptsGetOneChoiceEachInPromptOrder() {
         List<String> prompts = List.of("Lily wanted to", "The little dog");
         List<RequestResult> solo = List.of(fx.llm.generate(List.of(prompts.get(0)), SamplingParams.greedy(10)).get(0),
