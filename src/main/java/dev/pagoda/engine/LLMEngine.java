@@ -48,6 +48,8 @@ public final class LLMEngine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
     private volatile EngineGauges gauges = new EngineGauges(0, 0, 0, 0, 0, 0);
+    private volatile EngineMetrics metrics;
+    private long metricsPublished;
 
     public LLMEngine(Model model, EngineConfig config) {
         this.model = model;
@@ -76,6 +78,7 @@ public final class LLMEngine implements AutoCloseable {
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator);
         this.runner = new ModelRunner(model, memory, config.maxNumBatchedTokens(), config.maxNumSeqs());
         this.outputs = new OutputProcessor(model, scheduler, stats);
+        this.metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), allocator.usage(maxModelLen));
         this.thread = Thread.ofPlatform().name("pagoda-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -226,9 +229,19 @@ public final class LLMEngine implements AutoCloseable {
         return gauges;
     }
 
+    /** Counters and KV accounting as of the last publication (see {@link EngineMetrics}); any thread, no waiting. */
+    public EngineMetrics metrics() {
+        return metrics;
+    }
+
     private void publishGauges() {
         gauges = new EngineGauges(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), allocator.usageFraction(),
                 scheduler.recomputePreemptions(), scheduler.swapPreemptions());
+        long now = System.nanoTime();
+        if (!scheduler.hasWork() || now - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
+            metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), allocator.usage(maxModelLen));
+            metricsPublished = now;
+        }
     }
 
     private void step() {

@@ -3,6 +3,7 @@ package dev.pagoda.engine;
 import dev.pagoda.attention.PagedAttentionBackend;
 import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.kv.KvMemory;
+import dev.pagoda.kv.KvSequence;
 import dev.pagoda.model.ForwardBatch;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.Transformer;
@@ -17,7 +18,7 @@ import dev.pagoda.scheduler.Sequence;
 final class ModelRunner {
     private final Transformer transformer;
     private final PagedAttentionBackend attention;
-    private final ForwardBatch batch;
+    private final ForwardBatch<KvSequence> batch;
     private final int vocab;
     private final int[] lastRow;
     private float[] logits;
@@ -25,23 +26,21 @@ final class ModelRunner {
     ModelRunner(Model model, KvMemory memory, int maxStepTokens, int maxSeqs) {
         this.vocab = model.config().vocabSize();
         this.transformer = new Transformer(model, maxStepTokens);
-        this.attention = new PagedAttentionBackend(memory, model.config().heads(), WorkerPool.shared(), maxStepTokens, maxSeqs);
-        this.batch = new ForwardBatch(maxStepTokens, maxSeqs);
+        this.attention = new PagedAttentionBackend(memory, model.config().heads(), WorkerPool.shared());
+        this.batch = new ForwardBatch<>(maxStepTokens, maxSeqs);
         this.logits = new float[Math.min(maxStepTokens, maxSeqs) * vocab];
         this.lastRow = new int[maxSeqs];
     }
 
-    /** Runs the scheduled chunks (their slots are allocated) through the model. */
+    /** Builds the step's batch from the scheduled chunks (their slots are allocated) and runs it through the model. */
     void execute(ScheduledBatch<SeqState> b) {
         batch.clear();
-        attention.clear();
         for (int i = 0; i < b.size(); i++) {
             Sequence<SeqState> s = b.sequence(i);
             int from = s.computed(), n = b.count(i);
             boolean promptRows = s.owner().request.wantsPromptLogprobs(from);
-            batch.addSequence(i, s.tokens(), from, n, from, b.samples(i), promptRows);
+            batch.addSequence(s.kv(), s.tokens(), from, n, from, b.samples(i), promptRows);
             lastRow[i] = batch.logitCount() - 1;
-            attention.add(s.kv(), from, n);
         }
         if ((long) batch.logitCount() * vocab > logits.length) {
             logits = new float[batch.logitCount() * vocab];
