@@ -2,11 +2,9 @@ package dev.pagoda.engine;
 
 import dev.pagoda.InvalidParameterException;
 import dev.pagoda.PagodaException;
-import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvMemoryUsage;
-import dev.pagoda.kv.KvShape;
 import dev.pagoda.kv.SwapSpace;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelConfig;
@@ -16,7 +14,6 @@ import dev.pagoda.scheduler.PreemptionMode;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.SchedulerConfig;
-import dev.pagoda.scheduler.Sequence;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -56,22 +53,9 @@ public final class LLMEngine implements AutoCloseable {
         this.config = config;
         ModelConfig mc = model.config();
         this.vocab = mc.vocabSize();
-        KvShape shape = new KvShape(mc.layers(), mc.kvHeads(), mc.headDim(), config.blockSize(), config.kvDtype());
-        int modelLen = config.maxModelLen() == 0 ? mc.contextLength() : config.maxModelLen();
-        if (modelLen > mc.contextLength()) {
-            throw new PagodaException("--max-model-len " + modelLen + " exceeds the model's context length " + mc.contextLength());
-        }
-        long kvBytes = config.kvCacheMemory() > 0 ? config.kvCacheMemory() : KvBudget.automatic(shape, config.maxNumSeqs(), modelLen);
-        this.memory = KvMemory.allocate(shape, kvBytes);
-        if (modelLen > memory.totalSlots()) {
-            if (config.maxModelLen() != 0) {
-                memory.close();
-                throw new PagodaException("--max-model-len " + modelLen + " tokens do not fit in the KV cache of " + memory.totalSlots()
-                        + " token slots (" + ByteSize.format(kvBytes) + "); raise --kv-cache-memory or lower --max-model-len");
-            }
-            modelLen = memory.totalSlots();
-        }
-        this.maxModelLen = modelLen;
+        KvBudget.Sized kv = KvBudget.allocate(mc, config);
+        this.memory = kv.memory();
+        this.maxModelLen = kv.maxModelLen();
         this.swap = config.preemptionMode() == PreemptionMode.SWAP ? new SwapSpace(memory, config.swapSpace()) : null;
         this.allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching(), swap);
         this.scheduler = new Scheduler<>(new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
@@ -168,17 +152,7 @@ public final class LLMEngine implements AutoCloseable {
 
     /** Engine thread: "waiting", "prefilling", "decoding", "swapped" or "finished" (of the first live sequence). */
     String stateOf(String id) {
-        RequestState r = outputs.request(id);
-        if (r == null || r.live.isEmpty()) {
-            return "finished";
-        }
-        Sequence<SeqState> s = r.live.get(0).seq;
-        return switch (s.status()) {
-            case WAITING -> "waiting";
-            case SWAPPED -> "swapped";
-            case RUNNING -> s.computed() < s.promptLength() ? "prefilling" : "decoding";
-            case FINISHED -> "finished";
-        };
+        return outputs.stateOf(id);
     }
 
     /** Runs a query on the engine thread, between steps, and returns its answer. */

@@ -86,6 +86,21 @@ final class OutputProcessor {
         return live.get(id);
     }
 
+    /** "waiting", "prefilling", "decoding", "swapped" or "finished" (of the request's first live sequence). */
+    String stateOf(String id) {
+        RequestState r = live.get(id);
+        if (r == null || r.live.isEmpty()) {
+            return "finished";
+        }
+        Sequence<SeqState> s = r.live.get(0).seq;
+        return switch (s.status()) {
+            case WAITING -> "waiting";
+            case SWAPPED -> "swapped";
+            case RUNNING -> s.computed() < s.promptLength() ? "prefilling" : "decoding";
+            case FINISHED -> "finished";
+        };
+    }
+
     boolean isEmpty() {
         return live.isEmpty();
     }
