@@ -5,7 +5,6 @@ import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvLayout;
-import dev.pagoda.scheduler.PreemptionMode;
 import java.lang.reflect.Field;
 import java.util.Locale;
 import picocli.CommandLine.IDefaultValueProvider;
@@ -60,7 +59,7 @@ final class EngineOptions {
                 .maxNumSeqs(maxNumSeqs)
                 .maxNumBatchedTokens(maxNumBatchedTokens)
                 .maxModelLen(maxModelLen)
-                .preemptionMode(PreemptionMode.parse(preemptionMode))
+                .preemptionMode(preemptionMode)
                 .swapSpace(size("--swap-space", swapSpace, GIB))
                 .enablePrefixCaching(enablePrefixCaching)
                 .build();
