@@ -15,6 +15,7 @@ import dev.pagoda.constraint.Constraint;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,7 +63,7 @@ public final class ThroughputBench {
 
         public Options {
             if (numRequests < 1) {
-                throw new PagodaException("--num-requests must be at least 1, got " + numRequests);
+                throw new PagodaException("--num-prompts must be at least 1, got " + numRequests);
             }
             if (n < 1 || beamWidth < 1) {
                 throw new PagodaException("--n and --beam-width must be at least 1, got " + n + " and " + beamWidth);
@@ -88,7 +89,7 @@ public final class ThroughputBench {
         SEPARATE;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
