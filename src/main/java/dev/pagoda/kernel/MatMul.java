@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p>Rows are processed in blocks of 4, split statically over the {@link WorkerPool}. A block of weight rows is
  * read from memory once per chunk of tokens and used for every token of the chunk, in register tiles of
- * 4 rows x 4 tokens (16 vector accumulators; remaining tokens 4 rows x 1). Tokens are taken in chunks whose
+ * 4 rows x 4 tokens (16 vector accumulators; remaining tokens 4 rows x 1), folded to sums after the tile. Tokens are taken in chunks whose
  * activations stay in the L2 cache, so a large batch streams the weights a few times rather than the
  * activations once per row block. Non-F32 rows are first decoded to float32 scratch (exactly as
  * {@link Dequant}), once per block and chunk, so a quantized matmul equals the F32 matmul of the dequantized
@@ -119,6 +119,17 @@ public final class MatMul {
             int rows = w.rows();
             int cols = w.cols();
             int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
+            Scratch scratch = SCRATCH.get().ensure(cols);
+            float[] acc = scratch.acc;
+            if (w.type() == TensorType.Q8_0 && t1 - t0 < TOKEN_TILE && cols % 32 == 0 && L <= 32) {
+                // few tokens: decoding in registers beats decoding to scratch (same values, same order)
+                long rb = w.rowBytes();
+                for (int t = t0; t < t1; t++) {
+                    q8_0Tile4x1(w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc);
+                    store(acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
+                }
+                return;
+            }
             MemorySegment seg;
             long w0, w1, w2, w3;
             if (w.type() == TensorType.F32) {
@@ -129,7 +140,6 @@ public final class MatMul {
                 w2 = r2 * rb;
                 w3 = r3 * rb;
             } else {
-                Scratch scratch = SCRATCH.get().ensure(cols);
                 seg = scratch.rows;
                 long rb = 4L * cols;
                 w0 = 0;
@@ -146,17 +156,20 @@ public final class MatMul {
             // 4-token tiles need whole vectors; other column counts take the 1-token tile (same order)
             if (cols % L == 0) {
                 for (; t + TOKEN_TILE <= t1; t += TOKEN_TILE) {
-                    tile4x4(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, out, outOff + t * rows + r0, rows, d1, d2, d3);
+                    tile4x4(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, acc);
+                    store(acc, TOKEN_TILE, out, outOff + t * rows + r0, rows, d1, d2, d3);
                 }
             }
             for (; t < t1; t++) {
-                tile4x1(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, out, outOff + t * rows + r0, d1, d2, d3);
+                tile4x1(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, acc);
+                store(acc, 1, out, outOff + t * rows + r0, rows, d1, d2, d3);
             }
         }
     }
 
-    /** Per-thread decode buffer for a block of rows, grown on demand (never per call once warm). */
+    /** Per-thread decode buffer for a block of rows, grown on demand (never per call once warm), and the tile accumulators. */
     private static final class Scratch {
+        final float[] acc = new float[ROW_TILE * TOKEN_TILE * L];
         MemorySegment rows = MemorySegment.NULL;
         float[] tmp = new float[0];
 
@@ -175,8 +188,7 @@ public final class MatMul {
      * same order. Needs cols to be a multiple of L: without a masked tail the method stays small enough for C1
      * (C1 gives up on it otherwise, leaving it interpreted, and Vector API code interpreted is ~1000x slower).
      */
-    private static void tile4x4(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb,
-                                float[] out, int ob, int rows, int d1, int d2, int d3) {
+    private static void tile4x4(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
@@ -209,26 +221,67 @@ public final class MatMul {
             a32 = v2.fma(t, a32);
             a33 = v3.fma(t, a33);
         }
-        store4(out, ob, d1, d2, d3, a00, a01, a02, a03);
-        store4(out, ob + rows, d1, d2, d3, a10, a11, a12, a13);
-        store4(out, ob + 2 * rows, d1, d2, d3, a20, a21, a22, a23);
-        store4(out, ob + 3 * rows, d1, d2, d3, a30, a31, a32, a33);
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, L);
+        a02.intoArray(acc, 2 * L);
+        a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, 4 * L);
+        a11.intoArray(acc, 5 * L);
+        a12.intoArray(acc, 6 * L);
+        a13.intoArray(acc, 7 * L);
+        a20.intoArray(acc, 8 * L);
+        a21.intoArray(acc, 9 * L);
+        a22.intoArray(acc, 10 * L);
+        a23.intoArray(acc, 11 * L);
+        a30.intoArray(acc, 12 * L);
+        a31.intoArray(acc, 13 * L);
+        a32.intoArray(acc, 14 * L);
+        a33.intoArray(acc, 15 * L);
     }
 
     /**
-     * Stores row 3, 2, 1, then 0: when rows ran out the repeated rows alias an earlier slot, and each holds the
-     * same value, so the order only matters for not writing past the block.
+     * {@link #tile4x1} on Q8_0 rows at byte offsets w0..w3, decoding each chunk of L weights in registers exactly
+     * as {@link RowDecoder} does (f16 d times the int8 value, in float), then the same fused multiply-add.
      */
-    private static void store4(float[] out, int o, int d1, int d2, int d3, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
-        out[o + d3] = sum(a3);
-        out[o + d2] = sum(a2);
-        out[o + d1] = sum(a1);
-        out[o] = sum(a0);
+    private static void q8_0Tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int b = 0; b < cols / 32; b++) {
+            long o = 34L * b;
+            float d0 = Dequant.half(w, w0 + o), d1 = Dequant.half(w, w1 + o), d2 = Dequant.half(w, w2 + o), d3 = Dequant.half(w, w3 + o);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector t = FloatVector.fromArray(F, x, xb + 32 * b + j);
+                long q = o + 2 + j;
+                a0 = RowDecoder.q8(w, w0 + q).mul(d0).fma(t, a0);
+                a1 = RowDecoder.q8(w, w1 + q).mul(d1).fma(t, a1);
+                a2 = RowDecoder.q8(w, w2 + q).mul(d2).fma(t, a2);
+                a3 = RowDecoder.q8(w, w3 + q).mul(d3).fma(t, a3);
+            }
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /**
+     * Folds the accumulators of {@code tokens} tokens x 4 rows (token k, row j at acc[(4k + j) * L]) into
+     * out[ob + k*rows + dj]. A separate method: vectors passed to a method that is not inlined are boxed, and
+     * the tile kernels are at C2's inlining size limit. Row 3, 2, 1, then 0: when rows ran out the repeated rows
+     * alias an earlier slot with the same value.
+     */
+    private static void store(float[] acc, int tokens, float[] out, int ob, int rows, int d1, int d2, int d3) {
+        for (int k = 0; k < tokens; k++) {
+            int a = 4 * k * L;
+            int o = ob + k * rows;
+            out[o + d3] = sum(FloatVector.fromArray(F, acc, a + 3 * L));
+            out[o + d2] = sum(FloatVector.fromArray(F, acc, a + 2 * L));
+            out[o + d1] = sum(FloatVector.fromArray(F, acc, a + L));
+            out[o] = sum(FloatVector.fromArray(F, acc, a));
+        }
     }
 
     /** One token x[xb..] against the rows at byte offsets w0..w3; the same per-element order as {@link #tile4x4}. */
-    private static void tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb,
-                                float[] out, int ob, int d1, int d2, int d3) {
+    private static void tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int bound = F.loopBound(cols);
         int i = 0;
@@ -249,6 +302,9 @@ public final class MatMul {
             a2 = FloatVector.fromMemorySegment(F, w, w2 + o, LE, m).fma(t, a2);
             a3 = FloatVector.fromMemorySegment(F, w, w3 + o, LE, m).fma(t, a3);
         }
-        store4(out, ob, d1, d2, d3, a0, a1, a2, a3);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
     }
 }

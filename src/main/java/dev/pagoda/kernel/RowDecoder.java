@@ -81,9 +81,7 @@ final class RowDecoder {
             long p = base + 34L * b;
             float d = Dequant.half(s, p);
             for (int j = 0; j < 32; j += L) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, s, p + 2 + j, LE)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                q.mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
+                q8(s, p + 2 + j).mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
             }
         }
     }
@@ -167,6 +165,11 @@ final class RowDecoder {
     private static FloatVector q6(ByteVector low, ByteVector high, float step) {
         ByteVector q = low.or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
         return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(step);
+    }
+
+    /** L int8 values at {@code off} as floats. */
+    static FloatVector q8(MemorySegment s, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     private static IntVector widenShorts(MemorySegment s, long off) {
