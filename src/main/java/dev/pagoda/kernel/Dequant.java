@@ -41,8 +41,8 @@ public final class Dequant {
             case Q8_0 -> q8_0(s, base, n, dst, off);
             case Q4_0 -> q4_0(s, base, n, dst, off);
             case Q5_0 -> q5_0(s, base, n, dst, off);
-            case Q4_K -> q4_K(s, base, n, dst, off);
-            case Q5_K -> q5_K(s, base, n, dst, off);
+            case Q4_K -> q4_K(s, base, n, dst, off, false);
+            case Q5_K -> q4_K(s, base, n, dst, off, true);
             case Q6_K -> q6_K(s, base, n, dst, off);
         }
     }
@@ -98,44 +98,18 @@ public final class Dequant {
 
     /**
      * Super-block of 256: f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) pairs for 8 sub-blocks of 32,
-     * 128 bytes of nibbles. Each 32-byte group of nibbles holds two sub-blocks: low nibbles, then high nibbles.
+     * then (Q5_K only) 32 bytes of fifth bits qh, then 128 bytes of nibbles. Each 32-byte group g of nibbles holds
+     * two sub-blocks: low nibbles, then high nibbles; their fifth bits are bits 2g and 2g+1 of qh[l].
      * x = d * scale * q - dmin * min.
      */
-    private static void q4_K(MemorySegment s, long base, int n, float[] dst, int off) {
+    private static void q4_K(MemorySegment s, long base, int n, float[] dst, int off, boolean fifthBits) {
+        int blockBytes = fifthBits ? 176 : 144;
         for (int b = 0; b < n / 256; b++) {
-            long p = base + 144L * b;
+            long p = base + (long) blockBytes * b;
             float d = half(s, p);
             float dmin = half(s, p + 2);
             long scales = p + 4;
-            long qs = p + 16;
-            int y = off + 256 * b;
-            for (int g = 0; g < 4; g++) {
-                float d1 = d * scaleK4(s, scales, 2 * g);
-                float m1 = dmin * minK4(s, scales, 2 * g);
-                float d2 = d * scaleK4(s, scales, 2 * g + 1);
-                float m2 = dmin * minK4(s, scales, 2 * g + 1);
-                for (int l = 0; l < 32; l++) {
-                    int q = s.get(BYTE, qs + 32L * g + l) & 0xFF;
-                    dst[y + 64 * g + l] = d1 * (q & 0xF) - m1;
-                    dst[y + 64 * g + 32 + l] = d2 * (q >>> 4) - m2;
-                }
-            }
-        }
-    }
-
-    /**
-     * Super-block of 256 laid out as Q4_K with 32 bytes of fifth bits (qh) before the nibbles: element l of
-     * 32-byte nibble group g takes bit 2g of qh[l] (low nibble) or bit 2g+1 (high nibble).
-     * x = d * scale * q - dmin * min, q 5-bit.
-     */
-    private static void q5_K(MemorySegment s, long base, int n, float[] dst, int off) {
-        for (int b = 0; b < n / 256; b++) {
-            long p = base + 176L * b;
-            float d = half(s, p);
-            float dmin = half(s, p + 2);
-            long scales = p + 4;
-            long qh = p + 16;
-            long qs = p + 48;
+            long qs = p + (fifthBits ? 48 : 16);
             int y = off + 256 * b;
             for (int g = 0; g < 4; g++) {
                 float d1 = d * scaleK4(s, scales, 2 * g);
@@ -144,7 +118,7 @@ public final class Dequant {
                 float m2 = dmin * minK4(s, scales, 2 * g + 1);
                 for (int l = 0; l < 32; l++) {
                     int q = u8(s, qs + 32L * g + l);
-                    int h = u8(s, qh + l) >>> (2 * g);
+                    int h = fifthBits ? u8(s, p + 16 + l) >>> (2 * g) : 0;
                     dst[y + 64 * g + l] = d1 * ((q & 0xF) | (h & 1) << 4) - m1;
                     dst[y + 64 * g + 32 + l] = d2 * ((q >>> 4) | (h & 2) << 3) - m2;
                 }

@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vectorized decoding of one weight row into float32 scratch, bit-identical to {@link Dequant#row}
- * (the matmul tests rely on that): the same float operations per element, in the same order. Q5_0 has no
- * vector decoder and goes through {@link Dequant}.
+ * (the matmul tests rely on that): the same float operations per element, in the same order. Q5_0 and Q5_K
+ * have no vector decoder and go through {@link Dequant}.
  */
 final class RowDecoder {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -51,8 +51,7 @@ final class RowDecoder {
             case BF16 -> bf16Row(s, base, n, dst, dstOff);
             case Q8_0 -> q8_0Row(s, base, n, dst, dstOff);
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
-            case Q4_K -> q4_KRow(s, base, n, dst, dstOff, false);
-            case Q5_K -> q4_KRow(s, base, n, dst, dstOff, true);
+            case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
             case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
             default -> {
                 Dequant.row(w, row, tmp, 0);
@@ -104,14 +103,13 @@ final class RowDecoder {
         }
     }
 
-    /** Q4_K, or with {@code fifthBits} Q5_K (32 bytes of fifth bits before the nibbles); layouts in {@link Dequant}. */
-    private static void q4_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff, boolean fifthBits) {
-        int blockBytes = fifthBits ? 176 : 144;
+    /** Q4_K (layout in {@link Dequant}). */
+    private static void q4_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
         for (int b = 0; b < n / 256; b++) {
-            long p = base + (long) blockBytes * b;
+            long p = base + 144L * b;
             float d = Dequant.half(s, p);
             float dmin = Dequant.half(s, p + 2);
-            long qs = p + (fifthBits ? 48 : 16);
+            long qs = p + 16;
             for (int g = 0; g < 4; g++) {
                 float d1 = d * Dequant.scaleK4(s, p + 4, 2 * g);
                 float m1 = dmin * Dequant.minK4(s, p + 4, 2 * g);
@@ -122,13 +120,8 @@ final class RowDecoder {
                     ByteVector packed = ByteVector.fromMemorySegment(B, s, qs + 32L * g + l, LE);
                     ByteVector lo = packed.and((byte) 0xF);
                     ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4);
-                    if (fifthBits) {
-                        ByteVector h = ByteVector.fromMemorySegment(B, s, p + 16 + l, LE).lanewise(VectorOperators.LSHR, 2 * g);
-                        lo = lo.or(h.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                        hi = hi.or(h.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
-                    }
-                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
-                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
+                    nibbles(lo).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
+                    nibbles(hi).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
                 }
             }
         }
@@ -149,22 +142,29 @@ final class RowDecoder {
                     ByteVector lo = ByteVector.fromMemorySegment(B, s, ql + l, LE);
                     ByteVector lo32 = ByteVector.fromMemorySegment(B, s, ql + l + 32, LE);
                     ByteVector hi = ByteVector.fromMemorySegment(B, s, qh + l, LE);
-                    q6(lo.and((byte) 0xF), hi, d * s.get(Dequant.BYTE, sc + is)).intoMemorySegment(dst, y + 4L * l, LE);
-                    q6(lo32.and((byte) 0xF), hi.lanewise(VectorOperators.LSHR, 2), d * s.get(Dequant.BYTE, sc + is + 2))
+                    ByteVector h2 = hi.lanewise(VectorOperators.LSHR, 2);
+                    ByteVector h4 = hi.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector h6 = hi.lanewise(VectorOperators.LSHR, 6);
+                    ByteVector q1 = lo.and((byte) 0xF).or(hi.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q2 = lo32.and((byte) 0xF).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h4.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q4 = lo32.lanewise(VectorOperators.LSHR, 4).or(h6.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is))
+                            .intoMemorySegment(dst, y + 4L * l, LE);
+                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 2))
                             .intoMemorySegment(dst, y + 4L * (l + 32), LE);
-                    q6(lo.lanewise(VectorOperators.LSHR, 4), hi.lanewise(VectorOperators.LSHR, 4), d * s.get(Dequant.BYTE, sc + is + 4))
+                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 4))
                             .intoMemorySegment(dst, y + 4L * (l + 64), LE);
-                    q6(lo32.lanewise(VectorOperators.LSHR, 4), hi.lanewise(VectorOperators.LSHR, 6), d * s.get(Dequant.BYTE, sc + is + 6))
+                    ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 6))
                             .intoMemorySegment(dst, y + 4L * (l + 96), LE);
                 }
             }
         }
     }
 
-    /** (low | (high & 3) << 4) - 32, times the sub-block's step. */
-    private static FloatVector q6(ByteVector low, ByteVector high, float step) {
-        ByteVector q = low.or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(step);
+    /** L byte lanes (0..255 after masking) as floats. */
+    static FloatVector nibbles(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** L int8 values at {@code off} as floats. */
