@@ -572,6 +572,15 @@ public final class LLMEngine implements AutoCloseable {
                 outputs.add(new CompletionOutput(i, java.util.Arrays.copyOfRange(s.tokens(), r.prompt.length, s.length()),
                         s.text.toString(), s.finishReason, s.logprobs, s.cumulativeLogprob));
             }
+            // Aborted before its prefill forked the other samples: they end too, empty, so that every
+            // completion index still ends with a finished increment (RequestHandle's contract).
+            for (int i = outputs.size(); i < r.params.n(); i++) {
+                CompletionOutput c = new CompletionOutput(i, new int[0], "", FinishReason.ABORT, r.params.wantsLogprobs() ? List.of() : null, 0);
+                outputs.add(c);
+                if (r.streams()) {
+                    r.handle.stream.add(new RequestOutput(r.id, i, c.tokenIds(), "", c.logprobs(), FinishReason.ABORT, null));
+                }
+            }
         }
         if (!r.streams()) {
             for (CompletionOutput c : outputs) {

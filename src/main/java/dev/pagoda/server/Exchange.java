@@ -135,7 +135,8 @@ final class Exchange {
         }
         h.append("\r\n");
         out.write(h.toString().getBytes(StandardCharsets.ISO_8859_1));
-        if (length < 0 || head) {
+        if (length <= 0 || head) {
+            // No body follows at once (none, or one produced as it comes): the client should see the headers now.
             out.flush();
         }
     }

@@ -38,11 +38,18 @@ final class HttpConnection implements Runnable {
 
     @Override
     public void run() {
-        OutputStream out = null;
         try (socket) {
-            socket.setTcpNoDelay(true);
-            SocketInput in = new SocketInput(socket);
-            out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+            serve();
+        } catch (IOException | RuntimeException e) {
+            // The client went away, or the server closed the connection (shutdown).
+        }
+    }
+
+    private void serve() throws IOException {
+        socket.setTcpNoDelay(true);
+        SocketInput in = new SocketInput(socket);
+        OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+        try {
             in.deadline(config.headerTimeout().toNanos(), Rejection.HEADER_TIMEOUT);
             boolean first = true;
             while (true) {
@@ -72,8 +79,6 @@ final class HttpConnection implements Runnable {
                     + MAX_HEADER_BYTES + " bytes");
             refuse(out, new ApiException(431, "invalid_request_error", "the request line and headers exceed " + MAX_HEADER_BYTES
                     + " bytes", null, "header_too_large", 0));
-        } catch (IOException | RuntimeException e) {
-            // The client went away, or the server closed the connection (shutdown).
         }
     }
 
@@ -147,14 +152,12 @@ final class HttpConnection implements Runnable {
         return new Exchange(in, out, parts[0], path, parts[2].equals("HTTP/1.1"), headers, config.bodyTimeout().toNanos());
     }
 
-    /** Answers with an error and marks the connection closed (the caller then ends it). */
+    /** Answers with an error; the caller then ends the connection. */
     private static void refuse(OutputStream out, ApiException e) {
-        if (out != null) {
-            try {
-                HttpIo.writeClosing(out, e);
-            } catch (IOException gone) {
-                // Nobody to tell.
-            }
+        try {
+            HttpIo.writeClosing(out, e);
+        } catch (IOException gone) {
+            // Nobody to tell.
         }
     }
 }

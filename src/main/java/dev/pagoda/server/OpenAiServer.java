@@ -256,6 +256,10 @@ public final class OpenAiServer implements AutoCloseable {
         return JsonFields.JSON.createObjectNode().put("prompt", serving.tokenizer().decode(tokens, false));
     }
 
+    ServerMetrics metrics() {
+        return serving.metrics();
+    }
+
     /** The metrics text now (tests and embedding). */
     public String metricsText() {
         return serving.metrics().render(serving.engine());

@@ -85,6 +85,14 @@ public final class ServerMetrics {
         disconnected.increment();
     }
 
+    long disconnected() {
+        return disconnected.sum();
+    }
+
+    long rejected(Rejection why) {
+        return rejected.get(why.ordinal());
+    }
+
     /** The Prometheus text exposition (version 0.0.4) of everything, engine state read now. */
     String render(LLMEngine engine) {
         var s = engine.stats();
