@@ -86,6 +86,7 @@ final class ServeCommand implements Callable<Integer> {
             OpenAiServer server = OpenAiServer.start(llm, config);
             err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,
                     server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout());
+            err.println("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
             err.flush();
             stop.await();
             err.println("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");
