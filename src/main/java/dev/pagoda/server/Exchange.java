@@ -22,8 +22,11 @@ final class Exchange {
     private final boolean http11;
     private final Map<String, String> requestHeaders;
     private final long bodyTimeoutNanos;
+    /** Content-Length, -1 for chunked, or {@link #INVALID_LENGTH}. */
+    private final long declared;
+    private static final long INVALID_LENGTH = -2;
     private final Map<String, String> responseHeaders = new LinkedHashMap<>();
-    private InputStream body;
+    private BodyInput body;
     private OutputStream response;
     private boolean headersSent;
     private boolean close;
@@ -37,6 +40,7 @@ final class Exchange {
         this.http11 = http11;
         this.requestHeaders = requestHeaders;
         this.bodyTimeoutNanos = bodyTimeoutNanos;
+        this.declared = parseLength(requestHeaders);
         String connection = header("Connection");
         this.close = !http11 || (connection != null && connection.toLowerCase().contains("close"));
     }
@@ -55,23 +59,27 @@ final class Exchange {
         return requestHeaders.get(name);
     }
 
-    /** The declared body length: -1 for chunked, 0 for none. */
-    long declaredLength() throws IOException {
-        if (header("Transfer-Encoding") != null) {
+    /** The declared body length: -1 for chunked, 0 for none; a 400 for a Content-Length that is not a number. */
+    long declaredLength() {
+        if (declared == INVALID_LENGTH) {
+            throw ApiException.badRequest("Content-Length is not a number", null);
+        }
+        return declared;
+    }
+
+    private static long parseLength(TreeMap<String, String> headers) {
+        if (headers.containsKey("Transfer-Encoding")) {
             return -1;
         }
-        String cl = header("Content-Length");
+        String cl = headers.get("Content-Length");
         if (cl == null) {
             return 0;
         }
         try {
             long n = Long.parseLong(cl.trim());
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return n;
+            return n < 0 ? INVALID_LENGTH : n;
         } catch (NumberFormatException e) {
-            throw ApiException.badRequest("Content-Length is not a number", null);
+            return INVALID_LENGTH;
         }
     }
 
@@ -110,6 +118,10 @@ final class Exchange {
             throw new IllegalStateException("headers already sent");
         }
         headersSent = true;
+        if (!bodyConsumed()) {
+            // An unread rest of the body would be taken for the next request: say now that this is the last one.
+            close = true;
+        }
         boolean head = method.equals("HEAD");
         StringBuilder h = new StringBuilder(256);
         h.append(http11 ? "HTTP/1.1 " : "HTTP/1.0 ").append(status).append(' ').append(reason(status)).append("\r\n");
@@ -166,11 +178,11 @@ final class Exchange {
         }
         response.close();
         out.flush();
-        // An unread rest of the body would be taken for the next request.
-        if (body == null ? declaredLength() != 0 : !((BodyInput) body).exhausted()) {
-            close = true;
-        }
-        return !close;
+        return !close && bodyConsumed();
+    }
+
+    private boolean bodyConsumed() {
+        return body == null ? declared == 0 : body.exhausted();
     }
 
     static String reason(int status) {

@@ -12,12 +12,17 @@ final class HttpIo {
     private HttpIo() {
     }
 
-    /** The whole body; 413 past {@code limit} bytes (judged from Content-Length when sent, else while reading). */
+    /** The whole body; 413 past {@code limit} bytes (judged from Content-Length when sent, else while reading chunks). */
     static byte[] body(Exchange ex, long limit) throws IOException {
-        if (ex.declaredLength() > limit) {
+        long declared = ex.declaredLength();
+        if (declared > limit) {
             throw ApiException.tooLarge(limit);
         }
         InputStream in = ex.body();
+        if (declared >= 0) {
+            // Known length: one array of it, no growing copies.
+            return in.readNBytes((int) declared);
+        }
         byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
         if (b.length > limit) {
             throw ApiException.tooLarge(limit);
