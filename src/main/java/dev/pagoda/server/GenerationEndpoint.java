@@ -39,7 +39,6 @@ abstract class GenerationEndpoint {
         Generation g = Generation.start(serving.engine(), serving.metrics(), serving.admission(), id, p.prompts(), p.params());
         ResponseShape shape = shape(id, g.choices());
         ClientWatch client = new ClientWatch(ex);
-        List<RequestResult> results;
         SseStream sse = null;
         try {
             if (p.stream()) {
@@ -73,7 +72,7 @@ abstract class GenerationEndpoint {
             g.abort();
             throw e;
         }
-        results = g.results();
+        List<RequestResult> results = g.results();
         if (sse == null) {
             HttpIo.json(ex, 200, shape.response(results));
             return;

@@ -19,6 +19,9 @@ final class HttpConnection implements Runnable {
     /** Request line and headers together, at most (uvicorn's h11 allows 64 KiB too). */
     static final int MAX_HEADER_BYTES = 64 * 1024;
     static final int MAX_HEADERS = 128;
+    /** A refused body is read and dropped for at most this long and this much before the connection closes. */
+    private static final long LINGER_NANOS = 2_000_000_000L;
+    private static final long LINGER_BYTES = 64L << 20;
 
     private final Socket socket;
     private final ServerConfig config;
@@ -64,6 +67,7 @@ final class HttpConnection implements Runnable {
                 }
                 handler.accept(ex);
                 if (!ex.finish()) {
+                    lingeringClose(in);
                     return;
                 }
                 in.deadline(config.idleTimeout().toNanos(), null);
@@ -79,6 +83,24 @@ final class HttpConnection implements Runnable {
                     + MAX_HEADER_BYTES + " bytes");
             refuse(out, new ApiException(431, "invalid_request_error", "the request line and headers exceed " + MAX_HEADER_BYTES
                     + " bytes", null, "header_too_large", 0));
+        }
+    }
+
+    /**
+     * Half-closes and drops what the client still sends (the unread rest of a refused body) for a bounded time and
+     * amount, so that it reads the answer instead of a reset.
+     */
+    private void lingeringClose(SocketInput in) throws IOException {
+        socket.shutdownOutput();
+        in.deadline(LINGER_NANOS, null);
+        byte[] drop = new byte[16 * 1024];
+        long left = LINGER_BYTES;
+        try {
+            for (int n = in.read(drop, 0, drop.length); n > 0 && left > 0; n = in.read(drop, 0, drop.length)) {
+                left -= n;
+            }
+        } catch (ReadTimeoutException e) {
+            // Enough waiting.
         }
     }
 
