@@ -10,7 +10,7 @@ import java.security.MessageDigest;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The OpenAI-compatible HTTP server over one engine (design brief, section 5): completions and chat
+ * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
  * metrics. One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
  * increments, watching its client.
