@@ -6,6 +6,7 @@ import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.model.AttentionBackend;
 import dev.pagoda.model.ForwardBatch;
+import dev.pagoda.model.LayerAttention;
 
 /**
  * Plugs the PagedAttention kernel into the model: the engine adds each scheduled chunk's KV sequence in
@@ -19,6 +20,7 @@ public final class PagedAttentionBackend implements AttentionBackend {
     private final RangeTask task = this::runRange;
     private final int headDim;
     private int layer;
+    private LayerAttention how;
     private float[] q;
     private float[] out;
 
@@ -39,12 +41,13 @@ public final class PagedAttentionBackend implements AttentionBackend {
     }
 
     @Override
-    public void attend(int layer, ForwardBatch fb, float[] q, float[] k, float[] v, float[] out) {
+    public void attend(int layer, LayerAttention how, ForwardBatch fb, float[] q, float[] k, float[] v, float[] out) {
         if (fb.tokenCount() != batch.numTokens()) {
             throw new IllegalStateException("forward batch has " + fb.tokenCount() + " tokens, attention batch " + batch.numTokens());
         }
         kernel.writeKv(layer, batch, k, v);
         this.layer = layer;
+        this.how = how;
         this.q = q;
         this.out = out;
         int items = kernel.workItems(batch);
@@ -56,6 +59,6 @@ public final class PagedAttentionBackend implements AttentionBackend {
     }
 
     private void runRange(int start, int end) {
-        kernel.run(layer, batch, q, out, start, end);
+        kernel.run(layer, how, batch, q, out, start, end);
     }
 }
