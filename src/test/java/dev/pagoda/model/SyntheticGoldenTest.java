@@ -51,11 +51,7 @@ class SyntheticGoldenTest {
     }
 
     static int[] ints(JsonNode arr) {
-        int[] r = new int[arr.size()];
-        for (int i = 0; i < r.length; i++) {
-            r[i] = arr.get(i).asInt();
-        }
-        return r;
+        return StoriesGoldenTest.ints(arr);
     }
 
     /** Steps whose tokens must match: those before the first near-tie (all when there is none). */
@@ -88,11 +84,11 @@ class SyntheticGoldenTest {
         }
     }
 
-    private record Greedy(int[] tokens, double[] top1Logprob) {
+    record Greedy(int[] tokens, double[] top1Logprob, float[] top1Logit) {
     }
 
-    /** Greedy decoding over the dense reference attention, one token a step, recording the top-1 log-probability. */
-    private static Greedy greedy(Model m, int[] prompt, int steps) {
+    /** Greedy decoding over the dense reference attention, one token a step, recording the top-1 logit and log-probability. */
+    static Greedy greedy(Model m, int[] prompt, int steps) {
         ModelConfig c = m.config();
         Transformer tf = new Transformer(m, prompt.length);
         DenseKvAttention kv = new DenseKvAttention(c, 1, c.contextLength());
@@ -102,6 +98,7 @@ class SyntheticGoldenTest {
         tf.forward(batch, kv, logits);
         int[] tokens = new int[steps];
         double[] logprob = new double[steps];
+        float[] top = new float[steps];
         for (int k = 0; k < steps; k++) {
             int best = Ops.argmax(logits, 0, logits.length);
             double sum = 0;
@@ -109,12 +106,13 @@ class SyntheticGoldenTest {
                 sum += Math.exp((double) l - logits[best]);
             }
             tokens[k] = best;
+            top[k] = logits[best];
             logprob[k] = -Math.log(sum);
             batch.clear();
             batch.addSequence(0, new int[] {best}, 0, 1, prompt.length + k, true);
             tf.forward(batch, kv, logits);
         }
-        return new Greedy(tokens, logprob);
+        return new Greedy(tokens, logprob, top);
     }
 
     static Stream<Arguments> engineCases() {
