@@ -64,12 +64,21 @@ public final class SyntheticShape {
     }
 
     public static SyntheticShape parse(String name) {
-        for (SyntheticShape s : NAMED) {
+        return parse(name, NAMED);
+    }
+
+    /** A Llama shape, the kind {@link SyntheticModelBuilder} builds in memory. */
+    static SyntheticShape parseLlama(String name) {
+        return parse(name, NAMED.stream().filter(SyntheticShape::plainLlama).toList());
+    }
+
+    private static SyntheticShape parse(String name, List<SyntheticShape> known) {
+        for (SyntheticShape s : known) {
             if (s.id.equalsIgnoreCase(name)) {
                 return s;
             }
         }
-        throw new PagodaException("unknown shape '" + name + "' (known: " + NAMED.stream().map(s -> s.id).toList() + ")");
+        throw new PagodaException("unknown shape '" + name + "' (known: " + known.stream().map(s -> s.id).toList() + ")");
     }
 
     /** The real-size shape of an architecture ({@code llama}: llama-1b). */
