@@ -117,12 +117,10 @@ class SyntheticGoldenTest {
 
     static Stream<Arguments> engineCases() {
         List<Arguments> a = new ArrayList<>();
+        // Both block sizes for every variant; the formats alternate (each is checked against the reference above).
         for (String v : VARIANTS) {
-            for (String f : List.of("gguf", "hf")) {
-                for (int block : new int[] {1, 16}) {
-                    a.add(Arguments.of(v, f, block));
-                }
-            }
+            a.add(Arguments.of(v, "gguf", 1));
+            a.add(Arguments.of(v, "hf", 16));
         }
         return a.stream();
     }
