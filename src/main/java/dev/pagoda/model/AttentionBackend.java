@@ -6,7 +6,9 @@ package dev.pagoda.model;
  * and writes each token's attention output (causal: a token sees its own sequence's positions up to its own, the
  * last {@code how.window()} of them for a sliding-window layer, scored as {@code how} says).
  * Rows: q and out are heads*headDim floats per token, k and v kvHeads*headDim.
+ *
+ * @param <S> the backend's handle on a sequence's K/V ({@link ForwardBatch#sequence})
  */
-public interface AttentionBackend {
-    void attend(int layer, LayerAttention how, ForwardBatch batch, float[] q, float[] k, float[] v, float[] out);
+public interface AttentionBackend<S> {
+    void attend(int layer, LayerAttention how, ForwardBatch<S> batch, float[] q, float[] k, float[] v, float[] out);
 }

@@ -1,7 +1,7 @@
 package dev.pagoda.model;
 
-import dev.pagoda.kernel.Dequant;
 import dev.pagoda.kernel.MatMul;
+import dev.pagoda.kernel.Dequant;
 import dev.pagoda.kernel.Ops;
 import dev.pagoda.kernel.RopeTable;
 import dev.pagoda.kernel.WeightMatrix;
@@ -21,13 +21,11 @@ public final class Transformer {
     private final ModelWeights w;
     /** Per layer; layers with equal {@link Rope}s share a table. */
     private final RopeTable[] rope;
-    private final int capacity;
     private final float[] x, xb, q, k, v, att, hb, hb2, logitIn;
 
     public Transformer(Model model, int maxBatchTokens) {
         this.c = model.config();
         this.w = model.weights();
-        this.capacity = maxBatchTokens;
         Map<Rope, RopeTable> tables = new HashMap<>();
         this.rope = new RopeTable[c.layers()];
         for (int l = 0; l < c.layers(); l++) {
@@ -48,15 +46,11 @@ public final class Transformer {
         return c;
     }
 
-    public int capacity() {
-        return capacity;
-    }
-
     /**
      * Runs the batch through every layer. Logits of batch.logitTokens[i] go to
      * logits[i * vocab, (i+1) * vocab).
      */
-    public void forward(ForwardBatch batch, AttentionBackend attention, float[] logits) {
+    public <S> void forward(ForwardBatch<S> batch, AttentionBackend<S> attention, float[] logits) {
         final int n = batch.tokenCount();
         final int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim();
         for (int t = 0; t < n; t++) {

@@ -92,7 +92,7 @@ class SyntheticGoldenTest {
         ModelConfig c = m.config();
         Transformer tf = new Transformer(m, prompt.length);
         DenseKvAttention kv = new DenseKvAttention(c, 1, c.contextLength());
-        ForwardBatch batch = new ForwardBatch(prompt.length, 1);
+        ForwardBatch<Integer> batch = new ForwardBatch<>(prompt.length, 1);
         float[] logits = new float[c.vocabSize()];
         batch.addSequence(0, prompt, 0, prompt.length, 0, true);
         tf.forward(batch, kv, logits);
