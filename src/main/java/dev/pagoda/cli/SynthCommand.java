@@ -1,6 +1,7 @@
 package dev.pagoda.cli;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.model.SyntheticDtype;
 import dev.pagoda.model.SyntheticModel;
 import dev.pagoda.model.SyntheticShape;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ final class SynthCommand implements Callable<Integer> {
             + "(llama: llama-1b), or with --shape, the architecture the shape must have.")
     String arch;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0, q4_0 or q4_k_m (Q4_K with Q6_K for the output head and some attn_v/ffn_down, as llama-quantize mixes them) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--out", required = true, description = "The .gguf file to write.")
@@ -45,7 +46,7 @@ final class SynthCommand implements Callable<Integer> {
         if (arch != null && !s.arch.equalsIgnoreCase(arch)) {
             throw new PagodaException("shape " + s.id + " is a " + s.arch + " model, not " + arch);
         }
-        SyntheticModel.write(s, SyntheticModel.parseType(dtype), seed, out);
+        SyntheticModel.write(s, SyntheticDtype.parse(dtype), seed, out);
         spec.commandLine().getOut().printf("wrote %s (%s) in %.1f s%n", out, Units.bytes(out.toFile().length()), (System.nanoTime() - t0) / 1e9);
         spec.commandLine().getOut().flush();
         return 0;

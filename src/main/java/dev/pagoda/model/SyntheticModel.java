@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
  * Random-weight models for benchmarks, written as GGUF ({@code pagoda synth}) the way llama.cpp's converter lays out
@@ -30,17 +31,6 @@ public final class SyntheticModel {
     private SyntheticModel() {
     }
 
-    public static TensorType parseType(String name) {
-        return switch (name.toLowerCase()) {
-            case "f32" -> TensorType.F32;
-            case "f16" -> TensorType.F16;
-            case "bf16" -> TensorType.BF16;
-            case "q8_0" -> TensorType.Q8_0;
-            case "q4_0" -> TensorType.Q4_0;
-            default -> throw new PagodaException("unknown dtype '" + name + "' (known: f32, f16, bf16, q8_0, q4_0)");
-        };
-    }
-
     /** One tensor as GGUF names it: rows x cols elements (a 1-D tensor is one row), and how to generate its bytes. */
     record Tensor(String name, TensorType type, int rows, int cols, GgufWriter.TensorData data) {
         /** GGUF extents, innermost first. */
@@ -53,7 +43,7 @@ public final class SyntheticModel {
     static final float ROPE_THETA = 10000f;
 
     /** The model's name, as general.name records it. */
-    static String name(SyntheticShape s, TensorType type) {
+    static String name(SyntheticShape s, SyntheticDtype type) {
         return "synth-" + s.id + "-" + type.name().toLowerCase();
     }
 
@@ -71,7 +61,7 @@ public final class SyntheticModel {
         };
     }
 
-    public static void write(SyntheticShape s, TensorType type, long seed, Path out) {
+    public static void write(SyntheticShape s, SyntheticDtype type, long seed, Path out) {
         GgufWriter w = new GgufWriter();
         String a = ggufArch(s) + ".";
         w.put("general.architecture", ggufArch(s));
@@ -94,7 +84,7 @@ public final class SyntheticModel {
             w.put(a + "attn_logit_softcapping", 50f);
             w.put(a + "final_logit_softcapping", 30f);
         }
-        w.put("general.file_type", GgufValueType.UINT32, fileType(type));
+        w.put("general.file_type", GgufValueType.UINT32, type.fileType);
         SyntheticVocabulary v = SyntheticVocabulary.byteLevel(s.vocab, seed);
         w.put("tokenizer.ggml.model", "gpt2");
         w.put("tokenizer.ggml.pre", "gpt-2");
@@ -115,7 +105,7 @@ public final class SyntheticModel {
      * {@link SyntheticModelBuilder} fills into memory. Matrix i draws from seed * golden + i, so the bytes depend only on
      * shape, type and seed.
      */
-    static List<Tensor> tensors(SyntheticShape s, TensorType type, long seed) {
+    static List<Tensor> tensors(SyntheticShape s, SyntheticDtype dtype, long seed) {
         List<Tensor> out = new ArrayList<>();
         int qDim = s.heads * s.headDim(), kvDim = s.kvHeads * s.headDim();
         boolean fused = s.arch.equals("phi3"), qkNorm = s.arch.equals("qwen3") || s.arch.equals("gemma3");
@@ -126,16 +116,18 @@ public final class SyntheticModel {
             float[] d = Rope.llama3(ropeTheta(s), RopeStyle.INTERLEAVED, s.headDim(), 32f, 1f, 4f, 8192).freqDivisors();
             out.add(new Tensor("rope_freqs.weight", TensorType.F32, 1, d.length, dst -> MemorySegment.copy(d, 0, dst, FLOAT, 0, d.length)));
         }
-        out.add(matrix("token_embd.weight", type, s.vocab, s.dim, seed, counter));
+        out.add(matrix("token_embd.weight", dtype.typeOf("token_embd.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
         for (int l = 0; l < s.layers; l++) {
             String p = "blk." + l + ".";
+            int layer = l;
+            Function<String, TensorType> t = name -> dtype.typeOf(name, layer, s.layers);
             out.add(constant(p + "attn_norm.weight", s.dim, 1f));
             if (fused) {
-                out.add(matrix(p + "attn_qkv.weight", type, qDim + 2 * kvDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_qkv.weight", t.apply("attn_qkv.weight"), qDim + 2 * kvDim, s.dim, seed, counter));
             } else {
-                out.add(matrix(p + "attn_q.weight", type, qDim, s.dim, seed, counter));
-                out.add(matrix(p + "attn_k.weight", type, kvDim, s.dim, seed, counter));
-                out.add(matrix(p + "attn_v.weight", type, kvDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_q.weight", t.apply("attn_q.weight"), qDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_k.weight", t.apply("attn_k.weight"), kvDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_v.weight", t.apply("attn_v.weight"), kvDim, s.dim, seed, counter));
             }
             if (bias) {
                 out.add(constant(p + "attn_q.bias", qDim, 0f));
@@ -146,24 +138,24 @@ public final class SyntheticModel {
                 out.add(constant(p + "attn_q_norm.weight", s.headDim(), 1f));
                 out.add(constant(p + "attn_k_norm.weight", s.headDim(), 1f));
             }
-            out.add(matrix(p + "attn_output.weight", type, s.dim, qDim, seed, counter));
+            out.add(matrix(p + "attn_output.weight", t.apply("attn_output.weight"), s.dim, qDim, seed, counter));
             if (postNorms) {
                 out.add(constant(p + "post_attention_norm.weight", s.dim, 1f));
                 out.add(constant(p + "post_ffw_norm.weight", s.dim, 1f));
             }
             out.add(constant(p + "ffn_norm.weight", s.dim, 1f));
             if (fused) {
-                out.add(matrix(p + "ffn_up.weight", type, 2 * s.hiddenDim, s.dim, seed, counter));
-                out.add(matrix(p + "ffn_down.weight", type, s.dim, s.hiddenDim, seed, counter));
+                out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), 2 * s.hiddenDim, s.dim, seed, counter));
+                out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
             } else {
-                out.add(matrix(p + "ffn_gate.weight", type, s.hiddenDim, s.dim, seed, counter));
-                out.add(matrix(p + "ffn_down.weight", type, s.dim, s.hiddenDim, seed, counter));
-                out.add(matrix(p + "ffn_up.weight", type, s.hiddenDim, s.dim, seed, counter));
+                out.add(matrix(p + "ffn_gate.weight", t.apply("ffn_gate.weight"), s.hiddenDim, s.dim, seed, counter));
+                out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
+                out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), s.hiddenDim, s.dim, seed, counter));
             }
         }
         out.add(constant("output_norm.weight", s.dim, 1f));
         if (fused) {
-            out.add(matrix("output.weight", type, s.vocab, s.dim, seed, counter));
+            out.add(matrix("output.weight", dtype.typeOf("output.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
         }
         return out;
     }
@@ -191,17 +183,5 @@ public final class SyntheticModel {
                 Quantize.encode(t, row, 0, cols, dst, r * rowBytes);
             }
         });
-    }
-
-    /** llama.cpp's general.file_type codes (LLAMA_FTYPE_*). */
-    private static int fileType(TensorType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException(t.name());
-        };
     }
 }

@@ -6,7 +6,6 @@ import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.Generator;
 import dev.pagoda.engine.LLM;
-import dev.pagoda.kernel.TensorType;
 import dev.pagoda.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,7 +31,7 @@ class SyntheticArchitecturesTest {
         SyntheticShape shape = new SyntheticShape(arch + "-test", arch, 64, 128, 6, 4, 2, 32, 300, 256,
                 arch.startsWith("gemma") || arch.equals("phi3") ? 8 : 0);
         Path file = TestData.scratch("synth-arch").resolve(arch + ".gguf");
-        SyntheticModel.write(shape, TensorType.F32, 3, file);
+        SyntheticModel.write(shape, SyntheticDtype.F32, 3, file);
         int[] prompt = new int[20];
         List<int[]> prompts = new ArrayList<>();
         int[] solo;
