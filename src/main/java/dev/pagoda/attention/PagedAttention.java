@@ -4,6 +4,7 @@ import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.model.ForwardBatch;
+import dev.pagoda.model.LayerAttention;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -13,10 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The PagedAttention kernel for one layer: each query row attends to its own sequence's K/V at positions
- * 0..its position, reading them through the sequence's slot addressing (paged block table or contiguous run,
- * see {@link KvSequence}). Grouped-query attention: query head h reads kv head h / (nHeads / nKvHeads).
- * Scores are scaled by 1/sqrt(headDim); softmax in float with max subtraction ({@code StrictMath.exp}: the same
- * bits interpreted or compiled).
+ * 0..its position (only the last W of them in a sliding-window layer), reading them through the sequence's slot
+ * addressing (paged block table or contiguous run, see {@link KvSequence}). Grouped-query attention: query head h
+ * reads kv head h / (nHeads / nKvHeads). Scores are scaled and optionally soft-capped as the layer's
+ * {@link LayerAttention} says; softmax in float with max subtraction ({@code StrictMath.exp} and
+ * {@code StrictMath.tanh}: the same bits interpreted or compiled).
  *
  * <p>Work is split into items (row, head), item = row * nHeads + head; {@link #run} computes a range of items,
  * so a worker pool can call it in parallel ({@code parallelFor(workItems(b), (s, e) -> run(..., s, e))}).
@@ -41,7 +43,6 @@ public final class PagedAttention {
     private final int blockSize;
     private final long rowBytes;
     private final boolean f32;
-    private final float scale;
     private final ThreadLocal<Scratch> scratch;
 
     /** One thread's working arrays; {@code scores} grows to the longest context seen. */
@@ -70,7 +71,6 @@ public final class PagedAttention {
         this.blockSize = memory.blockSize();
         this.rowBytes = memory.rowBytes();
         this.f32 = memory.shape().dtype() == KvDtype.F32;
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(headDim, f32));
     }
 
@@ -98,12 +98,12 @@ public final class PagedAttention {
     }
 
     /** All items on the calling thread. */
-    public void forward(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] out) {
-        run(layer, batch, q, out, 0, workItems(batch));
+    public void forward(int layer, LayerAttention how, ForwardBatch<KvSequence> batch, float[] q, float[] out) {
+        run(layer, how, batch, q, out, 0, workItems(batch));
     }
 
     /** Computes items {@code start..end-1} (item = row * nHeads + head) into {@code out}. */
-    public void run(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] out, int start, int end) {
+    public void run(int layer, LayerAttention how, ForwardBatch<KvSequence> batch, float[] q, float[] out, int start, int end) {
         Scratch s = scratch.get();
         if (s.scores.length < batch.maxContext()) {
             s.scores = new float[batch.maxContext()];
@@ -111,39 +111,45 @@ public final class PagedAttention {
         for (int item = start; item < end; item++) {
             int t = item / nHeads;
             int h = item % nHeads;
-            attend(layer, batch.sequence(batch.tokenSeq[t]), batch.positions[t] + 1, h / group, q, (t * nHeads + h) * headDim,
-                    out, s.scores, s.acc, s.row, s.lanes);
+            int pos = batch.positions[t];
+            attend(layer, how, batch.sequence(batch.tokenSeq[t]), how.firstVisible(pos), pos + 1, h / group, q,
+                    (t * nHeads + h) * headDim, out, s.scores, s.acc, s.row, s.lanes);
         }
     }
 
-    private void attend(int layer, KvSequence seq, int context, int kvHead, float[] q, int qOff, float[] out,
-                        float[] scores, float[] acc, float[] row, float[] lanes) {
-        // Pass 1: scores of positions 0..context-1, block by block.
+    /** Attends to positions {@code from..context-1}; their scores go to {@code scores[0..context-from)}. */
+    private void attend(int layer, LayerAttention how, KvSequence seq, int from, int context, int kvHead, float[] q, int qOff,
+                        float[] out, float[] scores, float[] acc, float[] row, float[] lanes) {
+        final float scale = how.scale(), cap = how.softCap();
+        // Pass 1: scores of positions from..context-1, block by block.
         float max = Float.NEGATIVE_INFINITY;
-        int p = 0;
-        for (int j = 0; p < context; j++) {
+        int p = from;
+        for (int j = from / blockSize; p < context; j++) {
             int first = seq.blockSlotStart(j);
-            int n = Math.min(blockSize, context - p);
-            for (int i = 0; i < n; i++, p++) {
+            int n = Math.min(blockSize, context - j * blockSize);
+            for (int i = p - j * blockSize; i < n; i++, p++) {
                 float s = dot(q, qOff, offset(first + i, layer, KvMemory.K, kvHead), row, lanes) * scale;
-                scores[p] = s;
+                if (cap > 0) {
+                    s = cap * (float) StrictMath.tanh(s / cap);
+                }
+                scores[p - from] = s;
                 max = Math.max(max, s);
             }
         }
         float sum = 0;
-        for (int i = 0; i < context; i++) {
+        for (int i = 0; i < context - from; i++) {
             float e = (float) StrictMath.exp(scores[i] - max);
             scores[i] = e;
             sum += e;
         }
         // Pass 2: probability-weighted sum of V rows, in the same position order.
         Arrays.fill(acc, 0f);
-        p = 0;
-        for (int j = 0; p < context; j++) {
+        p = from;
+        for (int j = from / blockSize; p < context; j++) {
             int first = seq.blockSlotStart(j);
-            int n = Math.min(blockSize, context - p);
-            for (int i = 0; i < n; i++, p++) {
-                axpy(scores[p], offset(first + i, layer, KvMemory.V, kvHead), acc, row);
+            int n = Math.min(blockSize, context - j * blockSize);
+            for (int i = p - j * blockSize; i < n; i++, p++) {
+                axpy(scores[p - from], offset(first + i, layer, KvMemory.V, kvHead), acc, row);
             }
         }
         float inv = 1f / sum;

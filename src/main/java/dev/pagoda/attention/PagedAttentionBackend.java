@@ -6,6 +6,7 @@ import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.model.AttentionBackend;
 import dev.pagoda.model.ForwardBatch;
+import dev.pagoda.model.LayerAttention;
 
 /**
  * Plugs the PagedAttention kernel into the model: the forward batch's sequences are KV sequences; per
@@ -17,6 +18,7 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
     private final RangeTask task = this::runRange;
     private final int headDim;
     private int layer;
+    private LayerAttention how;
     private ForwardBatch<KvSequence> batch;
     private float[] q;
     private float[] out;
@@ -28,10 +30,11 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
     }
 
     @Override
-    public void attend(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] k, float[] v, float[] out) {
+    public void attend(int layer, LayerAttention how, ForwardBatch<KvSequence> batch, float[] q, float[] k, float[] v, float[] out) {
         kernel.writeKv(layer, batch, k, v);
         this.batch = batch;
         this.layer = layer;
+        this.how = how;
         this.q = q;
         this.out = out;
         int items = kernel.workItems(batch);
@@ -43,6 +46,6 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
     }
 
     private void runRange(int start, int end) {
-        kernel.run(layer, batch, q, out, start, end);
+        kernel.run(layer, how, batch, q, out, start, end);
     }
 }

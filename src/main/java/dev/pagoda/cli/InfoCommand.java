@@ -45,7 +45,8 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("vocabulary:     %d (tokenizer %d; bos %d, eos %d)%n", c.vocabSize(), m.tokenizer().vocabSize(),
                     m.tokenizer().bosId(), m.tokenizer().eosId());
             out.printf("context length: %d%n", c.contextLength());
-            out.printf("rope:           theta %s, %s pairs%n", c.ropeTheta(), c.ropeStyle().name().toLowerCase());
+            out.printf("rope:           %s%n", c.rope());
+            out.printf("features:       %s%n", c.features().isEmpty() ? "none (plain Llama)" : String.join("; ", c.features()));
             out.printf("norm eps:       %s%n", c.normEps());
             out.printf("embeddings:     %s%n", m.weights().tiedEmbeddings() ? "tied (output = token embedding)" : "separate output matrix");
             out.printf("parameters:     %,d%n", m.parameterCount());

@@ -83,6 +83,34 @@ public final class Ops {
         }
     }
 
+    /**
+     * GeGLU's gate: {@code gate = gelu(gate) * up} with the tanh approximation
+     * gelu(g) = g/2 * (1 + tanh(sqrt(2/pi) * (g + 0.044715 g^3))). {@link StrictMath#tanh}: the same bits whether
+     * interpreted or compiled.
+     */
+    public static void geluTanhMul(float[] gate, int gOff, float[] up, int uOff, int n) {
+        final float c = (float) Math.sqrt(2 / Math.PI);
+        for (int i = 0; i < n; i++) {
+            float g = gate[gOff + i];
+            g = 0.5f * g * (1f + (float) StrictMath.tanh(c * (g + 0.044715f * g * g * g)));
+            gate[gOff + i] = g * up[uOff + i];
+        }
+    }
+
+    /** Soft-capping: {@code x = cap * tanh(x / cap)} for n elements (Gemma 2's logits). */
+    public static void softCap(float[] x, int off, int n, float cap) {
+        for (int i = off; i < off + n; i++) {
+            x[i] = cap * (float) StrictMath.tanh(x[i] / cap);
+        }
+    }
+
+    /** {@code x *= a} for n elements. */
+    public static void scale(float[] x, int off, int n, float a) {
+        for (int i = off; i < off + n; i++) {
+            x[i] *= a;
+        }
+    }
+
     /** In-place softmax of n elements: exp(x - max) / sum, the sum taken in index order. */
     public static void softmax(float[] x, int off, int n) {
         float max = x[off];

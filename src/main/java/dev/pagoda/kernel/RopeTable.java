@@ -2,7 +2,9 @@ package dev.pagoda.kernel;
 
 /**
  * Precomputed cos/sin of the rotary position embedding for positions {@code [0, maxPositions)}:
- * angle(pos, i) = pos * theta^(-2i/headDim) for pair i < headDim/2, computed in float like llama2.c.
+ * angle(pos, i) = pos * theta^(-2i/headDim) / divisor[i] for pair i < headDim/2, computed in float like llama2.c.
+ * Rope scaling changes only the per-pair divisors (1 without scaling) and may scale cos and sin by a
+ * magnitude (YaRN's and LongRoPE's attention factor; 1 otherwise).
  */
 public final class RopeTable {
     private final int headDim;
@@ -11,8 +13,16 @@ public final class RopeTable {
     private final float[] sin;
 
     public RopeTable(int headDim, int maxPositions, float theta) {
+        this(headDim, maxPositions, theta, null, 1f);
+    }
+
+    /** @param freqDivisors one divisor per rotary pair (headDim / 2), or null for none */
+    public RopeTable(int headDim, int maxPositions, float theta, float[] freqDivisors, float magnitude) {
         if (headDim <= 0 || headDim % 2 != 0 || maxPositions <= 0) {
             throw new IllegalArgumentException("rope needs an even headDim > 0 and maxPositions > 0, got " + headDim + ", " + maxPositions);
+        }
+        if (freqDivisors != null && freqDivisors.length != headDim / 2) {
+            throw new IllegalArgumentException("rope needs " + headDim / 2 + " frequency divisors, got " + freqDivisors.length);
         }
         this.headDim = headDim;
         this.maxPositions = maxPositions;
@@ -21,10 +31,13 @@ public final class RopeTable {
         sin = new float[maxPositions * half];
         for (int i = 0; i < half; i++) {
             float freq = 1f / (float) Math.pow(theta, 2 * i / (float) headDim);
+            if (freqDivisors != null) {
+                freq /= freqDivisors[i];
+            }
             for (int pos = 0; pos < maxPositions; pos++) {
                 float angle = pos * freq;
-                cos[pos * half + i] = (float) Math.cos(angle);
-                sin[pos * half + i] = (float) Math.sin(angle);
+                cos[pos * half + i] = (float) Math.cos(angle) * magnitude;
+                sin[pos * half + i] = (float) Math.sin(angle) * magnitude;
             }
         }
     }

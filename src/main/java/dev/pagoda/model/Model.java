@@ -47,10 +47,7 @@ public record Model(
         long n = weights.matrices().mapToLong(m -> (long) m.rows() * m.cols()).sum();
         n += weights.finalNorm().length;
         for (LayerWeights l : weights.layers()) {
-            n += l.attnNorm().length + l.ffnNorm().length;
-            if (l.bq() != null) {
-                n += l.bq().length + l.bk().length + l.bv().length;
-            }
+            n += l.vectorParameters();
         }
         return n;
     }

@@ -1,8 +1,10 @@
 package dev.pagoda.model;
 
+import dev.pagoda.PagodaException;
 import dev.pagoda.format.gguf.GgufValueType;
 import dev.pagoda.format.gguf.GgufWriter;
 import dev.pagoda.kernel.Quantize;
+import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.tokenizer.SyntheticVocabulary;
 import java.lang.foreign.MemorySegment;
@@ -15,8 +17,9 @@ import java.util.SplittableRandom;
 import java.util.function.Function;
 
 /**
- * Random-weight Llama models for benchmarks, written as GGUF ({@code pagoda synth}): uniform weights of standard deviation 0.02,
- * unit norms, tied embeddings, and a byte-level BPE vocabulary of the shape's size. Matrices whose rows
+ * Random-weight models for benchmarks, written as GGUF ({@code pagoda synth}) the way llama.cpp's converter lays out
+ * each architecture (see {@link SyntheticShape}): uniform weights of standard deviation 0.02, unit norms, zero
+ * biases, tied embeddings (Phi-3: a separate output matrix), and a byte-level BPE vocabulary of the shape's size. Matrices whose rows
  * do not fill whole quantization blocks fall back to F16, as llama.cpp's quantizer does. The same shape,
  * type and seed always give the same bytes, whether written to a file here or built in memory by
  * {@link SyntheticModelBuilder}.
@@ -41,22 +44,46 @@ public final class SyntheticModel {
 
     /** The model's name, as general.name records it. */
     static String name(SyntheticShape s, SyntheticDtype type) {
-        return "synth-" + s.id + "-" + type.id();
+        return "synth-" + s.id + "-" + type.name().toLowerCase();
+    }
+
+    /** general.architecture of a shape: llama3 is a "llama" with rope_freqs. */
+    private static String ggufArch(SyntheticShape s) {
+        return s.arch.equals("llama3") ? "llama" : s.arch;
+    }
+
+    /** Each architecture's usual rope base (Llama 3: 500000; Qwen, Gemma 3 global layers: 1000000). */
+    static float ropeTheta(SyntheticShape s) {
+        return switch (s.arch) {
+            case "llama3" -> 500000f;
+            case "qwen2", "qwen3", "gemma3" -> 1000000f;
+            default -> ROPE_THETA;
+        };
     }
 
     public static void write(SyntheticShape s, SyntheticDtype type, long seed, Path out) {
         GgufWriter w = new GgufWriter();
-        w.put("general.architecture", "llama");
+        String a = ggufArch(s) + ".";
+        w.put("general.architecture", ggufArch(s));
         w.put("general.name", name(s, type));
-        w.put("llama.context_length", GgufValueType.UINT32, s.context);
-        w.put("llama.embedding_length", GgufValueType.UINT32, s.dim);
-        w.put("llama.feed_forward_length", GgufValueType.UINT32, s.hiddenDim);
-        w.put("llama.block_count", GgufValueType.UINT32, s.layers);
-        w.put("llama.attention.head_count", GgufValueType.UINT32, s.heads);
-        w.put("llama.attention.head_count_kv", GgufValueType.UINT32, s.kvHeads);
-        w.put("llama.attention.layer_norm_rms_epsilon", NORM_EPS);
-        w.put("llama.rope.freq_base", ROPE_THETA);
-        w.put("llama.rope.dimension_count", GgufValueType.UINT32, s.headDim());
+        w.put(a + "context_length", GgufValueType.UINT32, s.context);
+        w.put(a + "embedding_length", GgufValueType.UINT32, s.dim);
+        w.put(a + "feed_forward_length", GgufValueType.UINT32, s.hiddenDim);
+        w.put(a + "block_count", GgufValueType.UINT32, s.layers);
+        w.put(a + "attention.head_count", GgufValueType.UINT32, s.heads);
+        w.put(a + "attention.head_count_kv", GgufValueType.UINT32, s.kvHeads);
+        w.put(a + "attention.layer_norm_rms_epsilon", NORM_EPS);
+        w.put(a + "rope.freq_base", ropeTheta(s));
+        w.put(a + "rope.dimension_count", GgufValueType.UINT32, s.headDim());
+        w.put(a + "attention.key_length", GgufValueType.UINT32, s.headDim());
+        w.put(a + "attention.value_length", GgufValueType.UINT32, s.headDim());
+        if (s.window > 0) {
+            w.put(a + "attention.sliding_window", GgufValueType.UINT32, s.window);
+        }
+        if (s.arch.equals("gemma2")) {
+            w.put(a + "attn_logit_softcapping", 50f);
+            w.put(a + "final_logit_softcapping", 30f);
+        }
         w.put("general.file_type", GgufValueType.UINT32, type.fileType);
         SyntheticVocabulary v = SyntheticVocabulary.byteLevel(s.vocab, seed);
         w.put("tokenizer.ggml.model", "gpt2");
@@ -78,33 +105,65 @@ public final class SyntheticModel {
      * {@link SyntheticModelBuilder} fills into memory. Matrix i draws from seed * golden + i, so the bytes depend only on
      * shape, type and seed.
      */
-    static List<Tensor> tensors(SyntheticShape s, SyntheticDtype type, long seed) {
+    static List<Tensor> tensors(SyntheticShape s, SyntheticDtype dtype, long seed) {
         List<Tensor> out = new ArrayList<>();
-        int kvDim = s.kvHeads * s.headDim();
+        int qDim = s.heads * s.headDim(), kvDim = s.kvHeads * s.headDim();
+        boolean fused = s.arch.equals("phi3"), qkNorm = s.arch.equals("qwen3") || s.arch.equals("gemma3");
+        boolean postNorms = s.arch.startsWith("gemma"), bias = s.arch.equals("qwen2");
         int[] counter = {0};
-        out.add(matrix("token_embd.weight", type.typeOf("token_embd.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
+        if (s.arch.equals("llama3")) {
+            // Llama 3.2's rope scaling (factor 32, low 1, high 4, original context 8192), as the converter stores it.
+            float[] d = Rope.llama3(ropeTheta(s), RopeStyle.INTERLEAVED, s.headDim(), 32f, 1f, 4f, 8192).freqDivisors();
+            out.add(new Tensor("rope_freqs.weight", TensorType.F32, 1, d.length, dst -> MemorySegment.copy(d, 0, dst, FLOAT, 0, d.length)));
+        }
+        out.add(matrix("token_embd.weight", dtype.typeOf("token_embd.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
         for (int l = 0; l < s.layers; l++) {
             String p = "blk." + l + ".";
             int layer = l;
-            Function<String, TensorType> t = name -> type.typeOf(name, layer, s.layers);
-            out.add(norm(p + "attn_norm.weight", s.dim));
-            out.add(matrix(p + "attn_q.weight", t.apply("attn_q.weight"), s.dim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_k.weight", t.apply("attn_k.weight"), kvDim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_v.weight", t.apply("attn_v.weight"), kvDim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_output.weight", t.apply("attn_output.weight"), s.dim, s.dim, seed, counter));
-            out.add(norm(p + "ffn_norm.weight", s.dim));
-            out.add(matrix(p + "ffn_gate.weight", t.apply("ffn_gate.weight"), s.hiddenDim, s.dim, seed, counter));
-            out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
-            out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), s.hiddenDim, s.dim, seed, counter));
+            Function<String, TensorType> t = name -> dtype.typeOf(name, layer, s.layers);
+            out.add(constant(p + "attn_norm.weight", s.dim, 1f));
+            if (fused) {
+                out.add(matrix(p + "attn_qkv.weight", t.apply("attn_qkv.weight"), qDim + 2 * kvDim, s.dim, seed, counter));
+            } else {
+                out.add(matrix(p + "attn_q.weight", t.apply("attn_q.weight"), qDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_k.weight", t.apply("attn_k.weight"), kvDim, s.dim, seed, counter));
+                out.add(matrix(p + "attn_v.weight", t.apply("attn_v.weight"), kvDim, s.dim, seed, counter));
+            }
+            if (bias) {
+                out.add(constant(p + "attn_q.bias", qDim, 0f));
+                out.add(constant(p + "attn_k.bias", kvDim, 0f));
+                out.add(constant(p + "attn_v.bias", kvDim, 0f));
+            }
+            if (qkNorm) {
+                out.add(constant(p + "attn_q_norm.weight", s.headDim(), 1f));
+                out.add(constant(p + "attn_k_norm.weight", s.headDim(), 1f));
+            }
+            out.add(matrix(p + "attn_output.weight", t.apply("attn_output.weight"), s.dim, qDim, seed, counter));
+            if (postNorms) {
+                out.add(constant(p + "post_attention_norm.weight", s.dim, 1f));
+                out.add(constant(p + "post_ffw_norm.weight", s.dim, 1f));
+            }
+            out.add(constant(p + "ffn_norm.weight", s.dim, 1f));
+            if (fused) {
+                out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), 2 * s.hiddenDim, s.dim, seed, counter));
+                out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
+            } else {
+                out.add(matrix(p + "ffn_gate.weight", t.apply("ffn_gate.weight"), s.hiddenDim, s.dim, seed, counter));
+                out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
+                out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), s.hiddenDim, s.dim, seed, counter));
+            }
         }
-        out.add(norm("output_norm.weight", s.dim));
+        out.add(constant("output_norm.weight", s.dim, 1f));
+        if (fused) {
+            out.add(matrix("output.weight", dtype.typeOf("output.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
+        }
         return out;
     }
 
-    private static Tensor norm(String name, int n) {
+    private static Tensor constant(String name, int n, float value) {
         return new Tensor(name, TensorType.F32, 1, n, dst -> {
             for (int i = 0; i < n; i++) {
-                dst.setAtIndex(FLOAT, i, 1f);
+                dst.setAtIndex(FLOAT, i, value);
             }
         });
     }

@@ -37,7 +37,8 @@ public final class SyntheticModelBuilder {
         if (!isSpec(spec) || parts.length < 3 || parts.length > 4) {
             throw new PagodaException("model spec '" + spec + "': expected synth:SHAPE:DTYPE[:SEED], e.g. synth:llama-76m:q8_0");
         }
-        SyntheticShape shape = SyntheticShape.parse(parts[1]);
+        // In memory: Llama shapes only; the other architectures' shapes are written as GGUF by pagoda synth.
+        SyntheticShape shape = SyntheticShape.parseLlama(parts[1]);
         SyntheticDtype type = SyntheticDtype.parse(parts[2]);
         long seed = 0;
         if (parts.length == 4) {

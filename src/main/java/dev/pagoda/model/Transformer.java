@@ -5,23 +5,32 @@ import dev.pagoda.kernel.Dequant;
 import dev.pagoda.kernel.Ops;
 import dev.pagoda.kernel.RopeTable;
 import dev.pagoda.kernel.WeightMatrix;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
- * The Llama decoder forward pass over a flattened batch of tokens (any mix of sequences, prefill chunks
- * and decode tokens). Linear layers run as matrix-matrix products over all tokens of the step, so each
+ * The Llama-family decoder forward pass over a flattened batch of tokens (any mix of sequences, prefill chunks
+ * and decode tokens). Architectures differ by the options of {@link ModelConfig} and the optional weights of
+ * {@link LayerWeights}: q/k/v biases, per-head q/k norms, norms on the attention and feed-forward outputs,
+ * embedding scale, activation, sliding windows and soft-caps. Linear layers run as matrix-matrix products over all tokens of the step, so each
  * weight is streamed from memory once per step. Scratch buffers are sized once for the batch capacity:
  * nothing is allocated per token.
  */
 public final class Transformer {
     private final ModelConfig c;
     private final ModelWeights w;
-    private final RopeTable rope;
+    /** Per layer; layers with equal {@link Rope}s share a table. */
+    private final RopeTable[] rope;
     private final float[] x, xb, q, k, v, att, hb, hb2, logitIn;
 
     public Transformer(Model model, int maxBatchTokens) {
         this.c = model.config();
         this.w = model.weights();
-        this.rope = new RopeTable(c.headDim(), c.contextLength(), c.ropeTheta());
+        Map<Rope, RopeTable> tables = new HashMap<>();
+        this.rope = new RopeTable[c.layers()];
+        for (int l = 0; l < c.layers(); l++) {
+            rope[l] = tables.computeIfAbsent(c.attention(l).rope(), r -> r.table(c.headDim(), c.contextLength()));
+        }
         x = new float[maxBatchTokens * c.dim()];
         xb = new float[maxBatchTokens * Math.max(c.dim(), c.qDim())];
         q = new float[maxBatchTokens * c.qDim()];
@@ -51,8 +60,12 @@ public final class Transformer {
             }
             Dequant.row(w.tokenEmbedding(), tok, x, t * dim);
         }
+        if (c.embeddingScale() != 1f) {
+            Ops.scale(x, 0, n * dim, c.embeddingScale());
+        }
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights lw = w.layers().get(l);
+            LayerAttention how = c.attention(l);
             for (int t = 0; t < n; t++) {
                 Ops.rmsnorm(xb, t * dim, x, t * dim, lw.attnNorm(), dim, c.normEps());
             }
@@ -64,21 +77,34 @@ public final class Transformer {
                 addBias(k, lw.bk(), n);
                 addBias(v, lw.bv(), n);
             }
+            if (lw.qNorm() != null) {
+                headNorm(q, n * c.heads(), lw.qNorm());
+                headNorm(k, n * c.kvHeads(), lw.kNorm());
+            }
             for (int t = 0; t < n; t++) {
                 int pos = batch.positions[t];
-                rope.apply(q, t * qDim, c.heads(), c.headDim(), pos, c.ropeStyle());
-                rope.apply(k, t * kvDim, c.kvHeads(), c.headDim(), pos, c.ropeStyle());
+                rope[l].apply(q, t * qDim, c.heads(), c.headDim(), pos, how.rope().style());
+                rope[l].apply(k, t * kvDim, c.kvHeads(), c.headDim(), pos, how.rope().style());
             }
-            attention.attend(l, batch, q, k, v, att);
+            attention.attend(l, how, batch, q, k, v, att);
             MatMul.matmul(lw.wo(), att, 0, n, xb, 0);
+            if (lw.postAttnNorm() != null) {
+                rowNorm(xb, n, lw.postAttnNorm());
+            }
             Ops.add(x, 0, xb, 0, n * dim);
             for (int t = 0; t < n; t++) {
                 Ops.rmsnorm(xb, t * dim, x, t * dim, lw.ffnNorm(), dim, c.normEps());
             }
             MatMul.matmul(lw.gate(), xb, 0, n, hb, 0);
             MatMul.matmul(lw.up(), xb, 0, n, hb2, 0);
-            Ops.siluMul(hb, 0, hb2, 0, n * hidden);
+            switch (c.activation()) {
+                case SILU -> Ops.siluMul(hb, 0, hb2, 0, n * hidden);
+                case GELU_TANH -> Ops.geluTanhMul(hb, 0, hb2, 0, n * hidden);
+            }
             MatMul.matmul(lw.down(), hb, 0, n, xb, 0);
+            if (lw.postFfnNorm() != null) {
+                rowNorm(xb, n, lw.postFfnNorm());
+            }
             Ops.add(x, 0, xb, 0, n * dim);
         }
         int m = batch.logitCount();
@@ -88,6 +114,23 @@ public final class Transformer {
         }
         if (m > 0) {
             MatMul.matmul(w.output(), logitIn, 0, m, logits, 0);
+            if (c.finalSoftCap() > 0) {
+                Ops.softCap(logits, 0, m * c.vocabSize(), c.finalSoftCap());
+            }
+        }
+    }
+
+    /** RMSNorm of each of n rows of dim floats, in place. */
+    private void rowNorm(float[] rows, int n, float[] weight) {
+        for (int t = 0; t < n; t++) {
+            Ops.rmsnorm(rows, t * c.dim(), rows, t * c.dim(), weight, c.dim(), c.normEps());
+        }
+    }
+
+    /** RMSNorm of each of {@code heads} consecutive heads of headDim floats, in place (Qwen3's and Gemma 3's q/k norms). */
+    private void headNorm(float[] rows, int heads, float[] weight) {
+        for (int h = 0; h < heads; h++) {
+            Ops.rmsnorm(rows, h * c.headDim(), rows, h * c.headDim(), weight, c.headDim(), c.normEps());
         }
     }
 

@@ -1,20 +1,33 @@
 package dev.pagoda.server;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.pagoda.model.Model;
 import dev.pagoda.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.LocalDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
- * Renders chat messages into a prompt with the model's own Jinja template (as Hugging Face does: trim_blocks,
- * lstrip_blocks, {@code messages}, {@code add_generation_prompt}, {@code bos_token}, {@code eos_token},
- * {@code raise_exception}). A model without a template gets {@link #PLAIN_DEFAULT}.
+ * Renders chat messages into a prompt with the model's own Jinja template, as Hugging Face's apply_chat_template does:
+ * trim_blocks, lstrip_blocks, loop controls ({@code break}, {@code continue}), {@code namespace}, {@code messages},
+ * {@code tools} (none when the request has none), {@code add_generation_prompt}, {@code bos_token} and
+ * {@code eos_token} (from tokenizer_config.json when the model has one), {@code raise_exception},
+ * {@code strftime_now}, and {@code tojson} formatted as Python's json.dumps. A model without a template gets
+ * {@link #PLAIN_DEFAULT}.
  */
 public final class ChatTemplate {
     /**
@@ -30,11 +43,20 @@ public final class ChatTemplate {
     private final String bosToken;
     private final String eosToken;
 
-    private ChatTemplate(String template, boolean own, String bosToken, String eosToken) {
+    /** The binding {@link #strftimeNow} reads the render's clock from. */
+    private static final String NOW = "__pagoda_now";
+
+    private final Clock clock;
+
+    private ChatTemplate(String template, boolean own, String bosToken, String eosToken, Clock clock) {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
-        this.template = template;
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+        jinjava.getGlobalContext().registerFilter(new ToJson());
+        this.clock = clock;
+        this.template = expressionWhitespaceControl(template);
         this.own = own;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -42,16 +64,38 @@ public final class ChatTemplate {
 
     public static ChatTemplate of(Model model) {
         Tokenizer t = model.tokenizer();
-        String bos = t.bosId() >= 0 ? t.piece(t.bosId()) : "";
-        String eos = t.eosId() >= 0 ? t.piece(t.eosId()) : "";
+        String bos = tokenizerConfigToken(model, "bos_token", t.bosId() >= 0 ? t.piece(t.bosId()) : "");
+        String eos = tokenizerConfigToken(model, "eos_token", t.eosId() >= 0 ? t.piece(t.eosId()) : "");
         return model.chatTemplate() == null || model.chatTemplate().isBlank()
-                ? new ChatTemplate(PLAIN_DEFAULT, false, bos, eos)
-                : new ChatTemplate(model.chatTemplate(), true, bos, eos);
+                ? new ChatTemplate(PLAIN_DEFAULT, false, bos, eos, Clock.systemDefaultZone())
+                : new ChatTemplate(model.chatTemplate(), true, bos, eos, Clock.systemDefaultZone());
     }
 
     /** A given template (tests, or a {@code --chat-template} override). */
     public static ChatTemplate of(String template, String bosToken, String eosToken) {
-        return new ChatTemplate(template, true, bosToken, eosToken);
+        return of(template, bosToken, eosToken, Clock.systemDefaultZone());
+    }
+
+    /** As above, with the clock {@code strftime_now} reads. */
+    public static ChatTemplate of(String template, String bosToken, String eosToken, Clock clock) {
+        return new ChatTemplate(template, true, bosToken, eosToken, clock);
+    }
+
+    /**
+     * The string tokenizer_config.json gives for {@code key} (a string, or an added-token object's "content"), which
+     * is what Hugging Face templates see; {@code fallback} (the tokenizer's own piece) when there is none.
+     */
+    private static String tokenizerConfigToken(Model model, String key, String fallback) {
+        Path config = model.source().resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(config)) {
+            return fallback;
+        }
+        try {
+            JsonNode v = new ObjectMapper().readTree(config.toFile()).path(key);
+            return v.isTextual() ? v.asText() : v.path("content").isTextual() ? v.path("content").asText() : fallback;
+        } catch (IOException e) {
+            return fallback;
+        }
     }
 
     /**
@@ -62,9 +106,47 @@ public final class ChatTemplate {
         return own;
     }
 
+    private static final Pattern STRIP_BEFORE = Pattern.compile("\\s*\\{([{#])-");
+    private static final Pattern STRIP_AFTER = Pattern.compile("-([}#])}\\s*");
+
+    /**
+     * Jinja's whitespace control on expressions and comments ({@code {{- x -}}}, {@code {#- ... -#}}), which Jinjava
+     * lacks (it has it on block tags): Jinja strips the template text's whitespace next to the marker, so removing
+     * that whitespace from the source, and the marker, renders the same.
+     */
+    static String expressionWhitespaceControl(String template) {
+        String s = STRIP_BEFORE.matcher(template).replaceAll("{$1");
+        return STRIP_AFTER.matcher(s).replaceAll("$1}");
+    }
+
     /** Called by templates that reject a conversation; becomes a 400 with the template's message. */
     public static String raiseException(String message) {
         throw new Raised(message);
+    }
+
+    /** Python's strftime of the render's current time (Hugging Face templates date their system prompts with it). */
+    public static String strftimeNow(String format) {
+        Object now = JinjavaInterpreter.getCurrent().getContext().get(NOW);
+        return Strftime.format(now instanceof LocalDateTime t ? t : LocalDateTime.now(), format);
+    }
+
+    /** {@code tojson} as Hugging Face defines it: json.dumps(x, ensure_ascii=False, indent=indent). */
+    private static final class ToJson implements Filter {
+        @Override
+        public String getName() {
+            return "tojson";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
+            return PythonJson.dumps(var, indent instanceof Number n ? n.intValue() : -1);
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
+            return PythonJson.dumps(var, args.length > 0 ? Integer.parseInt(args[0]) : -1);
+        }
     }
 
     private static final class Raised extends RuntimeException {
@@ -78,16 +160,15 @@ public final class ChatTemplate {
         return render(messages, addGenerationPrompt, null);
     }
 
-    /**
-     * @param tools the request's tools ({@code [{type: function, function: {name, description, parameters}}]}),
-     *              bound as {@code tools} (absent when null, as templates test {@code tools is not none})
-     */
-    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, List<Map<String, Object>> tools) {
-        Map<String, Object> bindings = new HashMap<>(Map.of("messages", messages, "add_generation_prompt", addGenerationPrompt,
-                "bos_token", bosToken, "eos_token", eosToken));
-        if (tools != null) {
-            bindings.put("tools", tools);
-        }
+    /** @param tools the request's tools ({@code [{type: "function", function: {...}}]}), or null for none */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, List<?> tools) {
+        Map<String, Object> bindings = new HashMap<>();
+        bindings.put("messages", messages);
+        bindings.put("tools", tools);
+        bindings.put("add_generation_prompt", addGenerationPrompt);
+        bindings.put("bos_token", bosToken);
+        bindings.put("eos_token", eosToken);
+        bindings.put(NOW, LocalDateTime.now(clock));
         RenderResult r = jinjava.renderForResult(template, bindings);
         for (TemplateError e : r.getErrors()) {
             if (e.getSeverity() == TemplateError.ErrorType.FATAL) {

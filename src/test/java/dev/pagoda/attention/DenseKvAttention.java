@@ -3,6 +3,7 @@ package dev.pagoda.attention;
 import dev.pagoda.kernel.Ops;
 import dev.pagoda.model.AttentionBackend;
 import dev.pagoda.model.ForwardBatch;
+import dev.pagoda.model.LayerAttention;
 import dev.pagoda.model.ModelConfig;
 
 /**
@@ -16,7 +17,6 @@ public final class DenseKvAttention implements AttentionBackend<Integer> {
     private final float[][] keys;
     private final float[][] values;
     private final float[] scores;
-    private final float scale;
 
     public DenseKvAttention(ModelConfig config, int sequences, int maxPositions) {
         this.c = config;
@@ -28,11 +28,10 @@ public final class DenseKvAttention implements AttentionBackend<Integer> {
         keys = new float[sequences][(int) perSeq];
         values = new float[sequences][(int) perSeq];
         scores = new float[maxPositions];
-        scale = (float) (1.0 / Math.sqrt(config.headDim()));
     }
 
     @Override
-    public void attend(int layer, ForwardBatch<Integer> batch, float[] q, float[] k, float[] v, float[] out) {
+    public void attend(int layer, LayerAttention how, ForwardBatch<Integer> batch, float[] q, float[] k, float[] v, float[] out) {
         final int kvDim = c.kvDim(), qDim = c.qDim(), hd = c.headDim(), group = c.heads() / c.kvHeads();
         for (int s = 0; s < batch.seqCount(); s++) {
             int id = batch.sequence(s);
@@ -52,12 +51,15 @@ public final class DenseKvAttention implements AttentionBackend<Integer> {
                 for (int h = 0; h < c.heads(); h++) {
                     int qOff = t * qDim + h * hd;
                     int kvOff = layerBase + (h / group) * hd;
-                    for (int j = 0; j <= pos; j++) {
-                        scores[j] = Ops.dot(q, qOff, kc, kvOff + j * kvDim, hd) * scale;
+                    // A sliding window masks out positions j with pos - j >= window.
+                    int from = how.window() == 0 ? 0 : Math.max(0, pos - how.window() + 1);
+                    for (int j = from; j <= pos; j++) {
+                        float score = Ops.dot(q, qOff, kc, kvOff + j * kvDim, hd) * how.scale();
+                        scores[j] = how.softCap() > 0 ? how.softCap() * (float) Math.tanh(score / how.softCap()) : score;
                     }
-                    Ops.softmax(scores, 0, pos + 1);
+                    Ops.softmax(scores, from, pos + 1 - from);
                     java.util.Arrays.fill(out, qOff, qOff + hd, 0f);
-                    for (int j = 0; j <= pos; j++) {
+                    for (int j = from; j <= pos; j++) {
                         Ops.axpy(scores[j], vc, kvOff + j * kvDim, out, qOff, hd);
                     }
                 }

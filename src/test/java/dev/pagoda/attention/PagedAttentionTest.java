@@ -9,6 +9,9 @@ import dev.pagoda.kv.KvLayout;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.kv.KvShape;
+import dev.pagoda.kernel.RopeStyle;
+import dev.pagoda.model.LayerAttention;
+import dev.pagoda.model.Rope;
 import org.assertj.core.data.Offset;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,6 +22,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -30,6 +34,7 @@ class PagedAttentionTest {
     private static final int KV_HEADS = 2;
     private static final int HEAD_DIM = 24;
     private static final int TOTAL_SLOTS = 2048;
+    private static final LayerAttention GLOBAL = LayerAttention.global(HEAD_DIM, Rope.plain(10000f, RopeStyle.HALF));
 
     static Stream<Arguments> configurations() {
         List<Arguments> list = new ArrayList<>();
@@ -50,22 +55,33 @@ class PagedAttentionTest {
     @ParameterizedTest(name = "{0} block {1} group {2}")
     @MethodSource("configurations")
     void matchesContiguousReference(KvLayout layout, int blockSize, int group) {
-        check(layout, blockSize, group, KvDtype.F32, 1e-5, 42 + blockSize * 7 + group);
+        check(layout, blockSize, group, KvDtype.F32, 1e-5, 42 + blockSize * 7 + group, GLOBAL);
+    }
+
+    /**
+     * Sliding-window layers read only the last W positions (windows shorter than, equal to and longer than a block,
+     * sequences running well past them), with Gemma 2's score scale and soft-cap.
+     */
+    @ParameterizedTest(name = "{0} block {1} window {2}")
+    @CsvSource({"PAGED, 1, 5", "PAGED, 16, 16", "PAGED, 16, 7", "PAGED, 32, 40", "CONTIGUOUS, 16, 23", "PAGED, 16, 1"})
+    void slidingWindowMatchesMaskedReference(KvLayout layout, int blockSize, int window) {
+        check(layout, blockSize, 2, KvDtype.F32, 1e-5, 5 + blockSize + window, new LayerAttention(window, 0.3f, 0f, GLOBAL.rope()));
+        check(layout, blockSize, 2, KvDtype.F32, 1e-5, 6 + blockSize + window, new LayerAttention(window, 0.7f, 3f, GLOBAL.rope()));
     }
 
     /** f16 storage rounds each K/V element to 11 significant bits: outputs agree to about 1e-3. */
     @Test
     void f16StorageWithinHalfPrecisionTolerance() {
-        check(KvLayout.PAGED, 16, 2, KvDtype.F16, 4e-3, 7);
-        check(KvLayout.CONTIGUOUS, 16, 4, KvDtype.F16, 4e-3, 8);
+        check(KvLayout.PAGED, 16, 2, KvDtype.F16, 4e-3, 7, GLOBAL);
+        check(KvLayout.CONTIGUOUS, 16, 4, KvDtype.F16, 4e-3, 8, GLOBAL);
     }
 
     @Test
     void bf16StorageWithinBfloatTolerance() {
-        check(KvLayout.PAGED, 16, 2, KvDtype.BF16, 3e-2, 9);
+        check(KvLayout.PAGED, 16, 2, KvDtype.BF16, 3e-2, 9, GLOBAL);
     }
 
-    private void check(KvLayout layout, int blockSize, int group, KvDtype dtype, double tolerance, long seed) {
+    private void check(KvLayout layout, int blockSize, int group, KvDtype dtype, double tolerance, long seed, LayerAttention how) {
         Random rnd = new Random(seed);
         KvShape shape = new KvShape(LAYERS, KV_HEADS, HEAD_DIM, blockSize, dtype);
         int nHeads = KV_HEADS * group;
@@ -89,12 +105,12 @@ class PagedAttentionTest {
                 writeChunk(attention, batch, seqs, layer);
             }
             float[] out = new float[qRows.length];
-            attention.forward(1, batch, qRows, out);
+            attention.forward(1, how, batch, qRows, out);
 
             int t = 0;
             for (Seq s : seqs) {
                 for (int i = 0; i < s.chunk; i++, t++) {
-                    double[] expected = reference(q[t], s, 1, s.history + i, nHeads, group);
+                    double[] expected = reference(q[t], s, 1, s.history + i, nHeads, group, how);
                     double scaleOfRow = 1;
                     for (double e : expected) {
                         scaleOfRow = Math.max(scaleOfRow, Math.abs(e));
@@ -106,7 +122,7 @@ class PagedAttentionTest {
                     }
                 }
             }
-            assertBatchInvariant(attention, batch, seqs, qRows, out, nHeads);
+            assertBatchInvariant(attention, how, batch, seqs, qRows, out, nHeads);
         }
     }
 
@@ -182,8 +198,11 @@ class PagedAttentionTest {
         attention.writeKv(layer, batch, kRows, vRows);
     }
 
-    /** Plain causal attention for one query row over the sequence's own arrays, in double. */
-    private static double[] reference(float[] q, Seq s, int layer, int position, int nHeads, int group) {
+    /**
+     * Plain causal attention for one query row over the sequence's own arrays, in double: every position up to the
+     * query's gets a score, and the window masks out those at distance >= W before the softmax.
+     */
+    private static double[] reference(float[] q, Seq s, int layer, int position, int nHeads, int group, LayerAttention how) {
         double[] out = new double[nHeads * HEAD_DIM];
         for (int h = 0; h < nHeads; h++) {
             int kvOff = (h / group) * HEAD_DIM;
@@ -194,7 +213,13 @@ class PagedAttentionTest {
                 for (int d = 0; d < HEAD_DIM; d++) {
                     dot += (double) q[h * HEAD_DIM + d] * s.k[layer][p][kvOff + d];
                 }
-                scores[p] = dot / Math.sqrt(HEAD_DIM);
+                scores[p] = dot * how.scale();
+                if (how.softCap() > 0) {
+                    scores[p] = how.softCap() * Math.tanh(scores[p] / how.softCap());
+                }
+                if (how.window() > 0 && position - p >= how.window()) {
+                    scores[p] = Double.NEGATIVE_INFINITY;
+                }
                 max = Math.max(max, scores[p]);
             }
             double sum = 0;
@@ -212,13 +237,13 @@ class PagedAttentionTest {
     }
 
     /** Each sequence alone, and the batch split into arbitrary ranges, give bit-identical rows. */
-    private static void assertBatchInvariant(PagedAttention attention, ForwardBatch<KvSequence> batch, List<Seq> seqs,
+    private static void assertBatchInvariant(PagedAttention attention, LayerAttention how, ForwardBatch<KvSequence> batch, List<Seq> seqs,
                                              float[] qRows, float[] out, int nHeads) {
         int rowLen = nHeads * HEAD_DIM;
         float[] split = new float[out.length];
         int items = attention.workItems(batch);
         for (int start = 0; start < items; start += 7) {
-            attention.run(1, batch, qRows, split, start, Math.min(items, start + 7));
+            attention.run(1, how, batch, qRows, split, start, Math.min(items, start + 7));
         }
         assertThat(split).isEqualTo(out);
         int row = 0;
@@ -227,7 +252,7 @@ class PagedAttentionTest {
             add(alone, s.kv, s.history, s.chunk);
             float[] q = Arrays.copyOfRange(qRows, row * rowLen, (row + s.chunk) * rowLen);
             float[] o = new float[q.length];
-            attention.forward(1, alone, q, o);
+            attention.forward(1, how, alone, q, o);
             assertThat(o).isEqualTo(Arrays.copyOfRange(out, row * rowLen, (row + s.chunk) * rowLen));
             row += s.chunk;
         }

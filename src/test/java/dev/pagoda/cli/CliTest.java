@@ -87,6 +87,19 @@ class CliTest {
     }
 
     @Test
+    void infoNamesTheArchitectureAndItsFeatures() {
+        Run gemma = run("info", "--model", model("models/synthetic/gemma2/gemma2-f32.gguf"));
+        assertThat(gemma.code()).as(gemma.err()).isZero();
+        assertThat(gemma.out()).contains("architecture:   gemma2").contains("sliding window 16 on 13 of 26 layers")
+                .contains("attention soft-cap 50.0").contains("final logit soft-cap 30.0").contains("embeddings x8.0")
+                .contains("gelu_tanh feed-forward");
+        Run llama3 = run("info", "--model", model("models/synthetic/llama3/hf"));
+        assertThat(llama3.out()).contains("architecture:   llama").contains("scaling llama3 x8.0 (original context 128)");
+        Run phi3 = run("info", "--model", model("models/synthetic/phi3/phi3-f32.gguf"));
+        assertThat(phi3.out()).contains("architecture:   phi3").contains("sliding window 32 on every layer");
+    }
+
+    @Test
     void badInputGivesOneLineAndExitCode2() throws Exception {
         Path dir = TestData.scratch("cli");
         Path truncated = dir.resolve("truncated.gguf");
@@ -106,6 +119,9 @@ class CliTest {
                 {"generate", "--model", model("models/stories260K"), "--max-tokens", "abc", "hi"},
                 {"generate", "--model", model("models/stories260K"), "x".repeat(3000)},
                 {"info", "--model", truncated.toString()},
+                {"synth", "--arch", "mamba", "--out", dir.resolve("x.gguf").toString()},
+                {"synth", "--arch", "llama", "--shape", "gemma2-2b", "--out", dir.resolve("x.gguf").toString()},
+                {"generate", "--model", "synth:gemma2-2b:q8_0", "hi"},
         }) {
             Run r = run(args);
             assertThat(r.code()).as(String.join(" ", args) + " -> " + r.err()).isEqualTo(2);

@@ -29,7 +29,7 @@ class TinyStoriesHfTest {
             assertThat(c.kvHeads()).isEqualTo(4);
             assertThat(c.vocabSize()).isEqualTo(2048);
             assertThat(c.contextLength()).isEqualTo(512);
-            assertThat(c.ropeStyle()).isEqualTo(RopeStyle.HALF);
+            assertThat(c.rope().style()).isEqualTo(RopeStyle.HALF);
             assertThat(m.weights().tiedEmbeddings()).isTrue();
             assertThat(m.format()).isEqualTo("huggingface");
         }
@@ -46,7 +46,7 @@ class TinyStoriesHfTest {
             double right = meanNll(m, m.config(), tokens);
             ModelConfig c = m.config();
             ModelConfig wrong = new ModelConfig(c.architecture(), c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(),
-                    c.headDim(), c.vocabSize(), c.contextLength(), c.normEps(), c.ropeTheta(), RopeStyle.INTERLEAVED);
+                    c.headDim(), c.vocabSize(), c.contextLength(), c.normEps(), c.rope().theta(), RopeStyle.INTERLEAVED);
             double wrongNll = meanNll(m, wrong, tokens);
             // Measured: 2.48 nats/token with rotate-half pairs, 3.49 with interleaved ones.
             assertThat(right).as("mean NLL per token").isLessThan(3.0);

@@ -155,8 +155,8 @@ public final class GgufFile implements AutoCloseable {
         int typeId = in.i32();
         TensorType type = TensorType.fromGgmlId(typeId);
         if (type == null) {
-            throw in.error("tensor '" + name + "' has tensor type id " + Integer.toUnsignedString(typeId)
-                    + ", which Pagoda does not support (supported: " + supportedTypes() + ")");
+            throw in.error("tensor '" + name + "' has tensor type " + ggmlTypeName(typeId) + " (type id " + Integer.toUnsignedString(typeId)
+                    + "), which Pagoda does not support (supported: " + supportedTypes() + ")");
         }
         long rowLength = ne.length == 0 ? 1 : ne[0];
         if (rowLength % type.blockSize != 0) {
@@ -168,6 +168,16 @@ public final class GgufFile implements AutoCloseable {
         }
         long offset = in.i64();
         return new GgufTensorInfo(name, ne, type, offset);
+    }
+
+    /** GGML's names of its tensor types by id (ggml.h's enum ggml_type), to name the ones Pagoda refuses. */
+    private static final String[] GGML_TYPE_NAMES = {
+        "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+        "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64",
+        "F64", "IQ1_M", "BF16", "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0", "TQ2_0"};
+
+    private static String ggmlTypeName(int id) {
+        return id >= 0 && id < GGML_TYPE_NAMES.length ? GGML_TYPE_NAMES[id] : "unknown";
     }
 
     private static String supportedTypes() {
