@@ -9,7 +9,6 @@ import dev.pagoda.engine.LLM;
 import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
-import dev.pagoda.model.ModelLoader;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
@@ -93,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
                 : null;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+        try (LLM llm = LLM.of(model.open(), engine.toConfig())) {
             List<int[]> tokenized = new ArrayList<>();
             for (String p : prompts) {
                 tokenized.add(llm.model().tokenizer().encode(p, true, false));

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code pagoda} command line. User errors print one line and exit with code 2. */
 @Command(name = "pagoda", mixinStandardHelpOptions = true, version = "pagoda 0.1.0",
         description = "A pure-Java LLM serving engine built around PagedAttention.",
-        subcommands = {GenerateCommand.class, ServeCommand.class, InfoCommand.class, SynthCommand.class, BenchCommand.class})
+        subcommands = {GenerateCommand.class, ServeCommand.class, PullCommand.class, InfoCommand.class, SynthCommand.class, BenchCommand.class})
 public final class PagodaCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -2,7 +2,6 @@ package dev.pagoda.cli;
 
 import dev.pagoda.engine.LLM;
 import dev.pagoda.kv.ByteSize;
-import dev.pagoda.model.ModelLoader;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
 import java.io.PrintWriter;
@@ -58,7 +57,7 @@ final class ServeCommand implements Callable<Integer> {
         // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+        try (LLM llm = LLM.of(model.open(), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
             ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, ByteSize.parse(maxBodySize),
                     Duration.ofSeconds(shutdownTimeout));
