@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "pull", mixinStandardHelpOptions = true,
-        description = {"Downloads a model from the Hugging Face hub into its cache ($HF_HUB_CACHE, else $HF_HOME/hub, else"
-                + " ~/.cache/huggingface/hub), shared with huggingface-cli and vLLM; --model ORG/NAME then opens it from there.",
+        description = {"Downloads a model from the Hugging Face hub into the hub's cache.",
+                "The cache is $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub, shared with huggingface-cli"
+                        + " and vLLM; --model ORG/NAME then opens the model from there.",
                 "ORG/NAME fetches a safetensors folder (config, tokenizer, weights) or the repo's only GGUF file;"
                         + " ORG/NAME:Q4_K_M the GGUF file whose name contains Q4_K_M; ORG/NAME:FILE one file.",
                 "Resumes partial downloads, verifies each file's checksum, skips what is cached. Honours HF_TOKEN, HF_ENDPOINT,"

@@ -15,6 +15,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -229,8 +230,8 @@ final class HubClient implements AutoCloseable {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
         } catch (ConnectException e) {
-            throw new PagodaException("cannot reach " + host + " (" + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName())
-                    + "): check the network or HF_ENDPOINT; HF_HUB_OFFLINE=1 uses the cache only");
+            throw new PagodaException("cannot reach " + host + " (" + connectFailure(e) + "): check the network or HF_ENDPOINT;"
+                    + " HF_HUB_OFFLINE=1 uses the cache only");
         } catch (HttpTimeoutException e) {
             throw new PagodaException(host + " did not answer in time: check the network or HF_ENDPOINT; HF_HUB_OFFLINE=1 uses the cache only");
         } catch (IOException e) {
@@ -239,6 +240,19 @@ final class HubClient implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new PagodaException("interrupted while talking to " + host);
         }
+    }
+
+    /** Why a connection failed, in words: the client's exception often carries no message of its own. */
+    private static String connectFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof UnresolvedAddressException) {
+                return "unknown host";
+            }
+            if (t.getMessage() != null) {
+                return t.getMessage();
+            }
+        }
+        return "connection refused";
     }
 
     /** The hub's error answers, as one line saying what to do; X-Error-Code tells its kinds apart. */

@@ -31,28 +31,28 @@ import java.util.concurrent.Executors;
  * X-Linked-Etag/X-Linked-Size), Range requests, 401 for a gated repo without the token, 404 with X-Error-Code.
  * Faults on demand: a body cut mid-way once, a corrupt body.
  */
-final class FakeHub implements AutoCloseable {
-    static final String TOKEN = "hf_fake_token";
-    static final String TINY = "pagoda-test/TinyStories-656K";
-    static final String GGUF = "pagoda-test/stories260K-GGUF";
-    static final String GATED = "pagoda-test/gated-TinyStories";
+public final class FakeHub implements AutoCloseable {
+    public static final String TOKEN = "hf_fake_token";
+    public static final String TINY = "pagoda-test/TinyStories-656K";
+    public static final String GGUF = "pagoda-test/stories260K-GGUF";
+    public static final String GATED = "pagoda-test/gated-TinyStories";
 
     record Repo(String sha, Map<String, byte[]> files, boolean gated) {
     }
 
     /** One request as the hub saw it. */
-    record Request(String method, String host, String path, String range, String authorization) {
+    public record Request(String method, String host, String path, String range, String authorization) {
     }
 
     private final HttpServer server;
     final Map<String, Repo> repos = new ConcurrentHashMap<>();
-    final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
+    public final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     /** Files whose next body is cut half-way (the connection closed). */
     final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
     /** Files served with one byte changed. */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
 
-    FakeHub() throws IOException {
+    public FakeHub() throws IOException {
         Path tiny = TestData.path("models/TinyStories-656K");
         Map<String, byte[]> tinyFiles = new LinkedHashMap<>();
         for (String f : List.of("config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
@@ -81,12 +81,12 @@ final class FakeHub implements AutoCloseable {
         repos.put(repo, new Repo(hex("SHA-1", repo.getBytes(StandardCharsets.UTF_8)), files, gated));
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + server.getAddress().getPort());
     }
 
     /** Settings for a client of this hub with its own cache, plus any extra variables. */
-    HubConfig config(Path cache, String... extra) {
+    public HubConfig config(Path cache, String... extra) {
         Map<String, String> env = new LinkedHashMap<>(Map.of("HF_ENDPOINT", endpoint().toString(), "HF_HUB_CACHE", cache.toString(),
                 "HF_TOKEN_PATH", cache.resolve("no-token").toString()));
         for (int i = 0; i < extra.length; i += 2) {
@@ -100,7 +100,7 @@ final class FakeHub implements AutoCloseable {
     }
 
     /** The ETag the hub gives a file: LFS sha256, else the git blob id. */
-    static String etag(String file, byte[] content) {
+    public static String etag(String file, byte[] content) {
         if (isLfs(file)) {
             return hex("SHA-256", content);
         }
@@ -232,6 +232,15 @@ final class FakeHub implements AutoCloseable {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The content of a repo's file. */
+    public byte[] content(String repo, String file) {
+        return repos.get(repo).files().get(file);
+    }
+
+    public String sha(String repo) {
+        return repos.get(repo).sha();
     }
 
     @Override

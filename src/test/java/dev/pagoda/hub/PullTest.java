@@ -48,10 +48,6 @@ class PullTest {
         return new HubCache(cache).repoDir(repo);
     }
 
-    private byte[] content(String repo, String file) {
-        return hub.repos.get(repo).files().get(file);
-    }
-
     @Test
     void freshPullFillsTheHubCacheLayoutAndASecondPullDownloadsNothing() throws IOException {
         HubConfig config = hub.config(cache, "HF_TOKEN", FakeHub.TOKEN);
@@ -61,7 +57,7 @@ class PullTest {
         assertThat(r.path()).isEqualTo(snapshot);
         assertThat(r.commit()).isEqualTo(sha);
         assertThat(r.downloaded()).isEqualTo(6);
-        assertThat(r.bytes()).isEqualTo(TINY_MODEL_FILES.stream().mapToLong(f -> content(FakeHub.TINY, f).length).sum());
+        assertThat(r.bytes()).isEqualTo(TINY_MODEL_FILES.stream().mapToLong(f -> hub.content(FakeHub.TINY, f).length).sum());
         // Only the model's files: not the README, other weight formats or subfolders.
         try (Stream<Path> files = Files.walk(snapshot)) {
             assertThat(files.filter(p -> !p.equals(snapshot)).map(p -> snapshot.relativize(p).toString()).sorted().toList())
@@ -69,10 +65,10 @@ class PullTest {
         }
         for (String f : TINY_MODEL_FILES) {
             Path link = snapshot.resolve(f);
-            String etag = FakeHub.etag(f, content(FakeHub.TINY, f));
+            String etag = FakeHub.etag(f, hub.content(FakeHub.TINY, f));
             assertThat(Files.isSymbolicLink(link)).isTrue();
             assertThat(link.getParent().resolve(Files.readSymbolicLink(link)).normalize()).isEqualTo(repoDir(FakeHub.TINY).resolve("blobs").resolve(etag));
-            assertThat(Files.readAllBytes(link)).isEqualTo(content(FakeHub.TINY, f));
+            assertThat(Files.readAllBytes(link)).isEqualTo(hub.content(FakeHub.TINY, f));
         }
         assertThat(Files.readString(repoDir(FakeHub.TINY).resolve("refs/main"))).isEqualTo(sha);
         // The safetensors blob is named by the sha256 its README lists.
@@ -92,7 +88,7 @@ class PullTest {
     void aCutConnectionIsResumedWithARange() throws IOException {
         hub.cutOnce.add("model.safetensors");
         Pull.Result r = pull(hub.config(cache), FakeHub.TINY);
-        byte[] weights = content(FakeHub.TINY, "model.safetensors");
+        byte[] weights = hub.content(FakeHub.TINY, "model.safetensors");
         assertThat(Files.readAllBytes(r.path().resolve("model.safetensors"))).isEqualTo(weights);
         List<FakeHub.Request> gets = hub.requestsTo("/storage/").stream().filter(q -> q.method().equals("GET")).toList();
         assertThat(gets).hasSize(2);
@@ -105,7 +101,7 @@ class PullTest {
 
     @Test
     void aPartialDownloadLeftByAnEarlierPullIsResumed() throws IOException {
-        byte[] weights = content(FakeHub.TINY, "model.safetensors");
+        byte[] weights = hub.content(FakeHub.TINY, "model.safetensors");
         Path partial = new HubCache(cache).incomplete(FakeHub.TINY, FakeHub.etag("model.safetensors", weights));
         Files.createDirectories(partial.getParent());
         Files.write(partial, java.util.Arrays.copyOf(weights, 100_000));
@@ -125,14 +121,14 @@ class PullTest {
             assertThatThrownBy(() -> pull(config, FakeHub.TINY)).isInstanceOf(PagodaException.class)
                     .hasMessageContaining(file + ": the downloaded content is corrupt")
                     .hasMessageContaining(file.equals("config.json") ? "git blob id" : "sha256");
-            String etag = FakeHub.etag(file, content(FakeHub.TINY, file));
+            String etag = FakeHub.etag(file, hub.content(FakeHub.TINY, file));
             assertThat(new HubCache(cache).blob(FakeHub.TINY, etag)).doesNotExist();
             assertThat(new HubCache(cache).incomplete(FakeHub.TINY, etag)).doesNotExist();
             assertThat(repoDir(FakeHub.TINY).resolve("snapshots").resolve(hub.repos.get(FakeHub.TINY).sha()).resolve(file)).doesNotExist();
             hub.corrupt.clear();
             Pull.Result r = pull(config, FakeHub.TINY);
             for (String f : TINY_MODEL_FILES) {
-                assertThat(Files.readAllBytes(r.path().resolve(f))).isEqualTo(content(FakeHub.TINY, f));
+                assertThat(Files.readAllBytes(r.path().resolve(f))).isEqualTo(hub.content(FakeHub.TINY, f));
             }
         }
     }
@@ -192,7 +188,7 @@ class PullTest {
         Path file = repoDir(FakeHub.GGUF).resolve("snapshots").resolve(r.commit()).resolve("stories260K-Q4_K_M.gguf");
         assertThat(r.path()).isEqualTo(file);
         assertThat(r.downloaded()).isEqualTo(1);
-        assertThat(Files.readAllBytes(file)).isEqualTo(content(FakeHub.GGUF, "stories260K-Q4_K_M.gguf"));
+        assertThat(Files.readAllBytes(file)).isEqualTo(hub.content(FakeHub.GGUF, "stories260K-Q4_K_M.gguf"));
         assertThat(hub.requestsTo("/storage/")).hasSize(1);
         assertThatThrownBy(() -> pull(config, FakeHub.GGUF + ":Q4_K")).hasMessage("'Q4_K' matches 2 files of " + FakeHub.GGUF
                 + ", name one exactly as " + FakeHub.GGUF + ":FILE: stories260K-Q4_K_M.gguf, stories260K-Q4_K_S.gguf");
