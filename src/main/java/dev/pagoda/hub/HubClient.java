@@ -154,7 +154,8 @@ final class HubClient implements AutoCloseable {
             }
             pause(attempt);
             HttpResponse<InputStream> r = exchange("GET", m.location(), have, true);
-            try (InputStream in = r.body()) {
+            InputStream in = r.body();
+            try {
                 if (r.statusCode() == 200 && have > 0) {
                     // The server ignored the range: start over rather than append the beginning again.
                     out.truncate(0);
@@ -187,8 +188,8 @@ final class HubClient implements AutoCloseable {
                     have += n;
                     progress.accept(n);
                 }
-            } catch (IOException closing) {
-                broken = closing.getMessage();
+            } finally {
+                closeQuietly(in);
             }
         }
         return checksum.mismatch();

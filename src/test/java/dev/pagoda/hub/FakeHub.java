@@ -49,6 +49,8 @@ public final class FakeHub implements AutoCloseable {
     public final List<Request> requests = Collections.synchronizedList(new ArrayList<>());
     /** Files whose next body is cut half-way (the connection closed). */
     final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
+    /** Files served whole even when a range is asked for, as some servers do. */
+    final Set<String> ignoreRange = ConcurrentHashMap.newKeySet();
     /** Files served with one byte changed. */
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
 
@@ -196,7 +198,7 @@ public final class FakeHub implements AutoCloseable {
             content[content.length / 2] ^= 1;
         }
         String range = ex.getRequestHeaders().getFirst("Range");
-        int from = range == null ? 0 : Integer.parseInt(range.replaceAll("bytes=(\\d+)-", "$1"));
+        int from = range == null || ignoreRange.contains(file) ? 0 : Integer.parseInt(range.replaceAll("bytes=(\\d+)-", "$1"));
         if (from > 0) {
             ex.getResponseHeaders().set("Content-Range", "bytes " + from + "-" + (content.length - 1) + "/" + content.length);
         }

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.pagoda.PagodaException;
 import dev.pagoda.TestData;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,6 +41,7 @@ class PullTest {
         hub.requests.clear();
         hub.cutOnce.clear();
         hub.corrupt.clear();
+        hub.ignoreRange.clear();
     }
 
     private Pull.Result pull(HubConfig config, String spec) {
@@ -104,12 +108,23 @@ class PullTest {
         byte[] weights = hub.content(FakeHub.TINY, "model.safetensors");
         Path partial = new HubCache(cache).incomplete(FakeHub.TINY, FakeHub.etag("model.safetensors", weights));
         Files.createDirectories(partial.getParent());
-        Files.write(partial, java.util.Arrays.copyOf(weights, 100_000));
+        Files.write(partial, Arrays.copyOf(weights, 100_000));
         Pull.Result r = pull(hub.config(cache), FakeHub.TINY);
         assertThat(Files.readAllBytes(r.path().resolve("model.safetensors"))).isEqualTo(weights);
         assertThat(hub.requestsTo("/storage/")).filteredOn(q -> q.method().equals("GET")).extracting(FakeHub.Request::range)
                 .containsExactly("bytes=100000-");
         assertThat(partial).doesNotExist();
+    }
+
+    @Test
+    void aServerIgnoringTheRangeRestartsTheFileInsteadOfAppending() throws IOException {
+        byte[] weights = hub.content(FakeHub.TINY, "model.safetensors");
+        Path partial = new HubCache(cache).incomplete(FakeHub.TINY, FakeHub.etag("model.safetensors", weights));
+        Files.createDirectories(partial.getParent());
+        Files.write(partial, Arrays.copyOf(weights, 100_000));
+        hub.ignoreRange.add("model.safetensors");
+        Pull.Result r = pull(hub.config(cache), FakeHub.TINY);
+        assertThat(Files.readAllBytes(r.path().resolve("model.safetensors"))).isEqualTo(weights);
     }
 
     @Test
@@ -173,10 +188,10 @@ class PullTest {
     @Test
     void noNetworkIsOneClearLine() throws IOException {
         int closedPort;
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        try (ServerSocket s = new ServerSocket(0)) {
             closedPort = s.getLocalPort();
         }
-        HubConfig config = HubConfig.fromEnv(java.util.Map.of("HF_ENDPOINT", "http://127.0.0.1:" + closedPort, "HF_HUB_CACHE", cache.toString()));
+        HubConfig config = HubConfig.fromEnv(Map.of("HF_ENDPOINT", "http://127.0.0.1:" + closedPort, "HF_HUB_CACHE", cache.toString()));
         assertThatThrownBy(() -> pull(config, FakeHub.TINY)).isInstanceOf(PagodaException.class)
                 .hasMessageStartingWith("cannot reach http://127.0.0.1:" + closedPort).hasMessageContaining("HF_HUB_OFFLINE=1");
     }
