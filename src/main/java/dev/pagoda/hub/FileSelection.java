@@ -5,12 +5,14 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Which files of a repo make the model a spec names. A Hugging Face folder is its config, tokenizer,
  * generation config and safetensors weights (with their index), at the top level: not the other formats
  * (.bin, .onnx, .gguf) many repos also carry. A {@code :FILE_OR_QUANT} suffix names one file by its path or the
- * one GGUF file whose name contains it (case-insensitive); more than one match is refused, never guessed.
+ * one GGUF file whose name contains it (case-insensitive, as a whole word between '-' or '.' first); more than
+ * one match is refused, never guessed.
  */
 final class FileSelection {
     private static final Set<String> FOLDER_FILES = Set.of("config.json", "generation_config.json", "tokenizer.json",
@@ -49,7 +51,11 @@ final class FileSelection {
             return Optional.of(spec.file());
         }
         String quant = spec.file().toLowerCase(Locale.ROOT);
-        List<String> matches = ggufs(files).stream().filter(f -> baseName(f).toLowerCase(Locale.ROOT).contains(quant)).toList();
+        List<String> containing = ggufs(files).stream().filter(f -> baseName(f).toLowerCase(Locale.ROOT).contains(quant)).toList();
+        // A quant as a whole word wins: Q4_0 picks model-Q4_0.gguf, not model-Q4_0_4_4.gguf beside it.
+        Pattern word = Pattern.compile("(^|[-.])" + Pattern.quote(quant) + "([-.]|$)");
+        List<String> whole = containing.stream().filter(f -> word.matcher(baseName(f).toLowerCase(Locale.ROOT).replaceFirst("\\.gguf$", "")).find()).toList();
+        List<String> matches = whole.isEmpty() ? containing : whole;
         if (matches.size() > 1) {
             throw new PagodaException("'" + spec.file() + "' matches " + matches.size() + " files of " + spec.repo()
                     + ", name one exactly as " + spec.repo() + ":FILE" + listing(matches));

@@ -71,6 +71,7 @@ public final class FakeHub implements AutoCloseable {
         ggufFiles.put("stories260K-F32.gguf", Files.readAllBytes(TestData.path("models/stories260K/stories260K.gguf")));
         ggufFiles.put("stories260K-Q4_K_M.gguf", Files.readAllBytes(TestData.path("models/stories260K/stories260K.llama2c-converter.gguf")));
         ggufFiles.put("stories260K-Q4_K_S.gguf", "GGUF stand-in, never downloaded".getBytes(StandardCharsets.UTF_8));
+        ggufFiles.put("stories260K-F32_ALT.gguf", "another GGUF stand-in, never downloaded".getBytes(StandardCharsets.UTF_8));
         ggufFiles.put("README.md", "# stories260K in GGUF".getBytes(StandardCharsets.UTF_8));
         add(GGUF, ggufFiles, false);
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);

@@ -207,12 +207,15 @@ class PullTest {
         assertThat(hub.requestsTo("/storage/")).hasSize(1);
         assertThatThrownBy(() -> pull(config, FakeHub.GGUF + ":Q4_K")).hasMessage("'Q4_K' matches 2 files of " + FakeHub.GGUF
                 + ", name one exactly as " + FakeHub.GGUF + ":FILE: stories260K-Q4_K_M.gguf, stories260K-Q4_K_S.gguf");
-        assertThatThrownBy(() -> pull(config, FakeHub.GGUF)).hasMessageStartingWith(FakeHub.GGUF + " has 3 GGUF files: pick one with "
+        assertThatThrownBy(() -> pull(config, FakeHub.GGUF)).hasMessageStartingWith(FakeHub.GGUF + " has 4 GGUF files: pick one with "
                 + FakeHub.GGUF + ":QUANT");
         // The cache answers the same names without the network.
         HubCache hubCache = new HubCache(cache);
         assertThat(hubCache.find(RepoSpec.parse(FakeHub.GGUF + ":Q4_K_M"), "main")).contains(file);
         assertThat(hubCache.find(RepoSpec.parse(FakeHub.GGUF + ":stories260K-Q4_K_M.gguf"), r.commit())).contains(file);
         assertThat(hubCache.find(RepoSpec.parse(FakeHub.GGUF + ":F32"), "main")).isEmpty();
+        // F32 as a whole word is stories260K-F32.gguf, though stories260K-F32_ALT.gguf contains it too.
+        assertThat(pull(config, FakeHub.GGUF + ":f32").path().getFileName().toString()).isEqualTo("stories260K-F32.gguf");
+        assertThatThrownBy(() -> pull(config, FakeHub.GGUF + ":32")).hasMessageStartingWith("'32' matches 2 files of " + FakeHub.GGUF);
     }
 }
