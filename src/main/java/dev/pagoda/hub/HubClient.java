@@ -41,10 +41,11 @@ final class HubClient implements AutoCloseable {
     /**
      * A file as the hub describes it before sending it.
      *
-     * @param etag     its blob name and checksum (LFS sha256 or git blob id)
-     * @param location where its content is served (the storage host for LFS files)
+     * @param etag its blob name and checksum (LFS sha256 or git blob id)
+     * @param url  its {@code resolve} address on the hub, asked again on every try: large files redirect from
+     *             there to a storage address that expires
      */
-    record FileMetadata(String repo, String file, String etag, long size, URI location) {
+    record FileMetadata(String repo, String file, String etag, long size, URI url) {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -94,9 +95,8 @@ final class HubClient implements AutoCloseable {
             throw new PagodaException(config.endpoint() + " sent no " + (etag == null ? "ETag" : "size") + " for " + repo + "/" + file
                     + ": cannot verify the download");
         }
-        URI location = r.statusCode() / 100 == 3 ? uri.resolve(header(r, "Location", "")) : uri;
         return new FileMetadata(repo, file, etag.replaceFirst("^W/", "").replace("\"", "").toLowerCase(Locale.ROOT),
-                Long.parseLong(size.strip()), location);
+                Long.parseLong(size.strip()), uri);
     }
 
     /**
@@ -153,7 +153,7 @@ final class HubClient implements AutoCloseable {
                 throw new PagodaException(m.file() + ": download failed " + ATTEMPTS + " times (" + broken + "); run pagoda pull again to resume at byte " + have);
             }
             pause(attempt);
-            HttpResponse<InputStream> r = exchange("GET", m.location(), have, true);
+            HttpResponse<InputStream> r = exchange("GET", m.url(), have, true);
             InputStream in = r.body();
             try {
                 if (r.statusCode() == 200 && have > 0) {
