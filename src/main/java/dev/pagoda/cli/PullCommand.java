@@ -77,7 +77,9 @@ final class PullCommand implements Callable<Integer> {
 
         @Override
         public void advance(long bytes) {
-            bar.stepBy(bytes);
+            if (bar != null) {  // none for a download of empty files only
+                bar.stepBy(bytes);
+            }
         }
 
         @Override

@@ -61,6 +61,7 @@ public final class FakeHub implements AutoCloseable {
                 "tokenizer.json", "tokenizer_config.json")) {
             tinyFiles.put(f, Files.readAllBytes(tiny.resolve(f)));
         }
+        tinyFiles.put("added_tokens.json", new byte[0]);  // an empty file: no request for its content, still linked
         // What a real repo carries beside the model, and a pull must leave alone.
         tinyFiles.put("README.md", Files.readAllBytes(tiny.resolve("README.txt")));
         tinyFiles.put("pytorch_model.bin", "not a model Pagoda loads".getBytes(StandardCharsets.UTF_8));

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** {@code pagoda pull} against a local fake hub: downloads, resumes, verifies, caches, and refuses clearly. */
 class PullTest {
-    static final List<String> TINY_MODEL_FILES = List.of("config.json", "generation_config.json", "model.safetensors",
+    static final List<String> TINY_MODEL_FILES = List.of("added_tokens.json", "config.json", "generation_config.json", "model.safetensors",
             "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json");
     static FakeHub hub;
     Path cache;
@@ -60,7 +60,7 @@ class PullTest {
         Path snapshot = repoDir(FakeHub.TINY).resolve("snapshots").resolve(sha);
         assertThat(r.path()).isEqualTo(snapshot);
         assertThat(r.commit()).isEqualTo(sha);
-        assertThat(r.downloaded()).isEqualTo(6);
+        assertThat(r.downloaded()).isEqualTo(7);
         assertThat(r.bytes()).isEqualTo(TINY_MODEL_FILES.stream().mapToLong(f -> hub.content(FakeHub.TINY, f).length).sum());
         // Only the model's files: not the README, other weight formats or subfolders.
         try (Stream<Path> files = Files.walk(snapshot)) {
@@ -168,7 +168,7 @@ class PullTest {
         assertThatThrownBy(() -> pull(hub.config(cache, "HF_TOKEN", "hf_wrong"), FakeHub.GATED))
                 .hasMessageStartingWith("HF_TOKEN was refused by " + hub.endpoint() + " (401: Invalid credentials");
         Pull.Result r = pull(hub.config(cache, "HF_TOKEN", FakeHub.TOKEN), FakeHub.GATED);
-        assertThat(r.downloaded()).isEqualTo(6);
+        assertThat(r.downloaded()).isEqualTo(7);
         assertThat(hub.requestsTo("/storage/")).isNotEmpty().allMatch(q -> q.authorization() == null);
     }
 
