@@ -328,8 +328,9 @@ final class HubClient implements AutoCloseable {
         }
     }
 
+    /** Aborts what is still open: an exchange whose task was cancelled mid-request would hold a plain close() forever. */
     @Override
     public void close() {
-        http.close();
+        http.shutdownNow();
     }
 }
