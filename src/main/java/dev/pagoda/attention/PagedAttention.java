@@ -3,6 +3,7 @@ package dev.pagoda.attention;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
+import dev.pagoda.model.ForwardBatch;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -22,6 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Each item is computed alone, positions in increasing order with a fixed reduction order, so its result does not
  * depend on the rest of the batch or on how items are split across threads (batch invariance).
  *
+ * <p>A batch row t is the token at {@code positions[t]} of its sequence; its new K/V go to that position's slot.
+ * Scratch (scores, accumulators) is per thread and reused: nothing is allocated per call once warm.
+ *
  * <p>Rows: q and out hold {@code nHeads * headDim} floats per row; k and v {@code nKvHeads * headDim}.
  */
 public final class PagedAttention {
@@ -38,6 +42,20 @@ public final class PagedAttention {
     private final long rowBytes;
     private final boolean f32;
     private final float scale;
+    private final ThreadLocal<Scratch> scratch;
+
+    /** One thread's working arrays; {@code scores} grows to the longest context seen. */
+    private static final class Scratch {
+        float[] scores = new float[0];
+        final float[] acc;
+        final float[] row;
+        final float[] lanes = new float[SPECIES.length()];
+
+        Scratch(int headDim, boolean f32) {
+            acc = new float[headDim];
+            row = f32 ? null : new float[headDim];
+        }
+    }
 
     public PagedAttention(KvMemory memory, int nHeads) {
         this.memory = memory;
@@ -53,38 +71,48 @@ public final class PagedAttention {
         this.rowBytes = memory.rowBytes();
         this.f32 = memory.shape().dtype() == KvDtype.F32;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(headDim, f32));
     }
 
-    /** Writes each row's new K and V into its slot (the step's slot mapping) for {@code layer}. */
-    public void writeKv(int layer, AttentionBatch batch, float[] k, float[] v) {
+    /**
+     * Writes each row's new K and V into the slot of its position for {@code layer}. The slots must be allocated
+     * ({@code position < seq.length()}): append to the allocator first.
+     */
+    public void writeKv(int layer, ForwardBatch<KvSequence> batch, float[] k, float[] v) {
         int kvDim = nKvHeads * headDim;
-        for (int t = 0; t < batch.numTokens(); t++) {
-            memory.writeToken(layer, KvMemory.K, batch.slot(t), k, t * kvDim);
-            memory.writeToken(layer, KvMemory.V, batch.slot(t), v, t * kvDim);
+        for (int t = 0; t < batch.tokenCount(); t++) {
+            KvSequence seq = batch.sequence(batch.tokenSeq[t]);
+            int position = batch.positions[t];
+            if (position >= seq.length()) {
+                throw new IllegalArgumentException("position " + position + " outside the sequence's " + seq.length() + " allocated tokens");
+            }
+            int slot = seq.slotFor(position);
+            memory.writeToken(layer, KvMemory.K, slot, k, t * kvDim);
+            memory.writeToken(layer, KvMemory.V, slot, v, t * kvDim);
         }
     }
 
     /** Items to pass to {@link #run}: one per (row, query head). */
-    public int workItems(AttentionBatch batch) {
-        return batch.numTokens() * nHeads;
+    public int workItems(ForwardBatch<KvSequence> batch) {
+        return batch.tokenCount() * nHeads;
     }
 
     /** All items on the calling thread. */
-    public void forward(int layer, AttentionBatch batch, float[] q, float[] out) {
+    public void forward(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] out) {
         run(layer, batch, q, out, 0, workItems(batch));
     }
 
     /** Computes items {@code start..end-1} (item = row * nHeads + head) into {@code out}. */
-    public void run(int layer, AttentionBatch batch, float[] q, float[] out, int start, int end) {
-        float[] scores = new float[batch.maxContext()];
-        float[] acc = new float[headDim];
-        float[] row = f32 ? null : new float[headDim];
-        float[] lanes = new float[SPECIES.length()];
+    public void run(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] out, int start, int end) {
+        Scratch s = scratch.get();
+        if (s.scores.length < batch.maxContext()) {
+            s.scores = new float[batch.maxContext()];
+        }
         for (int item = start; item < end; item++) {
             int t = item / nHeads;
             int h = item % nHeads;
-            attend(layer, batch.sequence(t), batch.position(t) + 1, h / group, q, (t * nHeads + h) * headDim,
-                    out, scores, acc, row, lanes);
+            attend(layer, batch.sequence(batch.tokenSeq[t]), batch.positions[t] + 1, h / group, q, (t * nHeads + h) * headDim,
+                    out, s.scores, s.acc, s.row, s.lanes);
         }
     }
 

@@ -8,42 +8,29 @@ import dev.pagoda.model.AttentionBackend;
 import dev.pagoda.model.ForwardBatch;
 
 /**
- * Plugs the PagedAttention kernel into the model: the engine adds each scheduled chunk's KV sequence in
- * the same order as the forward batch; per layer, new K/V go to their slots and the (token, head) items
- * are spread over the worker pool.
+ * Plugs the PagedAttention kernel into the model: the forward batch's sequences are KV sequences; per
+ * layer, new K/V go to their slots and the (token, head) items are spread over the worker pool.
  */
-public final class PagedAttentionBackend implements AttentionBackend {
+public final class PagedAttentionBackend implements AttentionBackend<KvSequence> {
     private final PagedAttention kernel;
-    private final AttentionBatch batch;
     private final WorkerPool pool;
     private final RangeTask task = this::runRange;
     private final int headDim;
     private int layer;
+    private ForwardBatch<KvSequence> batch;
     private float[] q;
     private float[] out;
 
-    public PagedAttentionBackend(KvMemory memory, int heads, WorkerPool pool, int maxTokens, int maxSeqs) {
+    public PagedAttentionBackend(KvMemory memory, int heads, WorkerPool pool) {
         this.kernel = new PagedAttention(memory, heads);
         this.headDim = memory.shape().headDim();
-        this.batch = new AttentionBatch(maxTokens, maxSeqs);
         this.pool = pool;
     }
 
-    public void clear() {
-        batch.clear();
-    }
-
-    /** The next chunk: positions first..first+count-1 of seq, whose slots are allocated. */
-    public void add(KvSequence seq, int first, int count) {
-        batch.add(seq, first, count);
-    }
-
     @Override
-    public void attend(int layer, ForwardBatch fb, float[] q, float[] k, float[] v, float[] out) {
-        if (fb.tokenCount() != batch.numTokens()) {
-            throw new IllegalStateException("forward batch has " + fb.tokenCount() + " tokens, attention batch " + batch.numTokens());
-        }
+    public void attend(int layer, ForwardBatch<KvSequence> batch, float[] q, float[] k, float[] v, float[] out) {
         kernel.writeKv(layer, batch, k, v);
+        this.batch = batch;
         this.layer = layer;
         this.q = q;
         this.out = out;

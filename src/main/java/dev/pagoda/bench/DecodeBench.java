@@ -9,6 +9,7 @@ import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.Transformer;
 import dev.pagoda.sampling.SamplingParams;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -45,7 +46,7 @@ public final class DecodeBench {
         }
 
         public String toJson() {
-            return String.format(java.util.Locale.ROOT,
+            return String.format(Locale.ROOT,
                     "{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"decode_tokens\":%d,\"weight_bytes_per_token\":%d,"
                             + "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"bandwidth_gb_s\":%.2f,\"roofline_tok_s\":%.2f,\"roofline_ratio\":%.3f}",
                     model.replace("\"", "'"), threads, promptTokens, decodeTokens, weightBytesPerToken, prefillTokPerS, decodeTokPerS,

@@ -3,6 +3,7 @@ package dev.pagoda.bench;
 import dev.pagoda.PagodaException;
 import dev.pagoda.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -126,7 +127,7 @@ public sealed interface ThroughputWorkload {
             int[] prefix = tokens.next(s);
             List<BenchRequest> list = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
-                int[] prompt = java.util.Arrays.copyOf(prefix, s + u);
+                int[] prompt = Arrays.copyOf(prefix, s + u);
                 System.arraycopy(tokens.next(u), 0, prompt, s, u);
                 list.add(new BenchRequest(prompt, out));
             }

@@ -4,7 +4,6 @@ import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvLayout;
-import dev.pagoda.scheduler.PreemptionMode;
 import picocli.CommandLine.Option;
 
 /** The engine's options, shared by generate, serve and the benchmarks (vLLM's names). */
@@ -49,7 +48,7 @@ final class EngineOptions {
                 .maxNumSeqs(maxNumSeqs)
                 .maxNumBatchedTokens(maxNumBatchedTokens)
                 .maxModelLen(maxModelLen)
-                .preemptionMode(PreemptionMode.parse(preemptionMode))
+                .preemptionMode(preemptionMode)
                 .swapSpace(ByteSize.parse(swapSpace))
                 .enablePrefixCaching(enablePrefixCaching)
                 .build();

@@ -89,6 +89,8 @@ public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, K
         public Builder maxNumBatchedTokens(int v) { maxNumBatchedTokens = v; return this; }
         public Builder maxModelLen(int v) { maxModelLen = v; return this; }
         public Builder preemptionMode(PreemptionMode v) { preemptionMode = v; return this; }
+        /** By name: "recompute" or "swap" (a clear error otherwise). */
+        public Builder preemptionMode(String name) { return preemptionMode(PreemptionMode.parse(name)); }
         public Builder swapSpace(long v) { swapSpace = v; return this; }
         public Builder enablePrefixCaching(boolean v) { enablePrefixCaching = v; return this; }
 

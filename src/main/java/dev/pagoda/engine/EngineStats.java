@@ -1,6 +1,7 @@
 package dev.pagoda.engine;
 
-import dev.pagoda.kv.SwapSpace;
+import dev.pagoda.kv.KvAllocator;
+import dev.pagoda.kv.PrefixCacheStats;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import java.util.EnumMap;
@@ -51,7 +52,7 @@ public final class EngineStats {
         }
     }
 
-    void onStep(ScheduledBatch b, int running, int blocksUsed) {
+    void onStep(ScheduledBatch<?> b, int running, int blocksUsed) {
         steps++;
         for (int i = 0; i < ITERATION_TOKEN_BOUNDS.length; i++) {
             if (b.totalTokens() <= ITERATION_TOKEN_BOUNDS[i]) {
@@ -69,7 +70,7 @@ public final class EngineStats {
     }
 
     /** A step's wall time, counted when it only decoded. */
-    void onStepTime(ScheduledBatch b, long nanos) {
+    void onStepTime(ScheduledBatch<?> b, long nanos) {
         if (b.totalTokens() == b.size()) {
             decodeSteps++;
             decodeStepTokens += b.size();
@@ -81,12 +82,13 @@ public final class EngineStats {
         finished.merge(reason, 1L, Long::sum);
     }
 
-    Snapshot snapshot(Scheduler s, SwapSpace swap) {
-        var cache = s.allocator() instanceof dev.pagoda.kv.PagedAllocator p && p.prefixCaching() ? p.prefixCacheStats() : null;
+    Snapshot snapshot(Scheduler<?> s, KvAllocator allocator) {
+        PrefixCacheStats cache = allocator.prefixCacheStats();
+        boolean swapEmpty = allocator.swapSpace() == null || allocator.swapSpace().isEmpty();
         return new Snapshot(requestsAdded, steps, promptTokens, generationTokens, batchedTokens,
                 steps == 0 ? 0 : (double) runningSum / steps, peakRunning, s.recomputePreemptions(), s.swapPreemptions(),
-                s.numRunning(), s.numWaiting(), s.numSwapped(), swap == null || swap.isEmpty(), peakBlocksUsed,
-                cache == null ? 0 : cache.queriedTokens(), cache == null ? 0 : cache.hitTokens(), cache == null ? 0 : cache.cachedBlocks(),
+                s.numRunning(), s.numWaiting(), s.numSwapped(), swapEmpty, peakBlocksUsed,
+                cache.queriedTokens(), cache.hitTokens(), cache.cachedBlocks(),
                 decodeSteps, decodeStepTokens,
                 decodeStepNanos, iterationTokens.clone(), Map.copyOf(finished));
     }

@@ -39,6 +39,14 @@ final class RequestState {
         this.promptLogprobs = params.promptLogprobs() != null ? new ArrayList<>() : null;
     }
 
+    /** The request's sequences have forked (or never will): each now holds one seat under max_num_seqs. */
+    void markForked() {
+        forked = true;
+        for (SeqState s : live) {
+            s.seq.setSeats(1);
+        }
+    }
+
     /** Whether a chunk starting at {@code from} still covers prompt positions whose logprobs are missing. */
     boolean wantsPromptLogprobs(int from) {
         return promptLogprobs != null && from < prompt.length - 1 && promptLogprobs.size() < prompt.length - 1;

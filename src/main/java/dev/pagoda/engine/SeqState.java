@@ -1,22 +1,27 @@
 package dev.pagoda.engine;
 
-import dev.pagoda.kv.KvSequence;
 import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.StopStrings;
 import dev.pagoda.sampling.TokenLogprobs;
+import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.Sequence;
 import dev.pagoda.tokenizer.Detokenizer;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One sequence of a request: a parallel sample or a beam, with its own sampler, text and logprobs. */
-final class SeqState extends Sequence {
+/**
+ * One sequence of a request: a parallel sample or a beam, with its own sampler, text and logprobs. Its
+ * tokens and KV placement are the scheduler's {@link Sequence}, whose owner is this state.
+ */
+final class SeqState {
     final RequestState request;
     final int index;
+    /** Set once: at construction, or by the scheduler's fork. */
+    Sequence<SeqState> seq;
     Sampler sampler;
     Detokenizer detokenizer;
     StopStrings stops;
-    StringBuilder text = new StringBuilder();
+    final StringBuilder text = new StringBuilder();
     List<TokenLogprobs> logprobs;
     double cumulativeLogprob;
     FinishReason finishReason;
@@ -24,14 +29,14 @@ final class SeqState extends Sequence {
     TokenLogprobs beamCandidates;
 
     SeqState(RequestState request, int index, long arrival, int maxLength) {
-        super(arrival, request.prompt, maxLength);
         this.request = request;
         this.index = index;
+        this.seq = new Sequence<>(this, arrival, request.prompt, maxLength);
+        seq.setCacheable(request.promptLogprobs == null);
+        seq.setSeats(request.forked ? 1 : request.width());
     }
 
-    /** A fork of {@code parent}: shares its tokens and (through {@code kv}) its computed K/V blocks. */
-    SeqState(SeqState parent, int index, KvSequence kv) {
-        super(parent.arrival(), parent, kv);
+    private SeqState(SeqState parent, int index) {
         this.request = parent.request;
         this.index = index;
         this.cumulativeLogprob = parent.cumulativeLogprob;
@@ -39,13 +44,13 @@ final class SeqState extends Sequence {
         this.text.append(parent.text);
     }
 
-    @Override
-    public boolean cacheable() {
-        return request.promptLogprobs == null;
-    }
-
-    @Override
-    public int width() {
-        return request.forked ? 1 : request.width();
+    /** A fork of running {@code parent}: shares its tokens and computed K/V blocks, and is running. */
+    static SeqState fork(SeqState parent, int index, Scheduler<SeqState> scheduler) {
+        SeqState child = new SeqState(parent, index);
+        child.seq = scheduler.fork(parent.seq, child);
+        if (child.seq == null) {
+            throw new IllegalStateException("the KV layout cannot share blocks between sequences");
+        }
+        return child;
     }
 }

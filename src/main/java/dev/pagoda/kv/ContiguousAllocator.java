@@ -13,12 +13,15 @@ public final class ContiguousAllocator implements KvAllocator {
     private final TreeMap<Integer, Integer> freeRuns = new TreeMap<>();
     private final int blockSize;
     private final int totalSlots;
+    private final SwapSpace swap;
     private long sequenceTokens;
     private long reservedTotal;
     private int sequences;
 
-    ContiguousAllocator(int numBlocks, int blockSize) {
+    /** {@code swap} null: no swapping. */
+    ContiguousAllocator(int numBlocks, int blockSize, SwapSpace swap) {
         KvShape.checkBlockSize(blockSize);
+        this.swap = swap;
         if (numBlocks < 1) {
             throw new IllegalArgumentException("contiguous allocator needs at least one block, got " + numBlocks);
         }
@@ -40,6 +43,54 @@ public final class ContiguousAllocator implements KvAllocator {
     @Override
     public int totalSlots() {
         return totalSlots;
+    }
+
+    @Override
+    public int usedBlocks() {
+        return numBlocks() - freeWholeBlocks();
+    }
+
+    @Override
+    public double usageFraction() {
+        return (double) reservedTotal / totalSlots;
+    }
+
+    /** Blocks lying wholly in free runs. */
+    private int freeWholeBlocks() {
+        int blocks = 0;
+        for (Map.Entry<Integer, Integer> run : freeRuns.entrySet()) {
+            int firstWhole = (run.getKey() + blockSize - 1) / blockSize;
+            int endWhole = (run.getKey() + run.getValue()) / blockSize;
+            blocks += Math.max(0, endWhole - firstWhole);
+        }
+        return blocks;
+    }
+
+    /** Nothing is shared between contiguous reservations, so nothing is cached. */
+    @Override
+    public PrefixHit lookupPrefix(int[] tokens, int length) {
+        return PrefixHit.none(blockSize);
+    }
+
+    @Override
+    public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
+    }
+
+    @Override
+    public PrefixCacheStats prefixCacheStats() {
+        return PrefixCacheStats.NONE;
+    }
+
+    @Override
+    public SwapSpace swapSpace() {
+        return swap;
+    }
+
+    /** The reservation is for the maximum length at once, so there is no watermark to keep. */
+    @Override
+    public ContiguousRun allocate(PrefixHit hit, int newTokens, int maxLength, int keepFree) {
+        int tokens = hit.cachedTokens() + newTokens;
+        return canAdmit(tokens, maxLength) ? admit(tokens, maxLength) : null;
     }
 
     /** Start of the first free run of at least {@code length} slots, or -1. */
@@ -124,19 +175,14 @@ public final class ContiguousAllocator implements KvAllocator {
     public KvMemoryUsage usage(int requestSlots) {
         long free = 0;
         long external = 0;
-        int freeBlocks = 0;
-        for (Map.Entry<Integer, Integer> run : freeRuns.entrySet()) {
-            int start = run.getKey();
-            int length = run.getValue();
+        for (int length : freeRuns.values()) {
             free += length;
             if (length < requestSlots) {
                 external += length;
             }
-            int firstWhole = (start + blockSize - 1) / blockSize;
-            int endWhole = (start + length) / blockSize;
-            freeBlocks += Math.max(0, endWhole - firstWhole);
         }
-        int numBlocks = totalSlots / blockSize;
+        int freeBlocks = freeWholeBlocks();
+        int numBlocks = numBlocks();
         return new KvMemoryUsage(KvLayout.CONTIGUOUS, totalSlots, sequenceTokens, 0, reservedTotal - sequenceTokens,
                 external, free, requestSlots, freeBlocks, numBlocks - freeBlocks, 0, sequenceTokens, sequences);
     }

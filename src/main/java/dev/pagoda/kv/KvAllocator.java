@@ -1,12 +1,14 @@
 package dev.pagoda.kv;
 
 /**
- * Places sequences in the KV cache; the one interface the scheduler uses for both layouts. Every mutating
- * call is check-then-act: {@code canAdmit}/{@code canAppend} first, then {@code admit}/{@code append}, which
- * throw {@link IllegalStateException} if called when the check fails, and never half-allocate.
- * Not thread-safe: owned by the scheduler thread.
+ * Places sequences in the KV cache; the one interface the scheduler uses, whatever the layout. The scheduler
+ * asks {@link #allocate} and {@link #appendSlots} for slots and gets them, or "no" with nothing changed; prefix
+ * caching ({@link #lookupPrefix}, {@link #cacheFullBlocks}) and swapping ({@link #swapOut}, {@link #swapIn}) sit
+ * behind it and do nothing where the layout or configuration has none. The check-then-act primitives
+ * ({@code canAdmit}/{@code admit}, {@code canAppend}/{@code append}) throw {@link IllegalStateException} when the
+ * check fails, and never half-allocate. Not thread-safe: owned by the scheduler thread.
  */
-public sealed interface KvAllocator permits PagedAllocator, ContiguousAllocator {
+public interface KvAllocator {
 
     /** An allocator over {@code memory}; copy-on-write copies block content in it. No prefix caching. */
     static KvAllocator create(KvLayout layout, KvMemory memory) {
@@ -18,20 +20,25 @@ public sealed interface KvAllocator permits PagedAllocator, ContiguousAllocator 
      * and the layout is paged; the contiguous baseline cannot share memory, so it ignores the flag.
      */
     static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching) {
+        return create(layout, memory, prefixCaching, null);
+    }
+
+    /** As above, preempted sequences swapping out to {@code swap} (null: never swap). */
+    static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching, SwapSpace swap) {
         return create(layout, memory.numBlocks(), memory.blockSize(), memory,
-                prefixCaching ? new Sha256BlockHasher() : null);
+                prefixCaching ? new Sha256BlockHasher() : null, swap);
     }
 
     /** An allocator that only accounts for slots (no memory behind them): for memory benchmarks. */
     static KvAllocator accounting(KvLayout layout, int numBlocks, int blockSize) {
-        return create(layout, numBlocks, blockSize, BlockCopier.NONE, null);
+        return create(layout, numBlocks, blockSize, BlockCopier.NONE, null, null);
     }
 
     private static KvAllocator create(KvLayout layout, int numBlocks, int blockSize, BlockCopier copier,
-                                      BlockHasher hasher) {
+                                      BlockHasher hasher, SwapSpace swap) {
         return switch (layout) {
-            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier, hasher);
-            case CONTIGUOUS -> new ContiguousAllocator(numBlocks, blockSize);
+            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier, hasher, swap);
+            case CONTIGUOUS -> new ContiguousAllocator(numBlocks, blockSize, swap);
         };
     }
 
@@ -40,6 +47,90 @@ public sealed interface KvAllocator permits PagedAllocator, ContiguousAllocator 
     int blockSize();
 
     int totalSlots();
+
+    /** Blocks of the region (the watermark is a fraction of them). */
+    default int numBlocks() {
+        return totalSlots() / blockSize();
+    }
+
+    /** Blocks holding an allocated or reserved slot now. */
+    int usedBlocks();
+
+    /** Slots allocated or reserved, as a fraction of all slots; cheap enough to read every step. */
+    double usageFraction();
+
+    /**
+     * The cached blocks that can serve a new sequence's first {@code length} tokens (vLLM's computed blocks):
+     * a whole number of blocks below the length, so the last token is computed again. Empty when the layout or
+     * configuration has no prefix cache. Takes nothing: {@link #allocate} takes the hit.
+     */
+    PrefixHit lookupPrefix(int[] tokens, int length);
+
+    /**
+     * Slots for a new sequence: the hit's cached tokens plus {@code newTokens} to compute, at most
+     * {@code maxLength} tokens ever, leaving at least {@code keepFree} blocks free afterwards (the watermark that
+     * lets running sequences grow; the contiguous layout reserves the maximum length at once, so it has nothing
+     * to keep free for). Null, with nothing changed, when that does not fit now.
+     */
+    KvSequence allocate(PrefixHit hit, int newTokens, int maxLength, int keepFree);
+
+    /** Slots for {@code n} more tokens of {@code seq}; false, with nothing changed, when they do not fit now. */
+    default boolean appendSlots(KvSequence seq, int n) {
+        if (!canAppend(seq, n)) {
+            return false;
+        }
+        append(seq, n);
+        return true;
+    }
+
+    /**
+     * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens: makes the blocks that are
+     * now full reusable by later sequences with the same prefix. No-op without a prefix cache.
+     */
+    void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength);
+
+    /** Prefix-cache counters and size (all 0 without a prefix cache). */
+    PrefixCacheStats prefixCacheStats();
+
+    /** Whether {@link #fork} can share a sequence's blocks (paged layout). */
+    default boolean canFork() {
+        return false;
+    }
+
+    /** The swap space preempted sequences go to; null when they never swap. */
+    SwapSpace swapSpace();
+
+    /**
+     * Preemption by swapping: copies positions 0..length-1 of {@code seq} to the swap space and frees
+     * {@code seq}. Null, with nothing changed, when there is no swap space or it has no room.
+     */
+    default SwapSpace.Handle swapOut(KvSequence seq, int length) {
+        SwapSpace swap = swapSpace();
+        if (swap == null || !swap.canSwapOut(length)) {
+            return null;
+        }
+        SwapSpace.Handle h = swap.swapOut(seq, length);
+        free(seq);
+        return h;
+    }
+
+    /**
+     * Brings a swapped sequence back: slots for its swapped tokens plus {@code newTokens}, as {@link #allocate}
+     * (same watermark), its K/V copied back, its swap blocks released. Null, with nothing changed, when it does
+     * not fit now.
+     */
+    default KvSequence swapIn(SwapSpace.Handle h, int newTokens, int maxLength, int keepFree) {
+        KvSequence seq = allocate(PrefixHit.none(blockSize()), h.length() + newTokens, maxLength, keepFree);
+        if (seq != null) {
+            swapSpace().swapIn(h, seq);
+        }
+        return seq;
+    }
+
+    /** Releases a swapped sequence's swap blocks without copying (finish or abort while swapped). */
+    default void releaseSwapped(SwapSpace.Handle h) {
+        swapSpace().release(h);
+    }
 
     /**
      * Whether a new sequence with {@code initialTokens} tokens (its prompt, or first prefill chunk) and at most

@@ -15,11 +15,13 @@ public final class PagedAllocator implements KvAllocator {
     private final CopyOnWrite copyOnWrite;
     private final PrefixCache prefixCache;
     private final int blockSize;
+    private final SwapSpace swap;
     private long sequenceTokens;
     private int sequences;
 
-    /** {@code hasher} null: prefix caching off. */
-    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier, BlockHasher hasher) {
+    /** {@code hasher} null: prefix caching off; {@code swap} null: no swapping. */
+    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier, BlockHasher hasher, SwapSpace swap) {
+        this.swap = swap;
         this.pool = new BlockPool(numBlocks, blockSize);
         this.copyOnWrite = new CopyOnWrite(pool, copier);
         this.prefixCache = hasher == null ? null : new PrefixCache(pool, hasher);
@@ -41,9 +43,38 @@ public final class PagedAllocator implements KvAllocator {
         return pool.numBlocks() * blockSize;
     }
 
-    /** The pool, for prefix caching and inspection. */
+    /** The pool, for inspection. */
     public BlockPool pool() {
         return pool;
+    }
+
+    @Override
+    public int usedBlocks() {
+        return pool.usedBlocks();
+    }
+
+    /** Cached blocks that no sequence holds count as free: they are reused (evicted) when needed. */
+    @Override
+    public double usageFraction() {
+        return (double) pool.usedBlocks() / pool.numBlocks();
+    }
+
+    @Override
+    public SwapSpace swapSpace() {
+        return swap;
+    }
+
+    @Override
+    public boolean canFork() {
+        return true;
+    }
+
+    @Override
+    public BlockTable allocate(PrefixHit hit, int newTokens, int maxLength, int keepFree) {
+        if (!canAdmitCached(hit, newTokens, maxLength) || pool.freeBlocks() - blocksToAdmit(hit, newTokens) < keepFree) {
+            return null;
+        }
+        return admitCached(hit, newTokens, maxLength);
     }
 
     /** Blocks copied by copy-on-write so far. */
@@ -78,6 +109,7 @@ public final class PagedAllocator implements KvAllocator {
     }
 
     /** {@link #lookupPrefix(int[], int, long)} with no extra key. */
+    @Override
     public PrefixHit lookupPrefix(int[] tokens, int length) {
         return lookupPrefix(tokens, length, 0);
     }
@@ -93,7 +125,7 @@ public final class PagedAllocator implements KvAllocator {
         if (length < 0 || length > tokens.length) {
             throw new IllegalArgumentException("prefix length " + length + " outside 0.." + tokens.length);
         }
-        return prefixCache == null ? new PrefixHit(new PhysicalBlock[0], null, extraKey, length, blockSize)
+        return prefixCache == null ? PrefixHit.none(blockSize)
                 : prefixCache.lookup(tokens, length, extraKey);
     }
 
@@ -148,6 +180,7 @@ public final class PagedAllocator implements KvAllocator {
      * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens ({@code tokens} holds at
      * least those ids): caches every block that is now full and not hashed yet. No-op with prefix caching off.
      */
+    @Override
     public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
         BlockTable table = table(seq);
         if (computedLength < 0 || computedLength > table.length() || computedLength > tokens.length) {
@@ -159,9 +192,9 @@ public final class PagedAllocator implements KvAllocator {
         }
     }
 
-    /** Prefix-cache counters and size (all 0 with prefix caching off). */
+    @Override
     public PrefixCacheStats prefixCacheStats() {
-        return prefixCache == null ? new PrefixCacheStats(0, 0, 0, 0, 0) : prefixCache.stats();
+        return prefixCache == null ? PrefixCacheStats.NONE : prefixCache.stats();
     }
 
     private static void checkCurrent(PrefixHit hit) {

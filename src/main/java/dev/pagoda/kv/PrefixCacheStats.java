@@ -11,6 +11,8 @@ package dev.pagoda.kv;
  */
 public record PrefixCacheStats(long queriedTokens, long hitTokens, long evictions, int cachedBlocks,
                                int cachedFreeBlocks) {
+    /** No prefix cache. */
+    public static final PrefixCacheStats NONE = new PrefixCacheStats(0, 0, 0, 0, 0);
 
     /** Hit tokens over queried tokens; 0 before any query. */
     public double hitRate() {

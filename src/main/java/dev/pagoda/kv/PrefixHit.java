@@ -27,6 +27,11 @@ public final class PrefixHit {
         this.blockSize = blockSize;
     }
 
+    /** A hit of no blocks: nothing cached, or no prefix cache. */
+    public static PrefixHit none(int blockSize) {
+        return new PrefixHit(new PhysicalBlock[0], null, 0, 0, blockSize);
+    }
+
     /** Leading tokens whose K/V the hit blocks already hold: a multiple of the block size, below the length. */
     public int cachedTokens() {
         return blocks.length * blockSize;

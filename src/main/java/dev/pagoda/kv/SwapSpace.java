@@ -11,6 +11,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class SwapSpace implements AutoCloseable {
     private final KvShape shape;
+    private final KvMemory memory;
     private final Arena arena;
     private final MemorySegment segment;
     private final long tokenBytes;
@@ -22,8 +23,10 @@ public final class SwapSpace implements AutoCloseable {
     public record Handle(int[] blocks, int length) {
     }
 
-    public SwapSpace(KvShape shape, long bytes) {
-        this.shape = shape;
+    /** A swap space of {@code bytes} (rounded down to whole swap blocks) for the K/V of {@code memory}. */
+    public SwapSpace(KvMemory memory, long bytes) {
+        this.shape = memory.shape();
+        this.memory = memory;
         this.tokenBytes = shape.bytesPerToken();
         long perBlock = tokenBytes * shape.blockSize();
         this.numBlocks = (int) Math.min(Integer.MAX_VALUE, bytes / perBlock);
@@ -52,8 +55,8 @@ public final class SwapSpace implements AutoCloseable {
         return blocksFor(length) <= freeCount;
     }
 
-    /** Copies positions 0..length-1 of {@code seq} out of {@code memory}; the caller frees the sequence afterwards. */
-    public Handle swapOut(KvMemory memory, KvSequence seq, int length) {
+    /** Copies positions 0..length-1 of {@code seq} out of the KV memory; the caller frees the sequence afterwards. */
+    Handle swapOut(KvSequence seq, int length) {
         if (!canSwapOut(length)) {
             throw new IllegalStateException("swap space has " + freeCount + " free blocks, " + blocksFor(length) + " needed");
         }
@@ -63,27 +66,27 @@ public final class SwapSpace implements AutoCloseable {
         }
         Handle h = new Handle(blocks, length);
         for (int p = 0; p < length; p++) {
-            copyToken(memory, seq.slotFor(p), h, p, true);
+            copyToken(seq.slotFor(p), h, p, true);
         }
         return h;
     }
 
     /** Copies a swapped sequence back into {@code seq}'s slots (already allocated) and releases its swap blocks. */
-    public void swapIn(Handle h, KvMemory memory, KvSequence seq) {
+    void swapIn(Handle h, KvSequence seq) {
         for (int p = 0; p < h.length(); p++) {
-            copyToken(memory, seq.slotFor(p), h, p, false);
+            copyToken(seq.slotFor(p), h, p, false);
         }
         release(h);
     }
 
     /** Releases a swapped sequence's blocks without copying (abort). */
-    public void release(Handle h) {
+    void release(Handle h) {
         for (int b : h.blocks()) {
             freeStack[freeCount++] = b;
         }
     }
 
-    private void copyToken(KvMemory memory, int slot, Handle h, int position, boolean out) {
+    private void copyToken(int slot, Handle h, int position, boolean out) {
         int b = shape.blockSize();
         long record = ((long) h.blocks()[position / b] * b + position % b) * tokenBytes;
         long row = memory.rowBytes();

@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.kernel.MatMul;
+import dev.pagoda.kernel.Dequant;
 import dev.pagoda.kernel.Ops;
 import dev.pagoda.kernel.RopeTable;
 import dev.pagoda.kernel.WeightMatrix;
@@ -15,13 +16,11 @@ public final class Transformer {
     private final ModelConfig c;
     private final ModelWeights w;
     private final RopeTable rope;
-    private final int capacity;
     private final float[] x, xb, q, k, v, att, hb, hb2, logitIn;
 
     public Transformer(Model model, int maxBatchTokens) {
         this.c = model.config();
         this.w = model.weights();
-        this.capacity = maxBatchTokens;
         this.rope = new RopeTable(c.headDim(), c.contextLength(), c.ropeTheta());
         x = new float[maxBatchTokens * c.dim()];
         xb = new float[maxBatchTokens * Math.max(c.dim(), c.qDim())];
@@ -38,15 +37,11 @@ public final class Transformer {
         return c;
     }
 
-    public int capacity() {
-        return capacity;
-    }
-
     /**
      * Runs the batch through every layer. Logits of batch.logitTokens[i] go to
      * logits[i * vocab, (i+1) * vocab).
      */
-    public void forward(ForwardBatch batch, AttentionBackend attention, float[] logits) {
+    public <S> void forward(ForwardBatch<S> batch, AttentionBackend<S> attention, float[] logits) {
         final int n = batch.tokenCount();
         final int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim();
         for (int t = 0; t < n; t++) {
@@ -54,7 +49,7 @@ public final class Transformer {
             if (tok < 0 || tok >= c.vocabSize()) {
                 throw new IllegalArgumentException("token id " + tok + " outside the vocabulary of " + c.vocabSize());
             }
-            dev.pagoda.kernel.Dequant.row(w.tokenEmbedding(), tok, x, t * dim);
+            Dequant.row(w.tokenEmbedding(), tok, x, t * dim);
         }
         for (int l = 0; l < c.layers(); l++) {
             LayerWeights lw = w.layers().get(l);

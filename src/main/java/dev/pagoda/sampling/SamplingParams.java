@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * How to generate, with OpenAI/vLLM names and semantics (design brief, section 4). Build with
+ * How to generate, with OpenAI/vLLM names and semantics. Build with
  * {@link #builder()}; {@link Builder#build()} validates every field and names the offending parameter.
  *
  * @param n                      completions returned

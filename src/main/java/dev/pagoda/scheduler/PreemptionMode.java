@@ -1,6 +1,7 @@
 package dev.pagoda.scheduler;
 
 import dev.pagoda.PagodaException;
+import java.util.Locale;
 
 /** What happens to a running sequence evicted when KV blocks run out. */
 public enum PreemptionMode {
@@ -10,7 +11,7 @@ public enum PreemptionMode {
     SWAP;
 
     public static PreemptionMode parse(String s) {
-        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
             case "recompute" -> RECOMPUTE;
             case "swap" -> SWAP;
             default -> throw new PagodaException("unknown preemption mode '" + s + "': expected recompute or swap");

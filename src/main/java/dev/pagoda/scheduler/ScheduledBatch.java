@@ -1,25 +1,30 @@
 package dev.pagoda.scheduler;
 
+import java.util.Arrays;
+
 /**
  * What one step computes: for each scheduled sequence, how many of its tokens (from its computed count
  * on). Slots for them are already allocated. Reused from step to step.
+ *
+ * @param <T> the sequences' owner state
  */
-public final class ScheduledBatch {
-    private Sequence[] sequences = new Sequence[16];
+public final class ScheduledBatch<T> {
+    @SuppressWarnings("unchecked")
+    private Sequence<T>[] sequences = new Sequence[16];
     private int[] counts = new int[16];
     private int size;
     private int tokens;
 
     void clear() {
-        java.util.Arrays.fill(sequences, 0, size, null);
+        Arrays.fill(sequences, 0, size, null);
         size = 0;
         tokens = 0;
     }
 
-    void add(Sequence s, int n) {
+    void add(Sequence<T> s, int n) {
         if (size == sequences.length) {
-            sequences = java.util.Arrays.copyOf(sequences, size * 2);
-            counts = java.util.Arrays.copyOf(counts, size * 2);
+            sequences = Arrays.copyOf(sequences, size * 2);
+            counts = Arrays.copyOf(counts, size * 2);
         }
         sequences[size] = s;
         counts[size++] = n;
@@ -34,7 +39,7 @@ public final class ScheduledBatch {
         return tokens;
     }
 
-    public Sequence sequence(int i) {
+    public Sequence<T> sequence(int i) {
         return sequences[i];
     }
 
@@ -45,7 +50,7 @@ public final class ScheduledBatch {
 
     /** Whether sequence i's chunk reaches its last token, so its logits sample the next token. */
     public boolean samples(int i) {
-        Sequence s = sequences[i];
+        Sequence<T> s = sequences[i];
         return s.computed + counts[i] == s.length();
     }
 }

@@ -1,10 +1,8 @@
 package dev.pagoda.scheduler;
 
 import dev.pagoda.kv.KvAllocator;
-import dev.pagoda.kv.KvMemory;
-import dev.pagoda.kv.PagedAllocator;
+import dev.pagoda.kv.KvSequence;
 import dev.pagoda.kv.PrefixHit;
-import dev.pagoda.kv.SwapSpace;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,62 +13,67 @@ import java.util.List;
  * under the token budget; then swapped-out sequences come back; then waiting ones are admitted (FCFS), unless
  * this step preempted. When a running sequence cannot get slots, the most recently arrived running
  * sequence is preempted (recompute or swap) until it can, possibly itself.
+ * The scheduler never sees the KV layout: the allocator answers "here are the slots" or "no".
  * Not thread-safe: owned by the engine thread.
+ *
+ * @param <T> the caller's per-sequence state, handed back through {@link Sequence#owner()}
  */
-public final class Scheduler {
+public final class Scheduler<T> {
     private final SchedulerConfig config;
     private final KvAllocator allocator;
-    private final KvMemory memory;
-    private final SwapSpace swap;
-    private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
-    private final List<Sequence> running = new ArrayList<>();
-    private final ArrayDeque<Sequence> swapped = new ArrayDeque<>();
-    private final ScheduledBatch batch = new ScheduledBatch();
+    private final ArrayDeque<Sequence<T>> waiting = new ArrayDeque<>();
+    private final List<Sequence<T>> running = new ArrayList<>();
+    private final ArrayDeque<Sequence<T>> swapped = new ArrayDeque<>();
+    private final ScheduledBatch<T> batch = new ScheduledBatch<>();
     private final int watermarkBlocks;
     private long recomputePreemptions;
     private long swapPreemptions;
 
-    /** {@code memory} and {@code swap} may be null when preemption never swaps. */
-    public Scheduler(SchedulerConfig config, KvAllocator allocator, KvMemory memory, SwapSpace swap) {
+    public Scheduler(SchedulerConfig config, KvAllocator allocator) {
         this.config = config;
         this.allocator = allocator;
-        this.memory = memory;
-        this.swap = swap;
-        int blocks = allocator.totalSlots() / allocator.blockSize();
-        this.watermarkBlocks = (int) Math.ceil(config.watermark() * blocks);
+        this.watermarkBlocks = (int) Math.ceil(config.watermark() * allocator.numBlocks());
     }
 
-    public void addWaiting(Sequence s) {
+    public void addWaiting(Sequence<T> s) {
         s.status = SequenceStatus.WAITING;
         waiting.addLast(s);
     }
 
-    /** Adds a sequence forked from a running one: it already holds (shared) KV blocks. */
-    public void addForked(Sequence s) {
-        if (s.kv == null || s.status != SequenceStatus.RUNNING) {
-            throw new IllegalArgumentException("a forked sequence must be running with its KV");
+    /**
+     * A new running sequence sharing all of running {@code parent}'s tokens and K/V blocks (parallel sampling,
+     * beam search), or null when the allocator cannot share blocks.
+     */
+    public Sequence<T> fork(Sequence<T> parent, T owner) {
+        if (parent.status != SequenceStatus.RUNNING) {
+            throw new IllegalArgumentException("only a running sequence forks");
         }
-        running.add(s);
+        if (!allocator.canFork()) {
+            return null;
+        }
+        Sequence<T> child = new Sequence<>(owner, parent, allocator.fork(parent.kv));
+        running.add(child);
+        return child;
     }
 
     public KvAllocator allocator() {
         return allocator;
     }
 
-    public ScheduledBatch schedule() {
+    public ScheduledBatch<T> schedule() {
         batch.clear();
         int budget = config.maxNumBatchedTokens();
         boolean preempted = false;
         for (int i = 0; i < running.size() && budget > 0; ) {
-            Sequence s = running.get(i);
+            Sequence<T> s = running.get(i);
             int n = Math.min(s.length() - s.computed, budget);
             if (n == 0) {
                 i++;
                 continue;
             }
             boolean self = false;
-            while (!allocator.canAppend(s.kv, n)) {
-                Sequence victim = running.removeLast();
+            while (!allocator.appendSlots(s.kv, n)) {
+                Sequence<T> victim = running.removeLast();
                 preempt(victim);
                 preempted = true;
                 if (victim == s) {
@@ -81,7 +84,6 @@ public final class Scheduler {
             if (self) {
                 break;
             }
-            allocator.append(s.kv, n);
             batch.add(s, n);
             budget -= n;
             i++;
@@ -95,16 +97,21 @@ public final class Scheduler {
         return batch;
     }
 
+    /** Blocks an admission must leave free: the watermark, unless nothing runs (then nothing needs to grow). */
+    private int keepFree() {
+        return running.isEmpty() ? 0 : watermarkBlocks;
+    }
+
     private int swapIn(int budget) {
         while (!swapped.isEmpty() && budget > 0 && hasRoom(swapped.peekFirst())) {
-            Sequence s = swapped.peekFirst();
+            Sequence<T> s = swapped.peekFirst();
             int n = Math.min(s.length() - s.computed, budget);
-            if (!fits(s.computed + n, s.maxLength())) {
+            KvSequence kv = allocator.swapIn(s.swapped, n, s.maxLength(), keepFree());
+            if (kv == null) {
                 break;
             }
             swapped.removeFirst();
-            s.kv = allocator.admit(s.computed + n, s.maxLength());
-            swap.swapIn(s.swapped, memory, s.kv);
+            s.kv = kv;
             s.swapped = null;
             s.status = SequenceStatus.RUNNING;
             running.add(s);
@@ -116,27 +123,17 @@ public final class Scheduler {
 
     private void admit(int budget) {
         while (!waiting.isEmpty() && budget > 0 && hasRoom(waiting.peekFirst())) {
-            Sequence s = waiting.peekFirst();
-            int n;
-            if (allocator instanceof PagedAllocator p && p.prefixCaching() && s.cacheable()) {
-                // Cached full blocks of the same prefix are reused; only the rest is computed.
-                PrefixHit hit = p.lookupPrefix(s.tokens(), s.length());
-                n = Math.min(s.length() - hit.cachedTokens(), budget);
-                if (!p.canAdmitCached(hit, n, s.maxLength())
-                        || (!running.isEmpty() && p.pool().freeBlocks() - p.blocksToAdmit(hit, n) < watermarkBlocks)) {
-                    break;
-                }
-                waiting.removeFirst();
-                s.kv = p.admitCached(hit, n, s.maxLength());
-                s.computed = hit.cachedTokens();
-            } else {
-                n = Math.min(s.length() - s.computed, budget);
-                if (!fits(n, s.maxLength())) {
-                    break;
-                }
-                waiting.removeFirst();
-                s.kv = allocator.admit(n, s.maxLength());
+            Sequence<T> s = waiting.peekFirst();
+            // Cached full blocks of the same prefix are reused; only the rest is computed.
+            PrefixHit hit = s.cacheable() ? allocator.lookupPrefix(s.tokens(), s.length()) : PrefixHit.none(allocator.blockSize());
+            int n = Math.min(s.length() - hit.cachedTokens(), budget);
+            KvSequence kv = allocator.allocate(hit, n, s.maxLength(), keepFree());
+            if (kv == null) {
+                break;
             }
+            waiting.removeFirst();
+            s.kv = kv;
+            s.computed = hit.cachedTokens();
             s.status = SequenceStatus.RUNNING;
             running.add(s);
             batch.add(s, n);
@@ -149,30 +146,16 @@ public final class Scheduler {
      * not forked yet hold seats for their samples too, so a step never holds more than max_num_seqs
      * sequences.
      */
-    private boolean hasRoom(Sequence s) {
+    private boolean hasRoom(Sequence<T> s) {
         int seats = 0;
-        for (Sequence r : running) {
-            seats += r.width();
+        for (Sequence<T> r : running) {
+            seats += r.seats();
         }
-        return seats + s.width() <= config.maxNumSeqs();
+        return seats + s.seats() <= config.maxNumSeqs();
     }
 
-    /** Admission check: the slots fit, and (paged) the watermark stays free unless nothing else runs. */
-    private boolean fits(int tokens, int maxLength) {
-        if (!allocator.canAdmit(tokens, maxLength)) {
-            return false;
-        }
-        if (allocator instanceof PagedAllocator p && !running.isEmpty()) {
-            int needed = (tokens + p.blockSize() - 1) / p.blockSize();
-            return p.pool().freeBlocks() - needed >= watermarkBlocks;
-        }
-        return true;
-    }
-
-    private void preempt(Sequence s) {
-        if (config.preemptionMode() == PreemptionMode.SWAP && swap != null && swap.canSwapOut(s.computed)) {
-            s.swapped = swap.swapOut(memory, s.kv, s.computed);
-            allocator.free(s.kv);
+    private void preempt(Sequence<T> s) {
+        if (config.preemptionMode() == PreemptionMode.SWAP && (s.swapped = allocator.swapOut(s.kv, s.computed)) != null) {
             s.kv = null;
             s.status = SequenceStatus.SWAPPED;
             swapped.addFirst(s);
@@ -187,20 +170,17 @@ public final class Scheduler {
         }
     }
 
-    /** After the model ran the batch: the scheduled tokens now have K/V in the cache. */
-    public void advance(ScheduledBatch b) {
-        PagedAllocator cache = allocator instanceof PagedAllocator p && p.prefixCaching() ? p : null;
+    /** After the model ran the batch: the scheduled tokens now have K/V in the cache (and full blocks are cached). */
+    public void advance(ScheduledBatch<T> b) {
         for (int i = 0; i < b.size(); i++) {
-            Sequence s = b.sequence(i);
+            Sequence<T> s = b.sequence(i);
             s.computed += b.count(i);
-            if (cache != null) {
-                cache.cacheFullBlocks(s.kv, s.tokens(), s.computed);
-            }
+            allocator.cacheFullBlocks(s.kv, s.tokens(), s.computed);
         }
     }
 
     /** Removes a sequence in any state and frees its KV memory or swap blocks at once (finish or abort). */
-    public void finish(Sequence s) {
+    public void finish(Sequence<T> s) {
         switch (s.status) {
             case WAITING -> waiting.remove(s);
             case RUNNING -> {
@@ -210,7 +190,7 @@ public final class Scheduler {
             }
             case SWAPPED -> {
                 swapped.remove(s);
-                swap.release(s.swapped);
+                allocator.releaseSwapped(s.swapped);
                 s.swapped = null;
             }
             case FINISHED -> {

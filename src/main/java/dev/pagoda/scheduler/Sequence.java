@@ -8,9 +8,13 @@ import java.util.Arrays;
  * One token sequence as the scheduler sees it: its tokens (prompt, then generated), how many of them have
  * K/V in the cache ({@code computed}), and where that K/V lives. Prefill and decode are the same thing:
  * each step computes some of the tokens in [computed, length). Invariant while RUNNING:
- * {@code kv.length() == computed} between steps.
+ * {@code kv.length() == computed} between steps. The caller's own state for the sequence is its
+ * {@code owner}, which the scheduled batch hands back (no downcast).
+ *
+ * @param <T> the caller's per-sequence state
  */
-public class Sequence {
+public final class Sequence<T> {
+    private final T owner;
     private final long arrival;
     private int[] tokens;
     private final int promptLength;
@@ -20,16 +24,19 @@ public class Sequence {
     SequenceStatus status = SequenceStatus.WAITING;
     KvSequence kv;
     SwapSpace.Handle swapped;
+    private int seats = 1;
+    private boolean cacheable = true;
 
     /**
      * @param arrival   FCFS order: lower arrives earlier (and is preempted later)
      * @param maxLength the most tokens this sequence can ever hold (prompt + max new tokens, capped by the
      *                  model length): what the contiguous layout reserves
      */
-    public Sequence(long arrival, int[] prompt, int maxLength) {
+    public Sequence(T owner, long arrival, int[] prompt, int maxLength) {
         if (prompt.length == 0 || maxLength < prompt.length) {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens, max length " + maxLength);
         }
+        this.owner = owner;
         this.arrival = arrival;
         this.tokens = Arrays.copyOf(prompt, Math.min(maxLength, prompt.length + 16));
         this.promptLength = prompt.length;
@@ -37,9 +44,10 @@ public class Sequence {
         this.length = prompt.length;
     }
 
-    /** A sequence sharing a parent's tokens and computed K/V (parallel sampling, beam search). */
-    protected Sequence(long arrival, Sequence parent, KvSequence forkedKv) {
-        this.arrival = arrival;
+    /** A running sequence sharing a parent's tokens and computed K/V (parallel sampling, beam search). */
+    Sequence(T owner, Sequence<T> parent, KvSequence forkedKv) {
+        this.owner = owner;
+        this.arrival = parent.arrival;
         this.tokens = Arrays.copyOf(parent.tokens, parent.tokens.length);
         this.promptLength = parent.promptLength;
         this.maxLength = parent.maxLength;
@@ -47,6 +55,10 @@ public class Sequence {
         this.computed = parent.computed;
         this.kv = forkedKv;
         this.status = SequenceStatus.RUNNING;
+    }
+
+    public T owner() {
+        return owner;
     }
 
     public long arrival() {
@@ -86,20 +98,27 @@ public class Sequence {
     }
 
     /**
-     * Sequences this one will occupy once running: more than 1 for a parent that forks into parallel samples
-     * after its prefill, so admission keeps room for them under max_num_seqs.
+     * Seats under max_num_seqs this sequence holds: more than 1 for a parent that will fork into parallel
+     * samples or beams after its prefill, so admission keeps room for them. 1 by default.
      */
-    public int width() {
-        return 1;
+    public int seats() {
+        return seats;
+    }
+
+    public void setSeats(int seats) {
+        if (seats < 1) {
+            throw new IllegalArgumentException("seats " + seats);
+        }
+        this.seats = seats;
     }
 
     /** Whether admission may reuse cached prefix blocks (not when every prompt position's logits are wanted). */
     public boolean cacheable() {
-        return true;
+        return cacheable;
     }
 
-    public int lastToken() {
-        return tokens[length - 1];
+    public void setCacheable(boolean cacheable) {
+        this.cacheable = cacheable;
     }
 
     /** Appends a generated token (its K/V is computed next step). */

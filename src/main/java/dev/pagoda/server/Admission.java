@@ -37,8 +37,4 @@ final class Admission {
     void drain() {
         draining = true;
     }
-
-    boolean draining() {
-        return draining;
-    }
 }

@@ -14,7 +14,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The OpenAI-compatible HTTP server over one engine (design brief, section 5): completions and chat
+ * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
  * metrics. One virtual thread per exchange; a streaming one blocks on its requests' increments.
  *

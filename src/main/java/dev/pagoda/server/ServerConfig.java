@@ -1,5 +1,6 @@
 package dev.pagoda.server;
 
+import dev.pagoda.PagodaException;
 import java.time.Duration;
 
 /**
@@ -19,13 +20,13 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
-            throw new dev.pagoda.PagodaException("--port must be in 0..65535, got " + port);
+            throw new PagodaException("--port must be in 0..65535, got " + port);
         }
         if (maxWaiting < 1) {
-            throw new dev.pagoda.PagodaException("--max-waiting must be at least 1, got " + maxWaiting);
+            throw new PagodaException("--max-waiting must be at least 1, got " + maxWaiting);
         }
         if (maxBodyBytes < 1024) {
-            throw new dev.pagoda.PagodaException("--max-body-size must be at least 1KiB, got " + maxBodyBytes + " bytes");
+            throw new PagodaException("--max-body-size must be at least 1KiB, got " + maxBodyBytes + " bytes");
         }
         if (apiKey != null && apiKey.isBlank()) {
             apiKey = null;
@@ -35,17 +36,5 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
     /** Loopback, a free port, no key, generous limits: for tests and embedding. */
     public static ServerConfig loopback(String servedModelName) {
         return new ServerConfig("127.0.0.1", 0, null, servedModelName, 1024, 16L << 20, Duration.ofSeconds(30));
-    }
-
-    public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, key, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout);
-    }
-
-    public ServerConfig withMaxWaiting(int n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, n, maxBodyBytes, shutdownTimeout);
-    }
-
-    public ServerConfig withMaxBodyBytes(long n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, n, shutdownTimeout);
     }
 }

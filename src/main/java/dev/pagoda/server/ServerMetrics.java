@@ -2,12 +2,12 @@ package dev.pagoda.server;
 
 import dev.pagoda.engine.CompletionOutput;
 import dev.pagoda.engine.EngineGauges;
+import dev.pagoda.engine.EngineMetrics;
 import dev.pagoda.engine.EngineStats;
 import dev.pagoda.engine.FinishReason;
 import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestMetrics;
 import dev.pagoda.engine.RequestResult;
-import dev.pagoda.kv.KvMemoryUsage;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -63,16 +63,16 @@ public final class ServerMetrics {
         rejected++;
     }
 
-    /** The Prometheus text exposition (version 0.0.4) of everything, engine state read now. */
+    /** The Prometheus text exposition (version 0.0.4) of everything, engine state as last published (no waiting). */
     String render(LLMEngine engine) {
-        var s = engine.stats();
-        KvMemoryUsage kv = engine.kvUsage();
+        EngineMetrics m = engine.metrics();
+        EngineStats.Snapshot s = m.stats();
         EngineGauges g = engine.gauges();
         StringBuilder out = new StringBuilder(8192);
-        gauge(out, "pagoda:num_requests_running", "Requests in the running batch.", s.running());
-        gauge(out, "pagoda:num_requests_waiting", "Requests waiting to be scheduled.", s.waiting());
-        gauge(out, "pagoda:num_requests_swapped", "Requests swapped out to CPU memory.", s.swapped());
-        gauge(out, "pagoda:kv_cache_usage_perc", "KV cache usage, 1 is full (slots allocated or reserved over all slots).", kv.usageFraction());
+        gauge(out, "pagoda:num_requests_running", "Requests in the running batch.", g.running());
+        gauge(out, "pagoda:num_requests_waiting", "Requests waiting to be scheduled.", g.waiting());
+        gauge(out, "pagoda:num_requests_swapped", "Requests swapped out to CPU memory.", g.swapped());
+        gauge(out, "pagoda:kv_cache_usage_perc", "KV cache usage, 1 is full (slots allocated or reserved over all slots).", m.kv().usageFraction());
         counter(out, "pagoda:prompt_tokens_total", "Prompt tokens computed (prefill).", s.promptTokens());
         counter(out, "pagoda:generation_tokens_total", "Tokens generated.", s.generationTokens());
         counter(out, "pagoda:num_preemptions_total", "Preemptions (recompute and swap).", s.preemptions());
@@ -95,7 +95,7 @@ public final class ServerMetrics {
         queue.render(out, labels);
         Histogram.render(out, "pagoda:iteration_tokens_total", "Tokens computed per engine step.", EngineStats.ITERATION_TOKEN_BOUNDS,
                 s.iterationTokensCumulative(), s.steps(), s.batchedTokens(), labels);
-        kvAccounting(out, kv, g, s.prefixCachedBlocks());
+        kvAccounting(out, m, g);
         return out.toString();
     }
 
@@ -103,7 +103,8 @@ public final class ServerMetrics {
         return rejected;
     }
 
-    private void kvAccounting(StringBuilder out, KvMemoryUsage kv, EngineGauges g, int cachedBlocks) {
+    private void kvAccounting(StringBuilder out, EngineMetrics m, EngineGauges g) {
+        var kv = m.kv();
         out.append("# HELP pagoda:kv_cache_slots KV cache token slots by state (").append(kv.layout().name().toLowerCase())
                 .append(" layout); every slot is in exactly one of token, internal_fragmentation, reserved, free.\n");
         out.append("# TYPE pagoda:kv_cache_slots gauge\n");
@@ -120,7 +121,7 @@ public final class ServerMetrics {
         block(out, "free", kv.blocksFree());
         block(out, "used", kv.blocksUsed());
         block(out, "shared", kv.blocksShared());
-        block(out, "cached", cachedBlocks);
+        block(out, "cached", m.stats().prefixCachedBlocks());
         gauge(out, "pagoda:kv_cache_sequence_tokens", "Tokens over all live sequences (exceeds token slots by what sharing saves).",
                 kv.sequenceTokens());
         counter(out, "pagoda:num_preemptions_swap_total", "Preemptions by swapping out.", g.swapPreemptions());

@@ -1,6 +1,8 @@
 package dev.pagoda.tokenizer;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * GPT-2's reversible byte-to-character map: printable Latin-1 bytes stand for themselves, the other 68 bytes
@@ -11,7 +13,7 @@ final class ByteUnicode {
     private static final int[] CHAR_TO_BYTE = new int[512];
 
     static {
-        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        Arrays.fill(CHAR_TO_BYTE, -1);
         int extra = 0;
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
@@ -44,7 +46,7 @@ final class ByteUnicode {
 
     /** The bytes a byte-level piece stands for; a character outside the map contributes its own UTF-8. */
     static byte[] decode(String piece) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(piece.length());
+        java.io.ByteArrayOutputStream out = new ByteArrayOutputStream(piece.length());
         piece.codePoints().forEach(cp -> {
             int b = byteOf(cp);
             if (b >= 0) {

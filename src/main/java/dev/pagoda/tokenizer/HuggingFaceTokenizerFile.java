@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
@@ -173,7 +174,7 @@ final class HuggingFaceTokenizerFile {
             case "NFD" -> s -> Normalizer.normalize(s, Normalizer.Form.NFD);
             case "NFKC" -> s -> Normalizer.normalize(s, Normalizer.Form.NFKC);
             case "NFKD" -> s -> Normalizer.normalize(s, Normalizer.Form.NFKD);
-            case "Lowercase" -> s -> s.toLowerCase(java.util.Locale.ROOT);
+            case "Lowercase" -> s -> s.toLowerCase(Locale.ROOT);
             default -> throw unsupported("normalizer", type);
         };
     }

@@ -1,6 +1,7 @@
 package dev.pagoda.tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -55,7 +56,7 @@ public record SyntheticVocabulary(String[] tokens, int[] types, String[] merges,
         tokens.add("<|begin_of_text|>");
         tokens.add("<|end_of_text|>");
         int[] types = new int[size];
-        java.util.Arrays.fill(types, 1);
+        Arrays.fill(types, 1);
         types[size - 2] = 3;
         types[size - 1] = 3;
         return new SyntheticVocabulary(tokens.toArray(String[]::new), types, merges.toArray(String[]::new), size - 2, size - 1);

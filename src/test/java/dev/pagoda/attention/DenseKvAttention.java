@@ -10,7 +10,7 @@ import dev.pagoda.model.ModelConfig;
  * ([layer][position][kvHeads*headDim] for K and V). It is the plain reference that the paged cache is
  * measured and tested against, and serves single-request generation.
  */
-public final class DenseKvAttention implements AttentionBackend {
+public final class DenseKvAttention implements AttentionBackend<Integer> {
     private final ModelConfig c;
     private final int maxPositions;
     private final float[][] keys;
@@ -32,10 +32,11 @@ public final class DenseKvAttention implements AttentionBackend {
     }
 
     @Override
-    public void attend(int layer, ForwardBatch batch, float[] q, float[] k, float[] v, float[] out) {
+    public void attend(int layer, ForwardBatch<Integer> batch, float[] q, float[] k, float[] v, float[] out) {
         final int kvDim = c.kvDim(), qDim = c.qDim(), hd = c.headDim(), group = c.heads() / c.kvHeads();
         for (int s = 0; s < batch.seqCount(); s++) {
-            float[] kc = keys[batch.seqIds[s]], vc = values[batch.seqIds[s]];
+            int id = batch.sequence(s);
+            float[] kc = keys[id], vc = values[id];
             int layerBase = layer * maxPositions * kvDim;
             int first = batch.seqStart[s], count = batch.seqLength[s];
             for (int t = first; t < first + count; t++) {

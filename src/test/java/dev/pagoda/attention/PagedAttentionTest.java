@@ -3,12 +3,15 @@ package dev.pagoda.attention;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pagoda.kv.KvAllocator;
+import dev.pagoda.model.ForwardBatch;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.kv.KvShape;
+import org.assertj.core.data.Offset;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -71,14 +74,14 @@ class PagedAttentionTest {
             PagedAttention attention = new PagedAttention(memory, nHeads);
             List<Seq> seqs = buildSequences(allocator, attention, blockSize, rnd);
 
-            AttentionBatch batch = new AttentionBatch(1, 1);
+            ForwardBatch<KvSequence> batch = new ForwardBatch<>(512, 16);
             for (Seq s : seqs) {
                 allocator.append(s.kv, s.chunk - (s.kv.length() - s.history));
-                batch.add(s.kv, s.history, s.chunk);
+                add(batch, s.kv, s.history, s.chunk);
             }
-            float[][] q = new float[batch.numTokens()][];
-            float[] qRows = new float[batch.numTokens() * nHeads * HEAD_DIM];
-            for (int t = 0; t < batch.numTokens(); t++) {
+            float[][] q = new float[batch.tokenCount()][];
+            float[] qRows = new float[batch.tokenCount() * nHeads * HEAD_DIM];
+            for (int t = 0; t < batch.tokenCount(); t++) {
                 q[t] = randomRow(rnd, nHeads * HEAD_DIM);
                 System.arraycopy(q[t], 0, qRows, t * nHeads * HEAD_DIM, q[t].length);
             }
@@ -99,7 +102,7 @@ class PagedAttentionTest {
                     for (int d = 0; d < expected.length; d++) {
                         assertThat((double) out[t * nHeads * HEAD_DIM + d])
                                 .as("row %d (position %d), element %d", t, s.history + i, d)
-                                .isCloseTo(expected[d], org.assertj.core.data.Offset.offset(tolerance * scaleOfRow));
+                                .isCloseTo(expected[d], Offset.offset(tolerance * scaleOfRow));
                     }
                 }
             }
@@ -139,8 +142,8 @@ class PagedAttentionTest {
             KvSequence kv = allocator.admit(history, total + rnd.nextInt(20));
             Seq s = new Seq(kv, history, chunk, k, v);
             if (history > 0) {
-                AttentionBatch past = new AttentionBatch(history, 1);
-                past.add(kv, 0, history);
+                ForwardBatch<KvSequence> past = new ForwardBatch<>(history, 1);
+                add(past, kv, 0, history);
                 for (int layer = 0; layer < LAYERS; layer++) {
                     writeRows(attention, past, layer, k[layer], v[layer], 0);
                 }
@@ -153,9 +156,9 @@ class PagedAttentionTest {
         return seqs;
     }
 
-    private static void writeChunk(PagedAttention attention, AttentionBatch batch, List<Seq> seqs, int layer) {
+    private static void writeChunk(PagedAttention attention, ForwardBatch<KvSequence> batch, List<Seq> seqs, int layer) {
         int kvDim = KV_HEADS * HEAD_DIM;
-        float[] k = new float[batch.numTokens() * kvDim];
+        float[] k = new float[batch.tokenCount() * kvDim];
         float[] v = new float[k.length];
         int t = 0;
         for (Seq s : seqs) {
@@ -167,12 +170,12 @@ class PagedAttentionTest {
         attention.writeKv(layer, batch, k, v);
     }
 
-    private static void writeRows(PagedAttention attention, AttentionBatch batch, int layer, float[][] k,
+    private static void writeRows(PagedAttention attention, ForwardBatch<KvSequence> batch, int layer, float[][] k,
                                   float[][] v, int first) {
         int kvDim = KV_HEADS * HEAD_DIM;
-        float[] kRows = new float[batch.numTokens() * kvDim];
+        float[] kRows = new float[batch.tokenCount() * kvDim];
         float[] vRows = new float[kRows.length];
-        for (int t = 0; t < batch.numTokens(); t++) {
+        for (int t = 0; t < batch.tokenCount(); t++) {
             System.arraycopy(k[first + t], 0, kRows, t * kvDim, kvDim);
             System.arraycopy(v[first + t], 0, vRows, t * kvDim, kvDim);
         }
@@ -209,7 +212,7 @@ class PagedAttentionTest {
     }
 
     /** Each sequence alone, and the batch split into arbitrary ranges, give bit-identical rows. */
-    private static void assertBatchInvariant(PagedAttention attention, AttentionBatch batch, List<Seq> seqs,
+    private static void assertBatchInvariant(PagedAttention attention, ForwardBatch<KvSequence> batch, List<Seq> seqs,
                                              float[] qRows, float[] out, int nHeads) {
         int rowLen = nHeads * HEAD_DIM;
         float[] split = new float[out.length];
@@ -220,14 +223,19 @@ class PagedAttentionTest {
         assertThat(split).isEqualTo(out);
         int row = 0;
         for (Seq s : seqs) {
-            AttentionBatch alone = new AttentionBatch(s.chunk, 1);
-            alone.add(s.kv, s.history, s.chunk);
-            float[] q = java.util.Arrays.copyOfRange(qRows, row * rowLen, (row + s.chunk) * rowLen);
+            ForwardBatch<KvSequence> alone = new ForwardBatch<>(s.chunk, 1);
+            add(alone, s.kv, s.history, s.chunk);
+            float[] q = Arrays.copyOfRange(qRows, row * rowLen, (row + s.chunk) * rowLen);
             float[] o = new float[q.length];
             attention.forward(1, alone, q, o);
-            assertThat(o).isEqualTo(java.util.Arrays.copyOfRange(out, row * rowLen, (row + s.chunk) * rowLen));
+            assertThat(o).isEqualTo(Arrays.copyOfRange(out, row * rowLen, (row + s.chunk) * rowLen));
             row += s.chunk;
         }
+    }
+
+    /** Adds positions first..first+count-1 of {@code kv} as the batch's next rows (token ids do not matter here). */
+    private static void add(ForwardBatch<KvSequence> batch, KvSequence kv, int first, int count) {
+        batch.addSequence(kv, new int[first + count], first, count, first, false);
     }
 
     private static float[] randomRow(Random rnd, int n) {

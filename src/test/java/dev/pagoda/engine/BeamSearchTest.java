@@ -2,6 +2,7 @@ package dev.pagoda.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pagoda.attention.DenseKvAttention;
 import dev.pagoda.attention.PagedAttentionBackend;
 import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.kv.KvAllocator;
@@ -125,10 +126,9 @@ class BeamSearchTest {
             KvAllocator alloc = KvAllocator.create(KvLayout.PAGED, memory);
             KvSequence kv = alloc.admit(seq.length, seq.length);
             Transformer tf = new Transformer(m, seq.length);
-            PagedAttentionBackend attention = new PagedAttentionBackend(memory, c.heads(), WorkerPool.shared(), seq.length, 1);
-            ForwardBatch batch = new ForwardBatch(seq.length, 1);
-            batch.addSequence(0, seq, 0, seq.length, 0, true);
-            attention.add(kv, 0, seq.length);
+            PagedAttentionBackend attention = new PagedAttentionBackend(memory, c.heads(), WorkerPool.shared());
+            ForwardBatch<KvSequence> batch = new ForwardBatch<>(seq.length, 1);
+            batch.addSequence(kv, seq, 0, seq.length, 0, true);
             float[] logits = new float[c.vocabSize()];
             tf.forward(batch, attention, logits);
             alloc.free(kv);
@@ -140,8 +140,8 @@ class BeamSearchTest {
     static float[][] logitsPerPosition(Model m, int[] seq) {
         var c = m.config();
         Transformer tf = new Transformer(m, 1);
-        var kv = new dev.pagoda.attention.DenseKvAttention(c, 1, seq.length);
-        ForwardBatch batch = new ForwardBatch(1, 1);
+        var kv = new DenseKvAttention(c, 1, seq.length);
+        ForwardBatch<Integer> batch = new ForwardBatch<>(1, 1);
         float[][] out = new float[seq.length][c.vocabSize()];
         for (int p = 0; p < seq.length; p++) {
             batch.clear();

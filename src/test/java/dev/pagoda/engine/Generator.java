@@ -27,7 +27,8 @@ public final class Generator {
     private final Model model;
     private final Transformer transformer;
     private final DenseKvAttention kv;
-    private final ForwardBatch batch;
+    private final ForwardBatch<Integer> batch;
+    private final int maxBatchTokens;
     private final float[] logits;
     private final int contextLength;
 
@@ -36,7 +37,8 @@ public final class Generator {
         this.transformer = new Transformer(model, maxBatchTokens);
         this.contextLength = model.config().contextLength();
         this.kv = new DenseKvAttention(model.config(), 1, contextLength);
-        this.batch = new ForwardBatch(maxBatchTokens, 1);
+        this.batch = new ForwardBatch<>(maxBatchTokens, 1);
+        this.maxBatchTokens = maxBatchTokens;
         this.logits = new float[model.config().vocabSize()];
     }
 
@@ -71,8 +73,8 @@ public final class Generator {
         StringBuilder text = new StringBuilder();
 
         long t0 = System.nanoTime();
-        for (int start = 0; start < prompt.length; start += batch.maxTokens()) {
-            int n = Math.min(batch.maxTokens(), prompt.length - start);
+        for (int start = 0; start < prompt.length; start += maxBatchTokens) {
+            int n = Math.min(maxBatchTokens, prompt.length - start);
             batch.clear();
             batch.addSequence(0, prompt, start, n, start, start + n == prompt.length);
             transformer.forward(batch, kv, logits);

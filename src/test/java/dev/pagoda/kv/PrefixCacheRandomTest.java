@@ -71,7 +71,7 @@ class PrefixCacheRandomTest {
         }
         KvShape shape = new KvShape(LAYERS, 1, 2, BLOCK_SIZE, KvDtype.F32);
         try (KvMemory memory = KvMemory.ofBlocks(shape, BLOCKS)) {
-            PagedAllocator allocator = new PagedAllocator(BLOCKS, BLOCK_SIZE, memory, hasher);
+            PagedAllocator allocator = new PagedAllocator(BLOCKS, BLOCK_SIZE, memory, hasher, null);
             List<Live> live = new ArrayList<>();
             for (int step = 0; step < steps; step++) {
                 int op = rnd.nextInt(20);

@@ -89,7 +89,7 @@ class StoriesGoldenTest {
             int vocab = m.config().vocabSize();
             Transformer tf = new Transformer(m, 1);
             DenseKvAttention kv = new DenseKvAttention(m.config(), 1, m.config().contextLength());
-            ForwardBatch batch = new ForwardBatch(1, 1);
+            ForwardBatch<Integer> batch = new ForwardBatch<>(1, 1);
             float[] logits = new float[vocab];
             JsonNode positions = g.get("positions");
             JsonNode full = g.get("full_logits_first8_positions");
@@ -127,7 +127,7 @@ class StoriesGoldenTest {
             for (int chunk : new int[] {1, 5, 16, 37}) {
                 Transformer tf = new Transformer(m, chunk);
                 DenseKvAttention kv = new DenseKvAttention(m.config(), 1, m.config().contextLength());
-                ForwardBatch batch = new ForwardBatch(chunk, 1);
+                ForwardBatch<Integer> batch = new ForwardBatch<>(chunk, 1);
                 float[] logits = new float[m.config().vocabSize()];
                 for (int start = 0; start < n; start += chunk) {
                     int len = Math.min(chunk, n - start);

@@ -97,7 +97,7 @@ class SyntheticModelBuilderTest {
         int vocab = m.config().vocabSize();
         Transformer t = new Transformer(m, 1);
         DenseKvAttention kv = new DenseKvAttention(m.config(), 1, prompt.length);
-        ForwardBatch batch = new ForwardBatch(1, 1);
+        ForwardBatch<Integer> batch = new ForwardBatch<>(1, 1);
         float[] step = new float[vocab];
         float[] all = new float[prompt.length * vocab];
         for (int i = 0; i < prompt.length; i++) {

@@ -69,7 +69,7 @@ class TinyStoriesHfTest {
         int vocab = config.vocabSize();
         Transformer tf = new Transformer(variant, 1);
         DenseKvAttention kv = new DenseKvAttention(config, 1, config.contextLength());
-        ForwardBatch batch = new ForwardBatch(1, 1);
+        ForwardBatch<Integer> batch = new ForwardBatch<>(1, 1);
         float[] logits = new float[vocab];
         double nll = 0;
         for (int pos = 0; pos + 1 < tokens.length; pos++) {
