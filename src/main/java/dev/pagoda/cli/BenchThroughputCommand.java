@@ -17,10 +17,7 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -122,17 +119,13 @@ final class BenchThroughputCommand implements Callable<Integer> {
         EngineConfig base = engine.toConfig();
         List<ThroughputBench.Variant> variants = ThroughputBench.variants(layouts, base.enablePrefixCaching(), options);
         PrintWriter out = spec.commandLine().getOut();
-        // Colours and block characters only on a terminal; logs get plain ASCII.
-        ProgressBarStyle style = System.console() != null && System.console().isTerminal()
-                ? ProgressBarStyle.COLORFUL_UNICODE_BLOCK : ProgressBarStyle.ASCII;
         try (Model m = model.open()) {
             if (warmup) {
                 ThroughputBench.warmUp(m, base, variants.getFirst(), options);
             }
             List<ThroughputBench.RunResult> runs = new ArrayList<>();
             for (ThroughputBench.Variant v : variants) {
-                try (ProgressBar bar = new ProgressBarBuilder().setTaskName(v.label()).setInitialMax(numPrompts).setStyle(style)
-                        .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(250).build()) {
+                try (ProgressBar bar = TerminalProgress.builder(v.label()).setInitialMax(numPrompts).build()) {
                     runs.add(ThroughputBench.run(m, base, v, options, bar::stepTo));
                 }
             }

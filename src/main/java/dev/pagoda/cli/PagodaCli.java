@@ -11,7 +11,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
 /** The {@code pagoda} command line. User errors print one line and exit with code 2. */
 @Command(name = "pagoda", mixinStandardHelpOptions = true, versionProvider = VersionCommand.class,
         description = "A pure-Java LLM serving engine built around PagedAttention.",
-        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, InfoCommand.class, SynthCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, PullCommand.class, InfoCommand.class, SynthCommand.class, BenchCommand.class,
                 VersionCommand.class})
 public final class PagodaCli implements Runnable {
     @CommandLine.Spec

@@ -23,6 +23,11 @@ public record Model(
         String chatTemplate,
         List<AutoCloseable> resources) implements AutoCloseable {
 
+    /** The same model under another name: the id a user opened it by (a hub repo rather than its snapshot folder). */
+    public Model withName(String newName) {
+        return new Model(newName, source, format, config, weights, tokenizer, stopTokens, chatTemplate, resources);
+    }
+
     public boolean isStopToken(int id) {
         for (int s : stopTokens) {
             if (s == id) {

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
@@ -56,13 +57,16 @@ public final class ModelLoader {
 
     /** The model file or folder a spec names: an existing path, or a short name in the model folders. */
     public static Path resolve(String spec) {
+        return find(spec).orElseThrow(() -> new PagodaException("model '" + spec + "' not found: not a file or folder, and not in " + modelFolders()));
+    }
+
+    /** Like {@link #resolve}, empty when the spec names nothing local (the caller may look elsewhere). */
+    public static Optional<Path> find(String spec) {
         Path direct = Path.of(spec);
         if (Files.exists(direct)) {
-            return direct;
+            return Optional.of(direct);
         }
-        List<Path> searched = new ArrayList<>();
         for (Path dir : modelFolders()) {
-            searched.add(dir);
             Path found = lookIn(dir, spec);
             if (found == null && Files.isDirectory(dir)) {
                 // One level down too: models/stories260K/stories260K.gguf answers to "stories260K.gguf".
@@ -73,10 +77,10 @@ public final class ModelLoader {
                 }
             }
             if (found != null) {
-                return found;
+                return Optional.of(found);
             }
         }
-        throw new PagodaException("model '" + spec + "' not found: not a file or folder, and not in " + searched);
+        return Optional.empty();
     }
 
     private static Path lookIn(Path dir, String spec) {
