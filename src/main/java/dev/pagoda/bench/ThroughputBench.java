@@ -53,7 +53,7 @@ public final class ThroughputBench {
 
         public Options {
             if (numRequests < 1) {
-                throw new PagodaException("--num-requests must be at least 1, got " + numRequests);
+                throw new PagodaException("--num-prompts must be at least 1, got " + numRequests);
             }
             if (n < 1 || beamWidth < 1) {
                 throw new PagodaException("--n and --beam-width must be at least 1, got " + n + " and " + beamWidth);

@@ -6,7 +6,6 @@ import dev.pagoda.bench.MemoryBenchReport;
 import dev.pagoda.bench.MemoryWorkload;
 import dev.pagoda.bench.SharedPrefixWorkload;
 import dev.pagoda.bench.BlockSharing;
-import dev.pagoda.kv.ByteSize;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvShape;
 import java.nio.file.Path;
@@ -23,7 +22,9 @@ import picocli.CommandLine.Option;
                 + " sharing (parallel sampling, beam search, prefix caching) uses against the same run without"
                 + " it, at equal work, and the requests each fits in the budget.",
             "The KV budget is --kv-slots, or --kv-cache-memory divided by the bytes per token of the model shape"
-                + " (default: OPT-13B in f16 with 12 GiB of KV cache, the paper's setting)."})
+                + " (default: OPT-13B in f16 with 12 GiB of KV cache, the paper's setting).",
+            "The engine options here (--block-size, --kv-cache-memory, --kv-cache-dtype, --max-model-len, --max-num-seqs)"
+                + " mean what they mean to the engine; their defaults are the paper's setting."})
 public final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--workload", defaultValue = "sharegpt",
             description = "sharegpt, alpaca, seed, or prefix:SHARED:UNIQUE:OUT (a SHARED-token prefix common to all"
@@ -31,8 +32,8 @@ public final class BenchMemoryCommand implements Callable<Integer> {
                     + " and off) (default: ${DEFAULT-VALUE})")
     String workload;
 
-    @Option(names = "--num-requests", defaultValue = "1000", description = "requests (default: ${DEFAULT-VALUE})")
-    int numRequests;
+    @Option(names = "--num-prompts", defaultValue = "1000", description = "requests (default: ${DEFAULT-VALUE})")
+    int numPrompts;
 
     @Option(names = "--seed", defaultValue = "0", description = "seed of the request lengths (default: ${DEFAULT-VALUE})")
     long seed;
@@ -41,7 +42,7 @@ public final class BenchMemoryCommand implements Callable<Integer> {
     Integer kvSlots;
 
     @Option(names = "--kv-cache-memory", defaultValue = "12GiB",
-            description = "KV cache size in bytes, e.g. 512MiB, 12GiB, 1.5GB (default: ${DEFAULT-VALUE})")
+            description = "KV cache size, e.g. 512MiB, 12GiB, 12G, 1.5GB (default: ${DEFAULT-VALUE})")
     String kvCacheMemory;
 
     @Option(names = "--layers", defaultValue = "40", description = "model layers (default: ${DEFAULT-VALUE})")
@@ -53,8 +54,8 @@ public final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--head-dim", defaultValue = "128", description = "head dimension (default: ${DEFAULT-VALUE})")
     int headDim;
 
-    @Option(names = "--kv-dtype", defaultValue = "f16", description = "f32, f16 or bf16 (default: ${DEFAULT-VALUE})")
-    String kvDtype;
+    @Option(names = "--kv-cache-dtype", defaultValue = "f16", description = "f32, f16 or bf16 (default: ${DEFAULT-VALUE})")
+    String kvCacheDtype;
 
     @Option(names = "--block-size", defaultValue = "16", description = "tokens per block (default: ${DEFAULT-VALUE})")
     int blockSize;
@@ -96,10 +97,10 @@ public final class BenchMemoryCommand implements Callable<Integer> {
         if (!output.equals("table") && !output.equals("json")) {
             throw new PagodaException("unknown --output '" + output + "': expected table or json");
         }
-        KvShape shape = new KvShape(layers, kvHeads, headDim, blockSize, KvDtype.parse(kvDtype));
-        int slots = kvSlots != null ? kvSlots : shape.blocksIn(ByteSize.parse(kvCacheMemory)) * blockSize;
+        KvShape shape = new KvShape(layers, kvHeads, headDim, blockSize, KvDtype.parse(kvCacheDtype));
+        int slots = kvSlots != null ? kvSlots : shape.blocksIn(EngineOptions.size("--kv-cache-memory", kvCacheMemory, 1)) * blockSize;
         MemoryWorkload w = MemoryWorkload.parse(workload);
-        MemoryBench.Config config = new MemoryBench.Config(w, numRequests, seed, slots, blockSize, maxModelLen,
+        MemoryBench.Config config = new MemoryBench.Config(w, numPrompts, seed, slots, blockSize, maxModelLen,
                 maxTokens != null ? maxTokens : maxModelLen);
         MemoryBench.Result result = MemoryBench.run(config, sharing(w), maxNumSeqs);
         System.out.print(output.equals("json") ? MemoryBenchReport.json(result) + "\n"

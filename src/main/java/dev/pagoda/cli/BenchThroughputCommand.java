@@ -48,8 +48,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + "and is ended at its output length as if by EOS, so reservations reflect what clients ask (default: ${DEFAULT-VALUE}).")
     String clientMaxTokens;
 
-    @Option(names = "--num-requests", defaultValue = "100", description = "Requests (default: ${DEFAULT-VALUE}).")
-    int numRequests;
+    @Option(names = "--num-prompts", defaultValue = "100", description = "Requests (default: ${DEFAULT-VALUE}).")
+    int numPrompts;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the lengths, prompts and sampling (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -72,7 +72,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
         if (!output.equals("table") && !output.equals("json")) {
             throw new PagodaException("unknown --output '" + output + "': expected table or json");
         }
-        ThroughputBench.Options options = new ThroughputBench.Options(ThroughputWorkload.parse(workload), numRequests, seed, n, beamWidth,
+        ThroughputBench.Options options = new ThroughputBench.Options(ThroughputWorkload.parse(workload), numPrompts, seed, n, beamWidth,
                 switch (clientMaxTokens) {
                     case "workload" -> false;
                     case "context" -> true;
@@ -94,7 +94,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
             }
             List<ThroughputBench.RunResult> runs = new ArrayList<>();
             for (ThroughputBench.Variant v : variants) {
-                try (ProgressBar bar = new ProgressBarBuilder().setTaskName(v.label()).setInitialMax(numRequests).setStyle(style)
+                try (ProgressBar bar = new ProgressBarBuilder().setTaskName(v.label()).setInitialMax(numPrompts).setStyle(style)
                         .setConsumer(new ConsoleProgressBarConsumer(System.err)).setUpdateIntervalMillis(250).build()) {
                     runs.add(ThroughputBench.run(m, base, v, options, bar::stepTo));
                 }

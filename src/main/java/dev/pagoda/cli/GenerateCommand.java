@@ -9,7 +9,6 @@ import dev.pagoda.engine.LLM;
 import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
-import dev.pagoda.model.ModelLoader;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
@@ -93,7 +92,7 @@ final class GenerateCommand implements Callable<Integer> {
                 : null;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+        try (LLM llm = LLM.of(model.open(), engine.toConfig())) {
             List<int[]> tokenized = new ArrayList<>();
             for (String p : prompts) {
                 tokenized.add(llm.model().tokenizer().encode(p, true, false));
@@ -105,10 +104,15 @@ final class GenerateCommand implements Callable<Integer> {
             for (int i = 0; i < handles.size(); i++) {
                 RequestHandle h = handles.get(i);
                 String promptText = llm.model().tokenizer().decode(h.promptTokenIds(), true);
+                // The first prompt's tokens are read as they are made: their times show the steady decode rate.
+                DecodePace pace = i == 0 ? new DecodePace() : null;
                 if (!json && beam == null && params.n() == 1 && params.bestOf() == 1) {
                     out.print(promptText);
                     out.flush();
                     for (RequestOutput o = h.next(); ; o = h.next()) {
+                        if (pace != null) {
+                            pace.arrived(o.newTokenIds().length);
+                        }
                         out.print(o.textDelta());
                         out.flush();
                         if (o.finished()) {
@@ -128,9 +132,14 @@ final class GenerateCommand implements Callable<Integer> {
                 }
                 out.flush();
                 CompletionOutput c = r.output();
-                err.printf("[%s] prompt tokens: %d, generated tokens: %d (%s), prefill: %.1f tok/s, decode: %.1f tok/s%n",
+                String steady = pace == null ? "" : pace.steadySummary();
+                err.printf("[%s] prompt tokens: %d, generated tokens: %d (%s), first token after %.2f s, decode: %.1f tok/s%s%n",
                         llm.model().name(), r.promptTokenIds().length, c.tokenIds().length, c.finishReason().openAiName(),
-                        r.metrics().prefillTokensPerSecond(), r.metrics().decodeTokensPerSecond());
+                        r.metrics().ttftSeconds(), r.metrics().decodeTokensPerSecond(), steady);
+                if (i == handles.size() - 1) {
+                    err.println("(the first tokens include warm-up: the JIT compiles the kernels while they run; "
+                            + "`pagoda bench decode` measures warm speed)");
+                }
                 err.flush();
             }
         } catch (InterruptedException e) {

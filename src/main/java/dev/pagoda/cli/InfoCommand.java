@@ -2,8 +2,11 @@ package dev.pagoda.cli;
 
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
+import dev.pagoda.kv.KvDtype;
+import dev.pagoda.kv.KvShape;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelConfig;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -11,13 +14,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-@Command(name = "info", mixinStandardHelpOptions = true, description = "Describes a model: architecture, shapes, tensor types, sizes.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Describes a model: architecture, shapes, tensor types, sizes, chat template, KV bytes per token.")
 final class InfoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Mixin
-    ModelOption model;
+    ModelArgument model;
 
     @Override
     public Integer call() {
@@ -50,7 +53,14 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("tensor types:   %s%n", types);
             WeightMatrix e = m.weights().tokenEmbedding();
             out.printf("embedding:      %s %dx%d%n", e.type(), e.rows(), e.cols());
-            out.printf("stop tokens:    %s%n", java.util.Arrays.toString(m.stopTokens()));
+            out.printf("stop tokens:    %s%n", Arrays.toString(m.stopTokens()));
+            out.printf("chat template:  %s%n", m.chatTemplate() == null || m.chatTemplate().isBlank()
+                    ? "none (chat and /v1/chat/completions use plain 'role: content' lines; --chat-template sets one)"
+                    : "yes (" + m.chatTemplate().length() + " characters)");
+            long f32 = new KvShape(c.layers(), c.kvHeads(), c.headDim(), KvShape.DEFAULT_BLOCK_SIZE, KvDtype.F32).bytesPerToken();
+            long f16 = new KvShape(c.layers(), c.kvHeads(), c.headDim(), KvShape.DEFAULT_BLOCK_SIZE, KvDtype.F16).bytesPerToken();
+            out.printf("KV per token:   %s in f32, %s in f16/bf16 (2 x %d layers x %d heads x %d); full context: %s in f32%n",
+                    Units.bytes(f32), Units.bytes(f16), c.layers(), c.kvHeads(), c.headDim(), Units.bytes(f32 * c.contextLength()));
         }
         out.flush();
         return 0;

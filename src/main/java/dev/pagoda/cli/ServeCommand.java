@@ -1,8 +1,6 @@
 package dev.pagoda.cli;
 
 import dev.pagoda.engine.LLM;
-import dev.pagoda.kv.ByteSize;
-import dev.pagoda.model.ModelLoader;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
 import java.io.PrintWriter;
@@ -23,10 +21,13 @@ final class ServeCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Mixin
-    ModelOption model;
+    ModelArgument model;
 
     @Mixin
     EngineOptions engine;
+
+    @Mixin
+    ChatTemplateOption chatTemplate;
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}; 0.0.0.0 for all interfaces).")
     String host;
@@ -44,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests queued before generating, at most; more are refused with 503 and Retry-After (default: ${DEFAULT-VALUE}).")
     int maxWaiting;
 
-    @Option(names = "--max-body-size", paramLabel = "BYTES", defaultValue = "16MiB", description = "Larger request bodies get 413 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-body-size", paramLabel = "SIZE", defaultValue = "16MiB", description = "Larger request bodies get 413 (default: ${DEFAULT-VALUE}).")
     String maxBodySize;
 
     @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "30",
@@ -58,9 +59,9 @@ final class ServeCommand implements Callable<Integer> {
         // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
-        try (LLM llm = LLM.of(ModelLoader.load(model.model), engine.toConfig())) {
+        try (LLM llm = LLM.of(chatTemplate.applyTo(model.open()), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
-            ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, ByteSize.parse(maxBodySize),
+            ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, EngineOptions.size("--max-body-size", maxBodySize, 1),
                     Duration.ofSeconds(shutdownTimeout));
             OpenAiServer server = OpenAiServer.start(llm, config);
             err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,

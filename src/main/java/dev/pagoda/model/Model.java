@@ -32,6 +32,11 @@ public record Model(
         return false;
     }
 
+    /** The same model with another chat template (a {@code --chat-template} override); it shares this one's resources. */
+    public Model withChatTemplate(String template) {
+        return new Model(name, source, format, config, weights, tokenizer, stopTokens, template, resources);
+    }
+
     /** Bytes of all weight matrices (what one decode step streams from memory). */
     public long weightBytes() {
         return weights.matrices().mapToLong(m -> m.byteSize()).sum();

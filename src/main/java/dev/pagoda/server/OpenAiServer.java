@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,6 +22,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>The server does not own the {@link LLM}: close the server first, then the LLM.
  */
 public final class OpenAiServer implements AutoCloseable {
+    private static final String REQUEST_ID = "x-request-id";
     public static final String VERSION = "0.1.0";
 
     static {
@@ -107,6 +109,10 @@ public final class OpenAiServer implements AutoCloseable {
     private void exchange(HttpExchange ex) {
         active.incrementAndGet();
         try (ex) {
+            // Every response names its request, with the client's own id when it sent one (as vLLM does).
+            String requestId = ex.getRequestHeaders().getFirst(REQUEST_ID);
+            ex.getResponseHeaders().set(REQUEST_ID, requestId != null && !requestId.isBlank() && requestId.length() <= 256
+                    ? requestId : UUID.randomUUID().toString().replace("-", ""));
             try {
                 route(ex);
             } catch (ApiException e) {
@@ -225,6 +231,14 @@ public final class OpenAiServer implements AutoCloseable {
         ArrayNode t = out.putArray("tokens");
         for (int id : tokens) {
             t.add(id);
+        }
+        Boolean strs = JsonFields.optBool(body, "return_token_strs");
+        if (strs != null && strs) {
+            // vLLM's field: each token's vocabulary entry as stored.
+            ArrayNode pieces = out.putArray("token_strs");
+            for (int id : tokens) {
+                pieces.add(serving.tokenizer().piece(id));
+            }
         }
         return out;
     }

@@ -9,12 +9,12 @@ import org.junit.jupiter.api.Test;
 class BenchMemoryCommandTest {
     @Test
     void sharingOptions() throws Exception {
-        CliTest.Run beams = CliTest.run("bench", "memory", "--workload", "alpaca", "--num-requests", "30",
+        CliTest.Run beams = CliTest.run("bench", "memory", "--workload", "alpaca", "--num-prompts", "30",
                 "--kv-slots", "4096", "--max-model-len", "512", "--beam-width", "3");
         assertThat(beams.code()).isZero();
         assertThat(beams.out()).contains("beam search, width 3", "saved", "paged", "contiguous");
 
-        CliTest.Run prefix = CliTest.run("bench", "memory", "--workload", "prefix:64:8:16", "--num-requests", "30",
+        CliTest.Run prefix = CliTest.run("bench", "memory", "--workload", "prefix:64:8:16", "--num-prompts", "30",
                 "--kv-slots", "1024", "--max-model-len", "256", "--output", "json");
         assertThat(prefix.code()).isZero();
         JsonNode json = new ObjectMapper().readTree(prefix.out());

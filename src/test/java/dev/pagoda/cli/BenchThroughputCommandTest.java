@@ -13,7 +13,7 @@ class BenchThroughputCommandTest {
 
     @Test
     void jsonHasTheFiguresOfEveryRun() throws Exception {
-        Run r = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:8:6", "--num-requests", "5",
+        Run r = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:8:6", "--num-prompts", "5",
                 "--max-num-seqs", "4", "--kv-cache-memory", "4MiB", "--no-warmup", "--output", "json");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out().strip()).doesNotContain("\n");
@@ -42,7 +42,7 @@ class BenchThroughputCommandTest {
 
     @Test
     void bothLayoutsPrintTheirRatio() {
-        Run r = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:4:2", "--num-requests", "2",
+        Run r = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:4:2", "--num-prompts", "2",
                 "--kv-cache-memory", "4MiB", "--kv-layout", "both", "--no-warmup");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("paged").contains("contiguous").contains("output tok/s")
@@ -59,11 +59,11 @@ class BenchThroughputCommandTest {
                 {"info", "--model", "synth:huge:f32"},
                 {"info", "--model", "synth:tiny:q3_k"},
                 {"info", "--model", "synth:tiny"},
-                {"bench", "throughput", "--model", "synth:nope:f32", "--workload", "fixed:4:4", "--num-requests", "1"},
-                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4", "--num-requests", "1"},
-                {"bench", "throughput", "--model", STORIES, "--kv-layout", "diagonal", "--num-requests", "1"},
-                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-requests", "1", "--n", "2", "--beam-width", "2"},
-                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-requests", "1", "--n", "100", "--max-num-seqs", "4"},
+                {"bench", "throughput", "--model", "synth:nope:f32", "--workload", "fixed:4:4", "--num-prompts", "1"},
+                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4", "--num-prompts", "1"},
+                {"bench", "throughput", "--model", STORIES, "--kv-layout", "diagonal", "--num-prompts", "1"},
+                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-prompts", "1", "--n", "2", "--beam-width", "2"},
+                {"bench", "throughput", "--model", STORIES, "--workload", "fixed:4:4", "--num-prompts", "1", "--n", "100", "--max-num-seqs", "4"},
         }) {
             Run bad = CliTest.run(args);
             assertThat(bad.code()).as(String.join(" ", args) + " -> " + bad.err()).isEqualTo(2);

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pagoda.TestData;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -20,15 +22,23 @@ class CliTest {
     record Run(int code, String out, String err) {
     }
 
-    static synchronized Run run(String... args) {
+    static Run run(String... args) {
+        return runWithInput("", args);
+    }
+
+    /** Runs a command line with {@code input} as its standard input. */
+    static synchronized Run runWithInput(String input, String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
+        InputStream oldIn = System.in;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         try {
+            System.setIn(new ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
             int code = PagodaCli.run(args);
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
+            System.setIn(oldIn);
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
@@ -44,6 +54,7 @@ class CliTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).startsWith(STORY_60);
         assertThat(r.err()).contains("prompt tokens: 5").contains("generated tokens: 60").contains("decode:");
+        assertThat(r.err()).as("warm-up told apart").contains("first token after").contains("include warm-up");
     }
 
     @Test
@@ -71,6 +82,8 @@ class CliTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("architecture:   llama").contains("layers:         5").contains("context length: 2048")
                 .contains("F32").contains("vocabulary:     512");
+        // 2 (K and V) x 5 layers x 4 KV heads x head size 8 x 4 bytes
+        assertThat(r.out()).contains("chat template:  none").contains("KV per token:   1.25 KiB in f32, 640 B in f16/bf16");
     }
 
     @Test

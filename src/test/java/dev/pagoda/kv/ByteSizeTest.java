@@ -19,6 +19,26 @@ class ByteSizeTest {
     }
 
     @Test
+    void acceptsTheSpellingsOfVllmAndTheJvm() {
+        for (String four : new String[] {"4GiB", "4G", "4g", "4gib", "4 GiB"}) {
+            assertThat(ByteSize.parse(four)).as(four).isEqualTo(4L << 30);
+        }
+        assertThat(ByteSize.parse("512MB")).isEqualTo(512_000_000L);
+        assertThat(ByteSize.parse("512MiB")).isEqualTo(ByteSize.parse("512m")).isEqualTo(512L << 20);
+        assertThat(ByteSize.parse("4", 1L << 30)).as("a bare number in the caller's unit").isEqualTo(4L << 30);
+        assertThat(ByteSize.parse("4B", 1L << 30)).isEqualTo(4);
+    }
+
+    @Test
+    void exactFormReadsBack() {
+        for (long b : new long[] {0, 100, 1L << 30, 1536L << 20, 12L << 30, 1_500_000_000L}) {
+            assertThat(ByteSize.parse(ByteSize.exact(b))).isEqualTo(b);
+        }
+        assertThat(ByteSize.exact(1L << 30)).isEqualTo("1GiB");
+        assertThat(ByteSize.exact(1536L << 20)).isEqualTo("1536MiB");
+    }
+
+    @Test
     void rejectsBadInputWithOneClearLine() {
         assertThatThrownBy(() -> ByteSize.parse("12 parsecs")).isInstanceOf(PagodaException.class)
                 .hasMessageContaining("unknown unit 'parsecs'");

@@ -50,6 +50,27 @@ class EndpointsTest {
     }
 
     @Test
+    void everyResponseCarriesARequestIdAndKeepsTheClients() {
+        String mine = Http.post(fx.url("/tokenize"), "{\"prompt\": \"Once\"}", "x-request-id", "my-id-42").headers()
+                .firstValue("x-request-id").orElseThrow();
+        assertThat(mine).isEqualTo("my-id-42");
+        String a = Http.get(fx.url("/v1/models")).headers().firstValue("x-request-id").orElseThrow();
+        String b = Http.get(fx.url("/no-such-route")).headers().firstValue("x-request-id").orElseThrow();
+        assertThat(a).isNotBlank().isNotEqualTo(b);
+    }
+
+    @Test
+    void tokenizeReturnsTokenStringsOnRequest() {
+        JsonNode t = Http.json(Http.post(fx.url("/tokenize"), "{\"prompt\": \"Once upon\", \"return_token_strs\": true}").body());
+        int[] ids = Http.JSON.convertValue(t.get("tokens"), int[].class);
+        assertThat(t.get("token_strs")).hasSize(ids.length);
+        for (int i = 0; i < ids.length; i++) {
+            assertThat(t.get("token_strs").get(i).asText()).isEqualTo(fx.llm.model().tokenizer().piece(ids[i]));
+        }
+        assertThat(Http.json(Http.post(fx.url("/tokenize"), "{\"prompt\": \"Once\"}").body()).has("token_strs")).isFalse();
+    }
+
+    @Test
     void batchedPromptsGetOneChoiceEachInPromptOrder() {
         List<String> prompts = List.of("Lily wanted to", "The little dog");
         List<RequestResult> solo = List.of(fx.llm.generate(List.of(prompts.get(0)), SamplingParams.greedy(10)).get(0),
