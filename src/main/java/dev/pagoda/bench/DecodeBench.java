@@ -3,25 +3,38 @@ package dev.pagoda.bench;
 import dev.pagoda.PagodaException;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.LLMEngine;
+import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.engine.RequestMetrics;
 import dev.pagoda.kernel.BandwidthProbe;
+import dev.pagoda.kernel.ComputeProbe;
+import dev.pagoda.kernel.WeightMatrix;
 import dev.pagoda.kernel.WorkerPool;
+import dev.pagoda.model.LayerWeights;
 import dev.pagoda.model.Model;
+import dev.pagoda.model.ModelWeights;
 import dev.pagoda.model.Transformer;
 import dev.pagoda.sampling.SamplingParams;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Single-request speed: prefill tok/s and decode tok/s, against the memory-bandwidth roofline
- * (bandwidth / bytes of weights streamed per decoded token).
+ * Single-request prefill and decode speed, and optionally the aggregate decode speed of a batch of sequences,
+ * against the two limits of the machine measured in the same run: the memory-bandwidth roofline
+ * (bandwidth / bytes of weights streamed per decoded token) bounds a single stream; the FMA peak
+ * ({@link ComputeProbe}) bounds prefill and batched decode (2 flops per weight element per token; attention
+ * flops are left out, so the fraction slightly understates the work at long contexts).
  */
 public final class DecodeBench {
     private DecodeBench() {
     }
 
+    /**
+     * @param batch           sequences decoded together for the batched figure (0: not measured)
+     * @param batchTokPerS    aggregate decode tok/s of {@code batch} sequences, over the steps after all their prefills
+     */
     public record Result(String model, int threads, int promptTokens, int decodeTokens, long weightBytesPerToken,
-                         double prefillTokPerS, double decodeTokPerS, double bandwidthGBps) {
+                         long flopsPerToken, double prefillTokPerS, double decodeTokPerS, int batch, double batchTokPerS,
+                         double bandwidthGBps, double peakGflops) {
         public double rooflineTokPerS() {
             return bandwidthGBps * 1e9 / weightBytesPerToken;
         }
@@ -30,44 +43,60 @@ public final class DecodeBench {
             return decodeTokPerS / rooflineTokPerS();
         }
 
+        /** Fraction of the FMA peak that {@code tokPerS} tokens per second compute. */
+        public double peakRatio(double tokPerS) {
+            return tokPerS * flopsPerToken / (peakGflops * 1e9);
+        }
+
         public String toTable() {
-            return String.format("""
+            String batched = batch == 0 ? "" : String.format(Locale.ROOT, "%n%-27s%.1f tok/s (%.2f of FMA peak)",
+                    "decode, " + batch + " sequences", batchTokPerS, peakRatio(batchTokPerS));
+            return String.format(Locale.ROOT, """
                     model                      %s
                     threads                    %d
                     prompt / decoded tokens    %d / %d
                     weight bytes per token     %,d (%.1f MiB)
-                    prefill                    %.1f tok/s
-                    decode                     %.1f tok/s
+                    flops per token            %,d (matmuls)
                     memory bandwidth (probe)   %.1f GB/s
+                    FMA peak (probe)           %.1f GFLOP/s
+                    prefill                    %.1f tok/s (%.2f of FMA peak)
+                    decode                     %.1f tok/s
                     roofline decode            %.1f tok/s
                     decode / roofline          %.2f""",
                     model, threads, promptTokens, decodeTokens, weightBytesPerToken, weightBytesPerToken / 1048576.0,
-                    prefillTokPerS, decodeTokPerS, bandwidthGBps, rooflineTokPerS(), rooflineRatio());
+                    flopsPerToken, bandwidthGBps, peakGflops, prefillTokPerS, peakRatio(prefillTokPerS), decodeTokPerS,
+                    rooflineTokPerS(), rooflineRatio()) + batched;
         }
 
         public String toJson() {
             return String.format(Locale.ROOT,
                     "{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"decode_tokens\":%d,\"weight_bytes_per_token\":%d,"
-                            + "\"prefill_tok_s\":%.2f,\"decode_tok_s\":%.2f,\"bandwidth_gb_s\":%.2f,\"roofline_tok_s\":%.2f,\"roofline_ratio\":%.3f}",
-                    model.replace("\"", "'"), threads, promptTokens, decodeTokens, weightBytesPerToken, prefillTokPerS, decodeTokPerS,
-                    bandwidthGBps, rooflineTokPerS(), rooflineRatio());
+                            + "\"flops_per_token\":%d,\"prefill_tok_s\":%.2f,\"prefill_peak_ratio\":%.3f,\"decode_tok_s\":%.2f,"
+                            + "\"bandwidth_gb_s\":%.2f,\"peak_gflops\":%.2f,\"roofline_tok_s\":%.2f,\"roofline_ratio\":%.3f,"
+                            + "\"batch\":%d,\"batch_decode_tok_s\":%.2f,\"batch_peak_ratio\":%.3f}",
+                    model.replace("\"", "'"), threads, promptTokens, decodeTokens, weightBytesPerToken, flopsPerToken,
+                    prefillTokPerS, peakRatio(prefillTokPerS), decodeTokPerS, bandwidthGBps, peakGflops, rooflineTokPerS(),
+                    rooflineRatio(), batch, batchTokPerS, peakRatio(batchTokPerS));
         }
     }
 
+    /** Single-stream figures only. */
     public static Result run(Model model, int promptTokens, int decodeTokens, int repeat) {
+        return run(model, promptTokens, decodeTokens, repeat, 0);
+    }
+
+    public static Result run(Model model, int promptTokens, int decodeTokens, int repeat, int batch) {
         int ctx = model.config().contextLength();
-        if (promptTokens < 1 || decodeTokens < 2 || promptTokens + decodeTokens > ctx || repeat < 1) {
+        if (promptTokens < 1 || decodeTokens < 2 || promptTokens + decodeTokens > ctx || repeat < 1 || batch < 0) {
             throw new PagodaException("need prompt tokens >= 1, decode tokens >= 2, their sum <= the context length " + ctx
-                    + " and repeat >= 1 (got " + promptTokens + ", " + decodeTokens + ", " + repeat + ")");
+                    + ", repeat >= 1 and batch >= 0 (got " + promptTokens + ", " + decodeTokens + ", " + repeat + ", " + batch + ")");
         }
-        int[] prompt = new int[promptTokens];
-        SplittableRandom rnd = new SplittableRandom(42);
-        for (int i = 0; i < promptTokens; i++) {
-            prompt[i] = rnd.nextInt(model.tokenizer().vocabSize());
-        }
-        EngineConfig config = EngineConfig.builder().maxNumSeqs(1).maxNumBatchedTokens(Math.min(promptTokens, 512))
+        int[] prompt = randomPrompt(model, promptTokens, 42);
+        int seqs = Math.max(1, batch);
+        EngineConfig config = EngineConfig.builder().maxNumSeqs(seqs)
+                .maxNumBatchedTokens(Math.max(Math.min(promptTokens, 512), seqs))
                 .maxModelLen(promptTokens + decodeTokens).enablePrefixCaching(false).build();
-        double bestPrefill = 0, bestDecode = 0;
+        double bestPrefill = 0, bestDecode = 0, bestBatch = 0;
         try (LLMEngine engine = new LLMEngine(model, config)) {
             SamplingParams params = SamplingParams.greedy(decodeTokens).withIgnoreEos(true);
             engine.addRequest("warmup", prompt, SamplingParams.greedy(Math.min(8, decodeTokens)).withIgnoreEos(true)).result().join();
@@ -76,9 +105,61 @@ public final class DecodeBench {
                 bestPrefill = Math.max(bestPrefill, m.prefillTokensPerSecond());
                 bestDecode = Math.max(bestDecode, m.decodeTokensPerSecond());
             }
+            for (int i = 0; batch > 0 && i < repeat; i++) {
+                bestBatch = Math.max(bestBatch, batchDecode(engine, model, batch, promptTokens, params, i));
+            }
         }
         double bw = BandwidthProbe.measureGBps();
+        double peak = ComputeProbe.measureGflops();
         return new Result(model.name(), WorkerPool.shared().threads(), promptTokens, decodeTokens,
-                Transformer.streamedBytes(model.weights()), bestPrefill, bestDecode, bw);
+                Transformer.streamedBytes(model.weights()), flopsPerToken(model.weights()), bestPrefill, bestDecode,
+                batch, bestBatch, bw, peak);
+    }
+
+    /**
+     * Aggregate decode rate of {@code batch} sequences submitted together (distinct random prompts): tokens decoded
+     * after the last first token, over the time from the last first token to the last finish. Every sequence gets
+     * the same number of tokens, so after the prefills the steps decode the whole batch.
+     */
+    private static double batchDecode(LLMEngine engine, Model model, int batch, int promptTokens, SamplingParams params, int run) {
+        RequestHandle[] handles = new RequestHandle[batch];
+        for (int s = 0; s < batch; s++) {
+            handles[s] = engine.addRequest("batch-" + run + "-" + s, randomPrompt(model, promptTokens, 1000L * run + s), params);
+        }
+        long lastFirst = 0, lastFinish = 0;
+        RequestMetrics[] metrics = new RequestMetrics[batch];
+        for (int s = 0; s < batch; s++) {
+            metrics[s] = handles[s].result().join().metrics();
+            lastFirst = Math.max(lastFirst, metrics[s].firstTokenNanos());
+            lastFinish = Math.max(lastFinish, metrics[s].finishedNanos());
+        }
+        // tokens each sequence produced after the moment the last sequence got its first token
+        long tokens = 0;
+        for (RequestMetrics m : metrics) {
+            long span = m.finishedNanos() - m.firstTokenNanos();
+            double share = span <= 0 ? 0 : Math.min(1, (double) (m.finishedNanos() - lastFirst) / span);
+            tokens += Math.round((m.outputTokens() - 1) * share);
+        }
+        return lastFinish <= lastFirst ? 0 : tokens * 1e9 / (lastFinish - lastFirst);
+    }
+
+    private static int[] randomPrompt(Model model, int n, long seed) {
+        int[] prompt = new int[n];
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int i = 0; i < n; i++) {
+            prompt[i] = rnd.nextInt(model.tokenizer().vocabSize());
+        }
+        return prompt;
+    }
+
+    /** Flops of the matmuls for one token: 2 per weight element (layers and output head). */
+    static long flopsPerToken(ModelWeights w) {
+        long elements = (long) w.output().rows() * w.output().cols();
+        for (LayerWeights l : w.layers()) {
+            for (WeightMatrix m : new WeightMatrix[] {l.wq(), l.wk(), l.wv(), l.wo(), l.gate(), l.down(), l.up()}) {
+                elements += (long) m.rows() * m.cols();
+            }
+        }
+        return 2 * elements;
     }
 }

@@ -35,8 +35,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "TCP port (default: ${DEFAULT-VALUE}).")
     int port;
 
-    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every endpoint but /health.")
+    @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every endpoint but /health (and /metrics with --public-metrics).")
     String apiKey;
+
+    @Option(names = "--public-metrics", description = "Answer /metrics without the API key, as vLLM does (default: behind --api-key when one is set).")
+    boolean publicMetrics;
 
     @Option(names = "--served-model-name", paramLabel = "NAME", description = "The model id clients use (default: the model's name).")
     String servedModelName;
@@ -45,8 +48,25 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests queued before generating, at most; more are refused with 503 and Retry-After (default: ${DEFAULT-VALUE}).")
     int maxWaiting;
 
-    @Option(names = "--max-body-size", paramLabel = "SIZE", defaultValue = "16MiB", description = "Larger request bodies get 413 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-body-size", paramLabel = "SIZE",
+            description = "Larger request bodies get 413 (default: 8 x the max model length x the longest token's bytes, within 1MiB..64MiB).")
     String maxBodySize;
+
+    @Option(names = "--header-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "A request's line and headers must arrive within this, else 408 and the connection is closed (default: ${DEFAULT-VALUE}).")
+    int headerTimeout;
+
+    @Option(names = "--body-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "A request body must arrive within this, else 408 and the connection is closed (default: ${DEFAULT-VALUE}).")
+    int bodyTimeout;
+
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "60",
+            description = "A keep-alive connection may idle this long between requests (default: ${DEFAULT-VALUE}).")
+    int idleTimeout;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "4096",
+            description = "Open client connections at most; more are answered 503 with Retry-After and closed (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
 
     @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "30",
             description = "On SIGTERM, how long running requests may finish before they are cut (default: ${DEFAULT-VALUE}).")
@@ -61,11 +81,14 @@ final class ServeCommand implements Callable<Integer> {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         try (LLM llm = LLM.of(chatTemplate.applyTo(model.open()), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
-            ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting, EngineOptions.size("--max-body-size", maxBodySize, 1),
-                    Duration.ofSeconds(shutdownTimeout));
+            ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting,
+                    maxBodySize == null ? 0 : EngineOptions.size("--max-body-size", maxBodySize, 1),
+                    Duration.ofSeconds(shutdownTimeout), Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
+                    Duration.ofSeconds(idleTimeout), maxConnections, publicMetrics);
             OpenAiServer server = OpenAiServer.start(llm, config);
             err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,
                     server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout());
+            err.println("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
             err.flush();
             stop.await();
             err.println("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");

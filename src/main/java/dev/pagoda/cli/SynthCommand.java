@@ -1,5 +1,6 @@
 package dev.pagoda.cli;
 
+import dev.pagoda.model.SyntheticDtype;
 import dev.pagoda.model.SyntheticModel;
 import dev.pagoda.model.SyntheticShape;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--shape", required = true, description = "tiny, llama-76m or llama-1b.")
     String shape;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0, q4_0 or q4_k_m (Q4_K with Q6_K for the output head and some attn_v/ffn_down, as llama-quantize mixes them) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--out", required = true, description = "The .gguf file to write.")
@@ -31,7 +32,7 @@ final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long t0 = System.nanoTime();
-        SyntheticModel.write(SyntheticShape.parse(shape), SyntheticModel.parseType(dtype), seed, out);
+        SyntheticModel.write(SyntheticShape.parse(shape), SyntheticDtype.parse(dtype), seed, out);
         spec.commandLine().getOut().printf("wrote %s (%s) in %.1f s%n", out, Units.bytes(out.toFile().length()), (System.nanoTime() - t0) / 1e9);
         spec.commandLine().getOut().flush();
         return 0;

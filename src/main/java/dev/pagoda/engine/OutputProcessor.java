@@ -280,10 +280,9 @@ final class OutputProcessor {
         }
         long now = System.nanoTime();
         List<CompletionOutput> outputs = r.beam != null ? beams.outputs(r) : sampledOutputs(r);
-        if (!r.streams()) {
-            for (CompletionOutput c : outputs) {
-                r.handle.stream.add(new RequestOutput(r.id, c.index(), c.tokenIds(), c.text(), c.logprobs(), c.finishReason(), null));
-            }
+        // A streamed request has sent its samples' ends already; not those it never forked (see sampledOutputs).
+        for (CompletionOutput c : r.streams() ? outputs.subList(r.done.size(), outputs.size()) : outputs) {
+            r.handle.stream.add(new RequestOutput(r.id, c.index(), c.tokenIds(), c.text(), c.logprobs(), c.finishReason(), null));
         }
         int outTokens = 0;
         for (CompletionOutput c : outputs) {
@@ -307,6 +306,11 @@ final class OutputProcessor {
             SeqState s = chosen.get(i);
             outputs.add(new CompletionOutput(i, Arrays.copyOfRange(s.seq.tokens(), r.prompt.length, s.seq.length()),
                     s.text.toString(), s.finishReason, s.logprobs, s.cumulativeLogprob));
+        }
+        // Aborted before its prefill forked the other samples: they end too, empty, so that every completion
+        // index still ends with a finished increment (RequestHandle's contract).
+        for (int i = outputs.size(); i < r.params.n(); i++) {
+            outputs.add(new CompletionOutput(i, new int[0], "", FinishReason.ABORT, r.params.wantsLogprobs() ? List.of() : null, 0));
         }
         return outputs;
     }

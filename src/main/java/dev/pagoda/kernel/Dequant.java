@@ -13,6 +13,7 @@ public final class Dequant {
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Dequant() {
     }
@@ -39,7 +40,9 @@ public final class Dequant {
             }
             case Q8_0 -> q8_0(s, base, n, dst, off);
             case Q4_0 -> q4_0(s, base, n, dst, off);
-            case Q4_K -> q4_K(s, base, n, dst, off);
+            case Q5_0 -> q5_0(s, base, n, dst, off);
+            case Q4_K -> q4_K(s, base, n, dst, off, false);
+            case Q5_K -> q4_K(s, base, n, dst, off, true);
             case Q6_K -> q6_K(s, base, n, dst, off);
         }
     }
@@ -77,17 +80,36 @@ public final class Dequant {
     }
 
     /**
+     * Block: f16 d, 32 high bits (little-endian; bit j belongs to element j), 16 bytes of nibbles laid out as in
+     * Q4_0; x = d * (q - 16) with q = nibble | high bit << 4.
+     */
+    private static void q5_0(MemorySegment s, long base, int n, float[] dst, int off) {
+        for (int b = 0; b < n / 32; b++) {
+            long p = base + 22L * b;
+            float d = half(s, p);
+            int qh = s.get(INT, p + 2);
+            for (int j = 0; j < 16; j++) {
+                int q = u8(s, p + 6 + j);
+                dst[off + 32 * b + j] = d * (((q & 0xF) | ((qh >>> j) & 1) << 4) - 16);
+                dst[off + 32 * b + j + 16] = d * (((q >>> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16);
+            }
+        }
+    }
+
+    /**
      * Super-block of 256: f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) pairs for 8 sub-blocks of 32,
-     * 128 bytes of nibbles. Each 32-byte group of nibbles holds two sub-blocks: low nibbles, then high nibbles.
+     * then (Q5_K only) 32 bytes of fifth bits qh, then 128 bytes of nibbles. Each 32-byte group g of nibbles holds
+     * two sub-blocks: low nibbles, then high nibbles; their fifth bits are bits 2g and 2g+1 of qh[l].
      * x = d * scale * q - dmin * min.
      */
-    private static void q4_K(MemorySegment s, long base, int n, float[] dst, int off) {
+    private static void q4_K(MemorySegment s, long base, int n, float[] dst, int off, boolean fifthBits) {
+        int blockBytes = fifthBits ? 176 : 144;
         for (int b = 0; b < n / 256; b++) {
-            long p = base + 144L * b;
+            long p = base + (long) blockBytes * b;
             float d = half(s, p);
             float dmin = half(s, p + 2);
             long scales = p + 4;
-            long qs = p + 16;
+            long qs = p + (fifthBits ? 48 : 16);
             int y = off + 256 * b;
             for (int g = 0; g < 4; g++) {
                 float d1 = d * scaleK4(s, scales, 2 * g);
@@ -95,23 +117,24 @@ public final class Dequant {
                 float d2 = d * scaleK4(s, scales, 2 * g + 1);
                 float m2 = dmin * minK4(s, scales, 2 * g + 1);
                 for (int l = 0; l < 32; l++) {
-                    int q = s.get(BYTE, qs + 32L * g + l) & 0xFF;
-                    dst[y + 64 * g + l] = d1 * (q & 0xF) - m1;
-                    dst[y + 64 * g + 32 + l] = d2 * (q >>> 4) - m2;
+                    int q = u8(s, qs + 32L * g + l);
+                    int h = fifthBits ? u8(s, p + 16 + l) >>> (2 * g) : 0;
+                    dst[y + 64 * g + l] = d1 * ((q & 0xF) | (h & 1) << 4) - m1;
+                    dst[y + 64 * g + 32 + l] = d2 * ((q >>> 4) | (h & 2) << 3) - m2;
                 }
             }
         }
     }
 
     /** 6-bit scale of sub-block j: j < 4 in the low 6 bits of byte j, else a low nibble of byte j+4 and 2 high bits of byte j-4. */
-    private static int scaleK4(MemorySegment s, long scales, int j) {
+    static int scaleK4(MemorySegment s, long scales, int j) {
         if (j < 4) {
             return u8(s, scales + j) & 63;
         }
         return (u8(s, scales + j + 4) & 0xF) | ((u8(s, scales + j - 4) >>> 6) << 4);
     }
 
-    private static int minK4(MemorySegment s, long scales, int j) {
+    static int minK4(MemorySegment s, long scales, int j) {
         if (j < 4) {
             return u8(s, scales + j + 4) & 63;
         }

@@ -13,15 +13,19 @@ import jdk.incubator.vector.VectorMask;
 /**
  * Weight-streaming matrix multiplication {@code out[t][r] = dot(w.row(r), x[t])} for a batch of tokens.
  *
- * <p>Rows are processed in pairs, split statically over the {@link WorkerPool}. A pair of weight rows is read from
- * memory once and used for every token of the batch, in register tiles of 4 tokens x 2 rows (remaining tokens
- * 1 x 2). Non-F32 rows are first decoded to float32 scratch (exactly as {@link Dequant}), so a quantized matmul
- * equals the F32 matmul of the dequantized weights, bit for bit.
+ * <p>Rows are processed in blocks of 4, split statically over the {@link WorkerPool}. A block of weight rows is
+ * read from memory once per chunk of tokens and used for every token of the chunk, in register tiles of
+ * 4 rows x 4 tokens (16 vector accumulators; remaining tokens 4 rows x 1), folded to sums after the tile. Tokens are taken in chunks whose
+ * activations stay in the L2 cache, so a large batch streams the weights a few times rather than the
+ * activations once per row block. Non-F32 rows are first decoded to float32 scratch (exactly as
+ * {@link Dequant}), once per block and chunk, so a quantized matmul equals the F32 matmul of the dequantized
+ * weights, bit for bit.
  *
  * <p>Determinism and batch invariance: every output element is one vector accumulator of L lanes, fed by fused
  * multiply-adds over the columns in ascending chunks of L (a masked last chunk when cols is not a multiple of L),
- * then folded by {@link VectorMath#sum}. Tiles only interleave independent accumulators, so the result for a
- * token is bit-identical whatever the batch size, its place in the batch, or the thread split.
+ * then folded by {@link VectorMath#sum} (once per output, after its loop). Tiles only interleave independent
+ * accumulators, so the result for a token is bit-identical whatever the batch size, its place in the batch,
+ * the chunking or the thread split.
  *
  * <p>Kernels are small separate methods on purpose: Vector API code only runs fast once compiled with its
  * calls intrinsified; in a method too large for C1 or a C2 compile over its inlining budget it runs boxed,
@@ -29,7 +33,10 @@ import jdk.incubator.vector.VectorMask;
  */
 public final class MatMul {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final int ROW_TILE = 4;
     private static final int TOKEN_TILE = 4;
+    /** Activation bytes per token chunk: well inside a 1 MiB L2 with the decoded rows beside them. */
+    private static final int CHUNK_BYTES = 256 << 10;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -54,11 +61,11 @@ public final class MatMul {
         Job job = JOBS.get();
         job.set(w, x, xOff, nTokens, out, outOff);
         try {
-            int pairs = (w.rows() + 1) / 2;
+            int blocks = (w.rows() + ROW_TILE - 1) / ROW_TILE;
             if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
-                job.run(0, pairs);  // waking the workers would cost more than the work
+                job.run(0, blocks);  // waking the workers would cost more than the work
             } else {
-                pool.parallelFor(pairs, job);
+                pool.parallelFor(blocks, job);
             }
         } finally {
             job.clear();
@@ -95,50 +102,80 @@ public final class MatMul {
         }
 
         @Override
-        public void run(int firstPair, int endPair) {
+        public void run(int firstBlock, int endBlock) {
+            int cols = w.cols();
+            int chunk = Math.max(TOKEN_TILE, CHUNK_BYTES / (4 * cols) / TOKEN_TILE * TOKEN_TILE);
+            for (int t0 = 0; t0 < nTokens; t0 += chunk) {
+                int t1 = Math.min(nTokens, t0 + chunk);
+                for (int b = firstBlock; b < endBlock; b++) {
+                    block(b * ROW_TILE, t0, t1);
+                }
+            }
+        }
+
+        /** Rows r0..r0+3 (the last row repeated when rows run out: computed again, stored once) for tokens [t0, t1). */
+        private void block(int r0, int t0, int t1) {
             WeightMatrix w = this.w;
             int rows = w.rows();
             int cols = w.cols();
-            boolean direct = w.type() == TensorType.F32;
-            Scratch scratch = direct ? null : SCRATCH.get().ensure(cols);
-            boolean wholeVectors = cols % L == 0;
-            for (int p = firstPair; p < endPair; p++) {
-                int r0 = 2 * p;
-                int r1 = Math.min(r0 + 1, rows - 1);  // an odd last row is computed twice, stored once
-                MemorySegment seg;
-                long w0;
-                long w1;
-                if (direct) {
-                    seg = w.data();
-                    w0 = r0 * w.rowBytes();
-                    w1 = r1 * w.rowBytes();
-                } else {
-                    seg = scratch.rows;
-                    w0 = 0;
-                    w1 = 4L * cols;
-                    RowDecoder.decode(w, r0, seg, w0, scratch.tmp);
-                    RowDecoder.decode(w, r1, seg, w1, scratch.tmp);
+            int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
+            Scratch scratch = SCRATCH.get().ensure(cols);
+            float[] acc = scratch.acc;
+            if (w.type() == TensorType.Q8_0 && t1 - t0 < TOKEN_TILE && cols % 32 == 0 && L <= 32) {
+                // few tokens: decoding in registers beats decoding to scratch (same values, same order)
+                long rb = w.rowBytes();
+                for (int t = t0; t < t1; t++) {
+                    q8_0Tile4x1(w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc);
+                    store(acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
                 }
-                int t = 0;
-                // 4-token tiles need whole vectors; other column counts take the 1 x 2 tile (same order)
-                for (; t + TOKEN_TILE <= nTokens && wholeVectors; t += TOKEN_TILE) {
-                    tile4x2(seg, w0, w1, cols, x, xOff + t * cols, out, outOff + t * rows + r0, rows, r1 - r0);
+                return;
+            }
+            MemorySegment seg;
+            long w0, w1, w2, w3;
+            if (w.type() == TensorType.F32) {
+                seg = w.data();
+                long rb = w.rowBytes();
+                w0 = r0 * rb;
+                w1 = r1 * rb;
+                w2 = r2 * rb;
+                w3 = r3 * rb;
+            } else {
+                seg = scratch.rows;
+                long rb = 4L * cols;
+                w0 = 0;
+                w1 = rb;
+                w2 = 2 * rb;
+                w3 = 3 * rb;
+                RowDecoder.decode(w, r0, seg, w0, scratch.tmp);
+                RowDecoder.decode(w, r1, seg, w1, scratch.tmp);
+                RowDecoder.decode(w, r2, seg, w2, scratch.tmp);
+                RowDecoder.decode(w, r3, seg, w3, scratch.tmp);
+            }
+            int d1 = r1 - r0, d2 = r2 - r0, d3 = r3 - r0;
+            int t = t0;
+            // 4-token tiles need whole vectors; other column counts take the 1-token tile (same order)
+            if (cols % L == 0) {
+                for (; t + TOKEN_TILE <= t1; t += TOKEN_TILE) {
+                    tile4x4(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, acc);
+                    store(acc, TOKEN_TILE, out, outOff + t * rows + r0, rows, d1, d2, d3);
                 }
-                for (; t < nTokens; t++) {
-                    tile1x2(seg, w0, w1, cols, x, xOff + t * cols, out, outOff + t * rows + r0, r1 - r0);
-                }
+            }
+            for (; t < t1; t++) {
+                tile4x1(seg, w0, w1, w2, w3, cols, x, xOff + t * cols, acc);
+                store(acc, 1, out, outOff + t * rows + r0, rows, d1, d2, d3);
             }
         }
     }
 
-    /** Per-thread decode buffer for two rows, grown on demand (never per call once warm). */
+    /** Per-thread decode buffer for a block of rows, grown on demand (never per call once warm), and the tile accumulators. */
     private static final class Scratch {
+        final float[] acc = new float[ROW_TILE * TOKEN_TILE * L];
         MemorySegment rows = MemorySegment.NULL;
         float[] tmp = new float[0];
 
         Scratch ensure(int cols) {
             if (tmp.length < cols) {
-                rows = Arena.ofAuto().allocate(8L * cols, 64);
+                rows = Arena.ofAuto().allocate(4L * ROW_TILE * cols, 64);
                 tmp = new float[cols];
             }
             return this;
@@ -146,60 +183,128 @@ public final class MatMul {
     }
 
     /**
-     * Tokens x[xb + k*cols], k < 4, against rows at byte offsets w0 and w1; out[ob + k*rows] and out[ob + k*rows + dr].
-     * Each accumulator sees exactly the operations of {@link #tile1x2}, in the same order.
-     * Needs cols to be a multiple of L: without a masked tail the method stays small enough for C1 to compile
+     * Tokens x[xb + k*cols], k < 4, against the rows at byte offsets w0..w3; token k, row j goes to
+     * out[ob + k*rows + dj] (d0 = 0). Each accumulator sees exactly the operations of {@link #tile4x1}, in the
+     * same order. Needs cols to be a multiple of L: without a masked tail the method stays small enough for C1
      * (C1 gives up on it otherwise, leaving it interpreted, and Vector API code interpreted is ~1000x slower).
      */
-    private static void tile4x2(MemorySegment w, long w0, long w1, int cols, float[] x, int xb, float[] out, int ob, int rows, int dr) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+    private static void tile4x4(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
         int x1 = xb + cols, x2 = x1 + cols, x3 = x2 + cols;
         for (int i = 0; i < cols; i += L) {
-            FloatVector v0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE);
-            FloatVector v1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE);
+            long o = 4L * i;
+            FloatVector v0 = FloatVector.fromMemorySegment(F, w, w0 + o, LE);
+            FloatVector v1 = FloatVector.fromMemorySegment(F, w, w1 + o, LE);
+            FloatVector v2 = FloatVector.fromMemorySegment(F, w, w2 + o, LE);
+            FloatVector v3 = FloatVector.fromMemorySegment(F, w, w3 + o, LE);
             FloatVector t = FloatVector.fromArray(F, x, xb + i);
             a00 = v0.fma(t, a00);
             a01 = v1.fma(t, a01);
+            a02 = v2.fma(t, a02);
+            a03 = v3.fma(t, a03);
             t = FloatVector.fromArray(F, x, x1 + i);
             a10 = v0.fma(t, a10);
             a11 = v1.fma(t, a11);
+            a12 = v2.fma(t, a12);
+            a13 = v3.fma(t, a13);
             t = FloatVector.fromArray(F, x, x2 + i);
             a20 = v0.fma(t, a20);
             a21 = v1.fma(t, a21);
+            a22 = v2.fma(t, a22);
+            a23 = v3.fma(t, a23);
             t = FloatVector.fromArray(F, x, x3 + i);
             a30 = v0.fma(t, a30);
             a31 = v1.fma(t, a31);
+            a32 = v2.fma(t, a32);
+            a33 = v3.fma(t, a33);
         }
-        out[ob] = sum(a00);
-        out[ob + dr] = sum(a01);
-        out[ob + rows] = sum(a10);
-        out[ob + rows + dr] = sum(a11);
-        out[ob + 2 * rows] = sum(a20);
-        out[ob + 2 * rows + dr] = sum(a21);
-        out[ob + 3 * rows] = sum(a30);
-        out[ob + 3 * rows + dr] = sum(a31);
+        a00.intoArray(acc, 0);
+        a01.intoArray(acc, L);
+        a02.intoArray(acc, 2 * L);
+        a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, 4 * L);
+        a11.intoArray(acc, 5 * L);
+        a12.intoArray(acc, 6 * L);
+        a13.intoArray(acc, 7 * L);
+        a20.intoArray(acc, 8 * L);
+        a21.intoArray(acc, 9 * L);
+        a22.intoArray(acc, 10 * L);
+        a23.intoArray(acc, 11 * L);
+        a30.intoArray(acc, 12 * L);
+        a31.intoArray(acc, 13 * L);
+        a32.intoArray(acc, 14 * L);
+        a33.intoArray(acc, 15 * L);
     }
 
-    /** One token x[xb..] against rows at byte offsets w0 and w1; the same per-element order as {@link #tile4x2}. */
-    private static void tile1x2(MemorySegment w, long w0, long w1, int cols, float[] x, int xb, float[] out, int ob, int dr) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+    /**
+     * {@link #tile4x1} on Q8_0 rows at byte offsets w0..w3, decoding each chunk of L weights in registers exactly
+     * as {@link RowDecoder} does (f16 d times the int8 value, in float), then the same fused multiply-add.
+     */
+    private static void q8_0Tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        for (int b = 0; b < cols / 32; b++) {
+            long o = 34L * b;
+            float d0 = Dequant.half(w, w0 + o), d1 = Dequant.half(w, w1 + o), d2 = Dequant.half(w, w2 + o), d3 = Dequant.half(w, w3 + o);
+            for (int j = 0; j < 32; j += L) {
+                FloatVector t = FloatVector.fromArray(F, x, xb + 32 * b + j);
+                long q = o + 2 + j;
+                a0 = RowDecoder.q8(w, w0 + q).mul(d0).fma(t, a0);
+                a1 = RowDecoder.q8(w, w1 + q).mul(d1).fma(t, a1);
+                a2 = RowDecoder.q8(w, w2 + q).mul(d2).fma(t, a2);
+                a3 = RowDecoder.q8(w, w3 + q).mul(d3).fma(t, a3);
+            }
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /**
+     * Folds the accumulators of {@code tokens} tokens x 4 rows (token k, row j at acc[(4k + j) * L]) into
+     * out[ob + k*rows + dj]. A separate method: vectors passed to a method that is not inlined are boxed, and
+     * the tile kernels are at C2's inlining size limit. Row 3, 2, 1, then 0: when rows ran out the repeated rows
+     * alias an earlier slot with the same value.
+     */
+    private static void store(float[] acc, int tokens, float[] out, int ob, int rows, int d1, int d2, int d3) {
+        for (int k = 0; k < tokens; k++) {
+            int a = 4 * k * L;
+            int o = ob + k * rows;
+            out[o + d3] = sum(FloatVector.fromArray(F, acc, a + 3 * L));
+            out[o + d2] = sum(FloatVector.fromArray(F, acc, a + 2 * L));
+            out[o + d1] = sum(FloatVector.fromArray(F, acc, a + L));
+            out[o] = sum(FloatVector.fromArray(F, acc, a));
+        }
+    }
+
+    /** One token x[xb..] against the rows at byte offsets w0..w3; the same per-element order as {@link #tile4x4}. */
+    private static void tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int bound = F.loopBound(cols);
         int i = 0;
         for (; i < bound; i += L) {
+            long o = 4L * i;
             FloatVector t = FloatVector.fromArray(F, x, xb + i);
-            a0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE).fma(t, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE).fma(t, a1);
+            a0 = FloatVector.fromMemorySegment(F, w, w0 + o, LE).fma(t, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, w1 + o, LE).fma(t, a1);
+            a2 = FloatVector.fromMemorySegment(F, w, w2 + o, LE).fma(t, a2);
+            a3 = FloatVector.fromMemorySegment(F, w, w3 + o, LE).fma(t, a3);
         }
         if (i < cols) {
             VectorMask<Float> m = F.indexInRange(i, cols);
+            long o = 4L * i;
             FloatVector t = FloatVector.fromArray(F, x, xb + i, m);
-            a0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE, m).fma(t, a0);
-            a1 = FloatVector.fromMemorySegment(F, w, w1 + 4L * i, LE, m).fma(t, a1);
+            a0 = FloatVector.fromMemorySegment(F, w, w0 + o, LE, m).fma(t, a0);
+            a1 = FloatVector.fromMemorySegment(F, w, w1 + o, LE, m).fma(t, a1);
+            a2 = FloatVector.fromMemorySegment(F, w, w2 + o, LE, m).fma(t, a2);
+            a3 = FloatVector.fromMemorySegment(F, w, w3 + o, LE, m).fma(t, a3);
         }
-        out[ob] = sum(a0);
-        out[ob + dr] = sum(a1);
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
     }
 }

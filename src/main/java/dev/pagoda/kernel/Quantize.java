@@ -3,10 +3,14 @@ package dev.pagoda.kernel;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Encodes float32 values into F16, BF16, Q8_0 or Q4_0 with GGML's reference rounding, so files written here
- * decode with any GGML reader. F16 and BF16 round to nearest even. Q8_0: d = amax / 127, q = round(x / d)
- * (half away from zero). Q4_0: d = (value of largest magnitude) / -8, q = min(15, (int) (x / d + 8.5)).
- * The stored scale is f16(d); the quantizer divides by the unrounded d, as GGML's reference does.
+ * Encodes float32 values into F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K, so files written here decode with any GGML
+ * reader. F16 and BF16 round to nearest even. Q8_0: d = amax / 127, q = round(x / d) (half away from zero).
+ * Q4_0: d = (value of largest magnitude) / -8, q = min(15, (int) (x / d + 8.5)). For these the stored scale is
+ * f16(d) and the quantizer divides by the unrounded d, as GGML's reference does.
+ *
+ * <p>The K-quants use a plain fit, not llama.cpp's iterative search for the best scales: every sub-block's range
+ * is covered by rounding its 6- or 8-bit scale up (and Q4_K's min up), so an element is off by at most one
+ * quantization step of its sub-block (half a step plus the scale's rounding); enough for synthetic models.
  */
 public final class Quantize {
     private Quantize() {
@@ -38,6 +42,16 @@ public final class Quantize {
             case Q4_0 -> {
                 for (int b = 0; b < n / 32; b++) {
                     q4_0Block(src, srcOff + 32 * b, dst, dstOff + 18L * b);
+                }
+            }
+            case Q4_K -> {
+                for (int b = 0; b < n / 256; b++) {
+                    q4_KBlock(src, srcOff + 256 * b, dst, dstOff + 144L * b);
+                }
+            }
+            case Q6_K -> {
+                for (int b = 0; b < n / 256; b++) {
+                    q6_KBlock(src, srcOff + 256 * b, dst, dstOff + 210L * b);
                 }
             }
             default -> throw new IllegalArgumentException("no encoder for " + type);
@@ -90,6 +104,97 @@ public final class Quantize {
             int lo = Math.min(15, (int) (x[o + j] * id + 8.5f));
             int hi = Math.min(15, (int) (x[o + 16 + j] * id + 8.5f));
             dst.set(Dequant.BYTE, p + 2 + j, (byte) (lo | hi << 4));
+        }
+    }
+
+    /**
+     * Q4_K (layout in {@link Dequant}): sub-block j of 32 spans [-min_j, -min_j + 15 scale_j] with min_j >= 0;
+     * 6-bit scale and min codes relative to the super-block's f16 d = max scale / 63 and dmin = max min / 63.
+     */
+    private static void q4_KBlock(float[] x, int o, MemorySegment dst, long p) {
+        float[] lo = new float[8];
+        float[] range = new float[8];
+        float maxMin = 0;
+        float maxScale = 0;
+        for (int j = 0; j < 8; j++) {
+            float mn = 0;
+            float mx = 0;
+            for (int i = 0; i < 32; i++) {
+                mn = Math.min(mn, x[o + 32 * j + i]);
+                mx = Math.max(mx, x[o + 32 * j + i]);
+            }
+            lo[j] = -mn;
+            range[j] = mx - mn;
+            maxMin = Math.max(maxMin, -mn);
+            maxScale = Math.max(maxScale, (mx - mn) / 15);
+        }
+        // a min code rounded up can widen a sub-block's span by one dmin: the scale covers that too
+        short dBits = Float.floatToFloat16(maxScale / 63 * (1 + 1f / 63));
+        short dminBits = Float.floatToFloat16(maxMin / 63);
+        float d = Float.float16ToFloat(dBits);
+        float dmin = Float.float16ToFloat(dminBits);
+        int[] sc = new int[8];
+        int[] m = new int[8];
+        for (int j = 0; j < 8; j++) {
+            m[j] = dmin > 0 ? Math.min(63, (int) Math.ceil(lo[j] / dmin)) : 0;
+            float span = range[j] - lo[j] + dmin * m[j];  // from -dmin*m up to the sub-block's max
+            sc[j] = d > 0 ? Math.min(63, (int) Math.ceil(span / 15 / d)) : 0;
+        }
+        dst.set(Dequant.SHORT, p, dBits);
+        dst.set(Dequant.SHORT, p + 2, dminBits);
+        for (int j = 0; j < 4; j++) {
+            dst.set(Dequant.BYTE, p + 4 + j, (byte) (sc[j] | (sc[j + 4] >> 4) << 6));
+            dst.set(Dequant.BYTE, p + 8 + j, (byte) (m[j] | (m[j + 4] >> 4) << 6));
+            dst.set(Dequant.BYTE, p + 12 + j, (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4));
+        }
+        for (int g = 0; g < 4; g++) {
+            for (int l = 0; l < 32; l++) {
+                int q0 = q4_K(x[o + 64 * g + l], d * sc[2 * g], dmin * m[2 * g]);
+                int q1 = q4_K(x[o + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * m[2 * g + 1]);
+                dst.set(Dequant.BYTE, p + 16 + 32L * g + l, (byte) (q0 | q1 << 4));
+            }
+        }
+    }
+
+    private static int q4_K(float v, float step, float min) {
+        return step > 0 ? Math.max(0, Math.min(15, Math.round((v + min) / step))) : 0;
+    }
+
+    /**
+     * Q6_K (layout in {@link Dequant}): sub-block j of 16 has step d * scale_j with an int8 scale code, rounded up
+     * so that its largest magnitude stays within q = +-31 of the 6-bit range [-32, 31].
+     */
+    private static void q6_KBlock(float[] x, int o, MemorySegment dst, long p) {
+        float[] step = new float[16];
+        float maxStep = 0;
+        for (int j = 0; j < 16; j++) {
+            float amax = 0;
+            for (int i = 0; i < 16; i++) {
+                amax = Math.max(amax, Math.abs(x[o + 16 * j + i]));
+            }
+            step[j] = amax / 31;
+            maxStep = Math.max(maxStep, step[j]);
+        }
+        short dBits = Float.floatToFloat16(maxStep / 127 * (1 + 1f / 127));
+        float d = Float.float16ToFloat(dBits);
+        dst.set(Dequant.SHORT, p + 208, dBits);
+        for (int h = 0; h < 2; h++) {
+            int[] q = new int[128];
+            for (int e = 0; e < 128; e++) {
+                int j = 8 * h + e / 16;
+                int sc = d > 0 ? Math.min(127, (int) Math.ceil(step[j] / d)) : 0;
+                if (e % 16 == 0) {
+                    dst.set(Dequant.BYTE, p + 192 + j, (byte) sc);
+                }
+                float s = d * sc;
+                q[e] = (s > 0 ? Math.max(-32, Math.min(31, Math.round(x[o + 128 * h + e] / s))) : 0) + 32;
+            }
+            for (int l = 0; l < 32; l++) {
+                dst.set(Dequant.BYTE, p + 64L * h + l, (byte) ((q[l] & 0xF) | (q[l + 64] & 0xF) << 4));
+                dst.set(Dequant.BYTE, p + 64L * h + l + 32, (byte) ((q[l + 32] & 0xF) | (q[l + 96] & 0xF) << 4));
+                dst.set(Dequant.BYTE, p + 128 + 32L * h + l,
+                        (byte) ((q[l] >> 4) | (q[l + 32] >> 4) << 2 | (q[l + 64] >> 4) << 4 | (q[l + 96] >> 4) << 6));
+            }
         }
     }
 

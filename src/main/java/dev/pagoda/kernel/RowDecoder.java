@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vectorized decoding of one weight row into float32 scratch, bit-identical to {@link Dequant#row}
- * (the matmul tests rely on that). Types without a vector decoder (the K-quants) go through {@link Dequant}.
+ * (the matmul tests rely on that): the same float operations per element, in the same order. Q5_0 and Q5_K
+ * have no vector decoder and go through {@link Dequant}.
  */
 final class RowDecoder {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -50,6 +51,8 @@ final class RowDecoder {
             case BF16 -> bf16Row(s, base, n, dst, dstOff);
             case Q8_0 -> q8_0Row(s, base, n, dst, dstOff);
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
+            case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
+            case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
             default -> {
                 Dequant.row(w, row, tmp, 0);
                 MemorySegment.copy(tmp, 0, dst, Dequant.FLOAT, dstOff, n);
@@ -77,9 +80,7 @@ final class RowDecoder {
             long p = base + 34L * b;
             float d = Dequant.half(s, p);
             for (int j = 0; j < 32; j += L) {
-                FloatVector q = (FloatVector) ByteVector.fromMemorySegment(B, s, p + 2 + j, LE)
-                        .convertShape(VectorOperators.B2F, F, 0);
-                q.mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
+                q8(s, p + 2 + j).mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
             }
         }
     }
@@ -100,6 +101,75 @@ final class RowDecoder {
                 ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(d).intoMemorySegment(dst, y + 96, LE);
             }
         }
+    }
+
+    /** Q4_K (layout in {@link Dequant}). */
+    private static void q4_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = base + 144L * b;
+            float d = Dequant.half(s, p);
+            float dmin = Dequant.half(s, p + 2);
+            long qs = p + 16;
+            for (int g = 0; g < 4; g++) {
+                float d1 = d * Dequant.scaleK4(s, p + 4, 2 * g);
+                float m1 = dmin * Dequant.minK4(s, p + 4, 2 * g);
+                float d2 = d * Dequant.scaleK4(s, p + 4, 2 * g + 1);
+                float m2 = dmin * Dequant.minK4(s, p + 4, 2 * g + 1);
+                long y = dstOff + 4L * (256 * b + 64 * g);
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector packed = ByteVector.fromMemorySegment(B, s, qs + 32L * g + l, LE);
+                    ByteVector lo = packed.and((byte) 0xF);
+                    ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4);
+                    nibbles(lo).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
+                    nibbles(hi).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
+                }
+            }
+        }
+    }
+
+    /** Q6_K (layout in {@link Dequant}); a chunk of L <= 16 elements never straddles a 16-element scale. */
+    private static void q6_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        for (int b = 0; b < n / 256; b++) {
+            long p = base + 210L * b;
+            float d = Dequant.half(s, p + 208);
+            for (int h = 0; h < 2; h++) {
+                long ql = p + 64L * h;
+                long qh = p + 128 + 32L * h;
+                long sc = p + 192 + 8L * h;
+                long y = dstOff + 4L * (256 * b + 128 * h);
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    ByteVector lo = ByteVector.fromMemorySegment(B, s, ql + l, LE);
+                    ByteVector lo32 = ByteVector.fromMemorySegment(B, s, ql + l + 32, LE);
+                    ByteVector hi = ByteVector.fromMemorySegment(B, s, qh + l, LE);
+                    ByteVector h2 = hi.lanewise(VectorOperators.LSHR, 2);
+                    ByteVector h4 = hi.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector h6 = hi.lanewise(VectorOperators.LSHR, 6);
+                    ByteVector q1 = lo.and((byte) 0xF).or(hi.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q2 = lo32.and((byte) 0xF).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(h4.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ByteVector q4 = lo32.lanewise(VectorOperators.LSHR, 4).or(h6.lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is))
+                            .intoMemorySegment(dst, y + 4L * l, LE);
+                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 2))
+                            .intoMemorySegment(dst, y + 4L * (l + 32), LE);
+                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 4))
+                            .intoMemorySegment(dst, y + 4L * (l + 64), LE);
+                    ((FloatVector) q4.convertShape(VectorOperators.B2F, F, 0)).mul(d * s.get(Dequant.BYTE, sc + is + 6))
+                            .intoMemorySegment(dst, y + 4L * (l + 96), LE);
+                }
+            }
+        }
+    }
+
+    /** L byte lanes (0..255 after masking) as floats. */
+    static FloatVector nibbles(ByteVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** L int8 values at {@code off} as floats. */
+    static FloatVector q8(MemorySegment s, long off) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2F, F, 0);
     }
 
     private static IntVector widenShorts(MemorySegment s, long off) {

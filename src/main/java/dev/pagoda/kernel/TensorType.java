@@ -9,8 +9,10 @@ public enum TensorType {
     F32(0, 1, 4),
     F16(1, 1, 2),
     Q4_0(2, 32, 18),   // f16 scale d, 16 bytes of nibbles: x = d * (q - 8); low nibbles are elements 0..15
+    Q5_0(6, 32, 22),   // f16 scale d, 32 high bits, 16 bytes of nibbles: x = d * (q - 16)
     Q8_0(8, 32, 34),   // f16 scale d, 32 int8: x = d * q
     Q4_K(12, 256, 144),
+    Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
     BF16(30, 1, 2);
 

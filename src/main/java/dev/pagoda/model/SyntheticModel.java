@@ -1,6 +1,5 @@
 package dev.pagoda.model;
 
-import dev.pagoda.PagodaException;
 import dev.pagoda.format.gguf.GgufValueType;
 import dev.pagoda.format.gguf.GgufWriter;
 import dev.pagoda.kernel.Quantize;
@@ -13,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 
 /**
  * Random-weight Llama models for benchmarks, written as GGUF ({@code pagoda synth}): uniform weights of standard deviation 0.02,
@@ -28,17 +28,6 @@ public final class SyntheticModel {
     private SyntheticModel() {
     }
 
-    public static TensorType parseType(String name) {
-        return switch (name.toLowerCase()) {
-            case "f32" -> TensorType.F32;
-            case "f16" -> TensorType.F16;
-            case "bf16" -> TensorType.BF16;
-            case "q8_0" -> TensorType.Q8_0;
-            case "q4_0" -> TensorType.Q4_0;
-            default -> throw new PagodaException("unknown dtype '" + name + "' (known: f32, f16, bf16, q8_0, q4_0)");
-        };
-    }
-
     /** One tensor as GGUF names it: rows x cols elements (a 1-D tensor is one row), and how to generate its bytes. */
     record Tensor(String name, TensorType type, int rows, int cols, GgufWriter.TensorData data) {
         /** GGUF extents, innermost first. */
@@ -51,11 +40,11 @@ public final class SyntheticModel {
     static final float ROPE_THETA = 10000f;
 
     /** The model's name, as general.name records it. */
-    static String name(SyntheticShape s, TensorType type) {
-        return "synth-" + s.id + "-" + type.name().toLowerCase();
+    static String name(SyntheticShape s, SyntheticDtype type) {
+        return "synth-" + s.id + "-" + type.id();
     }
 
-    public static void write(SyntheticShape s, TensorType type, long seed, Path out) {
+    public static void write(SyntheticShape s, SyntheticDtype type, long seed, Path out) {
         GgufWriter w = new GgufWriter();
         w.put("general.architecture", "llama");
         w.put("general.name", name(s, type));
@@ -68,7 +57,7 @@ public final class SyntheticModel {
         w.put("llama.attention.layer_norm_rms_epsilon", NORM_EPS);
         w.put("llama.rope.freq_base", ROPE_THETA);
         w.put("llama.rope.dimension_count", GgufValueType.UINT32, s.headDim());
-        w.put("general.file_type", GgufValueType.UINT32, fileType(type));
+        w.put("general.file_type", GgufValueType.UINT32, type.fileType);
         SyntheticVocabulary v = SyntheticVocabulary.byteLevel(s.vocab, seed);
         w.put("tokenizer.ggml.model", "gpt2");
         w.put("tokenizer.ggml.pre", "gpt-2");
@@ -89,22 +78,24 @@ public final class SyntheticModel {
      * {@link SyntheticModelBuilder} fills into memory. Matrix i draws from seed * golden + i, so the bytes depend only on
      * shape, type and seed.
      */
-    static List<Tensor> tensors(SyntheticShape s, TensorType type, long seed) {
+    static List<Tensor> tensors(SyntheticShape s, SyntheticDtype type, long seed) {
         List<Tensor> out = new ArrayList<>();
         int kvDim = s.kvHeads * s.headDim();
         int[] counter = {0};
-        out.add(matrix("token_embd.weight", type, s.vocab, s.dim, seed, counter));
+        out.add(matrix("token_embd.weight", type.typeOf("token_embd.weight", -1, s.layers), s.vocab, s.dim, seed, counter));
         for (int l = 0; l < s.layers; l++) {
             String p = "blk." + l + ".";
+            int layer = l;
+            Function<String, TensorType> t = name -> type.typeOf(name, layer, s.layers);
             out.add(norm(p + "attn_norm.weight", s.dim));
-            out.add(matrix(p + "attn_q.weight", type, s.dim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_k.weight", type, kvDim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_v.weight", type, kvDim, s.dim, seed, counter));
-            out.add(matrix(p + "attn_output.weight", type, s.dim, s.dim, seed, counter));
+            out.add(matrix(p + "attn_q.weight", t.apply("attn_q.weight"), s.dim, s.dim, seed, counter));
+            out.add(matrix(p + "attn_k.weight", t.apply("attn_k.weight"), kvDim, s.dim, seed, counter));
+            out.add(matrix(p + "attn_v.weight", t.apply("attn_v.weight"), kvDim, s.dim, seed, counter));
+            out.add(matrix(p + "attn_output.weight", t.apply("attn_output.weight"), s.dim, s.dim, seed, counter));
             out.add(norm(p + "ffn_norm.weight", s.dim));
-            out.add(matrix(p + "ffn_gate.weight", type, s.hiddenDim, s.dim, seed, counter));
-            out.add(matrix(p + "ffn_down.weight", type, s.dim, s.hiddenDim, seed, counter));
-            out.add(matrix(p + "ffn_up.weight", type, s.hiddenDim, s.dim, seed, counter));
+            out.add(matrix(p + "ffn_gate.weight", t.apply("ffn_gate.weight"), s.hiddenDim, s.dim, seed, counter));
+            out.add(matrix(p + "ffn_down.weight", t.apply("ffn_down.weight"), s.dim, s.hiddenDim, seed, counter));
+            out.add(matrix(p + "ffn_up.weight", t.apply("ffn_up.weight"), s.hiddenDim, s.dim, seed, counter));
         }
         out.add(norm("output_norm.weight", s.dim));
         return out;
@@ -133,17 +124,5 @@ public final class SyntheticModel {
                 Quantize.encode(t, row, 0, cols, dst, r * rowBytes);
             }
         });
-    }
-
-    /** llama.cpp's general.file_type codes (LLAMA_FTYPE_*). */
-    private static int fileType(TensorType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException(t.name());
-        };
     }
 }

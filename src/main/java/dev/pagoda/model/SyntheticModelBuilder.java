@@ -2,7 +2,6 @@ package dev.pagoda.model;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.RopeStyle;
-import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 import dev.pagoda.tokenizer.SyntheticVocabulary;
 import dev.pagoda.tokenizer.Tokenizer;
@@ -39,7 +38,7 @@ public final class SyntheticModelBuilder {
             throw new PagodaException("model spec '" + spec + "': expected synth:SHAPE:DTYPE[:SEED], e.g. synth:llama-76m:q8_0");
         }
         SyntheticShape shape = SyntheticShape.parse(parts[1]);
-        TensorType type = SyntheticModel.parseType(parts[2]);
+        SyntheticDtype type = SyntheticDtype.parse(parts[2]);
         long seed = 0;
         if (parts.length == 4) {
             try {
@@ -51,11 +50,11 @@ public final class SyntheticModelBuilder {
         return build(shape, type, seed, spec);
     }
 
-    public static Model build(SyntheticShape s, TensorType type, long seed) {
-        return build(s, type, seed, PREFIX + s.id + ":" + type.name().toLowerCase() + ":" + seed);
+    public static Model build(SyntheticShape s, SyntheticDtype type, long seed) {
+        return build(s, type, seed, PREFIX + s.id + ":" + type.id() + ":" + seed);
     }
 
-    private static Model build(SyntheticShape s, TensorType type, long seed, String spec) {
+    private static Model build(SyntheticShape s, SyntheticDtype type, long seed, String spec) {
         Arena arena = Arena.ofShared();
         try {
             List<SyntheticModel.Tensor> tensors = SyntheticModel.tensors(s, type, seed);

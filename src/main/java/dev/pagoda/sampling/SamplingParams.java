@@ -10,7 +10,8 @@ import java.util.Map;
  *
  * @param n                      completions returned
  * @param bestOf                 candidates generated, the n best (by cumulative logprob) returned; >= n
- * @param temperature            0 is greedy
+ * @param temperature            0 is greedy, and so is any temperature below {@link #GREEDY_BELOW} (vLLM's rule):
+ *                               dividing logits by a tinier one overflows and would sample garbage
  * @param topP                   nucleus mass in (0, 1]
  * @param topK                   keep the k most likely; -1 (or 0) is off
  * @param minP                   drop tokens whose probability is below minP times the top one, [0, 1]
@@ -36,6 +37,8 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
                              Map<Integer, Float> logitBias, boolean skipSpecialTokens) {
     public static final int DEFAULT_MAX_TOKENS = 16;
     public static final int MAX_LOGPROBS = 20;
+    /** Temperatures below this sample greedily (vLLM's _SAMPLING_EPS). */
+    public static final float GREEDY_BELOW = 1e-5f;
 
     public static Builder builder() {
         return new Builder();
@@ -54,7 +57,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
     }
 
     public boolean isGreedy() {
-        return temperature == 0f;
+        return temperature < GREEDY_BELOW;
     }
 
     public boolean wantsLogprobs() {
@@ -137,6 +140,9 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
             check(best >= n, "best_of", "best_of must be at least n (" + n + "), got " + best);
             check(best <= 64, "best_of", "best_of (or n) must be at most 64, got " + best);
             check(temperature >= 0 && temperature <= 100, "temperature", "temperature must be in [0, 100], got " + temperature);
+            // Greedy candidates are all the same: choosing the best of them is a mistake, refused as vLLM does.
+            check(best == n || temperature >= GREEDY_BELOW, "best_of",
+                    "best_of must equal n with greedy sampling (temperature below " + GREEDY_BELOW + "), got " + best);
             check(topP > 0 && topP <= 1, "top_p", "top_p must be in (0, 1], got " + topP);
             check(topK >= -1, "top_k", "top_k must be -1 (off) or positive, got " + topK);
             check(minP >= 0 && minP <= 1, "min_p", "min_p must be in [0, 1], got " + minP);

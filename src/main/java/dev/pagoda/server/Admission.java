@@ -15,19 +15,28 @@ final class Admission {
         this.maxWaiting = maxWaiting;
     }
 
-    /** Refuses (503) when the server is shutting down or the waiting queue is full; else counts one in. */
-    void enter() {
+    /**
+     * Counts in the {@code count} engine requests of one HTTP request, all or none. Refuses with 400 a request that
+     * could never be admitted (more than maxWaiting at once: retrying cannot help), and with 503 (retry later) when
+     * the server is shutting down or the waiting queue has no room for them now.
+     */
+    void enter(int count) {
         if (draining) {
-            throw ApiException.overloaded("the server is shutting down", 5);
+            throw ApiException.overloaded("the server is shutting down", 5, Rejection.DRAINING);
         }
-        if (waiting.incrementAndGet() > maxWaiting) {
-            waiting.decrementAndGet();
-            throw ApiException.overloaded("the waiting queue is full (" + maxWaiting + " requests, see --max-waiting); retry later", 1);
+        if (count > maxWaiting) {
+            throw ApiException.neverAdmitted("this request has " + count + " prompts, but at most " + maxWaiting
+                    + " requests may wait at once (--max-waiting): send fewer prompts per request", "prompt");
+        }
+        if (waiting.addAndGet(count) > maxWaiting) {
+            waiting.addAndGet(-count);
+            throw ApiException.overloaded("the waiting queue is full (" + maxWaiting + " requests, see --max-waiting); retry later", 1,
+                    Rejection.QUEUE_FULL);
         }
     }
 
-    void leave() {
-        waiting.decrementAndGet();
+    void leave(int count) {
+        waiting.addAndGet(-count);
     }
 
     int waiting() {
@@ -36,5 +45,9 @@ final class Admission {
 
     void drain() {
         draining = true;
+    }
+
+    boolean draining() {
+        return draining;
     }
 }

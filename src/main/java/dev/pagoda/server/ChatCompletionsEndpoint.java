@@ -47,7 +47,7 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
         Boolean agp = JsonFields.optBool(body, "add_generation_prompt");
         String text = serving.chatTemplate().render(messages(body.get("messages")), agp == null || agp);
         boolean own = serving.chatTemplate().rendersSpecialTokens();
-        int[] tokens = serving.tokenizer().encode(text, !own, own);
+        int[] tokens = serving.encode(text, !own, own, "messages");
         if (tokens.length == 0) {
             throw ApiException.badRequest("the rendered conversation has no tokens", "messages");
         }

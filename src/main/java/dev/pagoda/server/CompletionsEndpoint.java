@@ -75,7 +75,7 @@ final class CompletionsEndpoint extends GenerationEndpoint {
     }
 
     private int[] encode(String text) {
-        return serving.tokenizer().encode(text, true, false);
+        return serving.encode(text, true, false, "prompt");
     }
 
     private static ApiException wrongPrompt() {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The engine requests of one HTTP request (one per prompt; each with n completions), their increments merged
@@ -45,11 +46,14 @@ final class Generation {
     static Generation start(LLMEngine engine, ServerMetrics metrics, Admission admission, String id, List<int[]> prompts,
                             SamplingParams params) {
         Generation g = new Generation(engine, metrics, admission, params.n());
+        admission.enter(prompts.size());
         try {
             for (int p = 0; p < prompts.size(); p++) {
                 g.submit(id + "-" + p, p, prompts.get(p), params);
             }
         } catch (RuntimeException e) {
+            // Submitted requests leave admission through their forwarders; the rest leave here.
+            admission.leave(prompts.size() - g.handles.size());
             g.abort();
             if (e instanceof PagodaException pe) {
                 throw ApiException.badRequest(pe.getMessage(), pe instanceof InvalidParameterException ip ? ip.param() : "prompt");
@@ -60,14 +64,7 @@ final class Generation {
     }
 
     private void submit(String requestId, int prompt, int[] tokens, SamplingParams params) {
-        admission.enter();
-        RequestHandle h;
-        try {
-            h = engine.addRequest(requestId, tokens, params);
-        } catch (RuntimeException e) {
-            admission.leave();
-            throw e;
-        }
+        RequestHandle h = engine.addRequest(requestId, tokens, params);
         handles.add(h);
         openChoices += n;
         Thread.ofVirtual().name("pagoda-stream-" + requestId).start(() -> forward(h, prompt));
@@ -86,7 +83,7 @@ final class Generation {
                 if (o.newTokenIds().length > 0) {
                     if (!started) {
                         started = true;
-                        admission.leave();
+                        admission.leave(1);
                     } else {
                         metrics.onInterToken(now - last);
                     }
@@ -111,7 +108,7 @@ final class Generation {
             Thread.currentThread().interrupt();
         } finally {
             if (!started) {
-                admission.leave();
+                admission.leave(1);
             }
         }
     }
@@ -121,8 +118,23 @@ final class Generation {
         if (openChoices == 0) {
             return null;
         }
-        Event e = events.take();
-        if (e.output().finished()) {
+        return counted(events.take());
+    }
+
+    /** The next increment of any choice within {@code millis}; null after the wait or once every choice has finished. */
+    Event poll(long millis) throws InterruptedException {
+        if (openChoices == 0) {
+            return null;
+        }
+        return counted(events.poll(millis, TimeUnit.MILLISECONDS));
+    }
+
+    boolean finished() {
+        return openChoices == 0;
+    }
+
+    private Event counted(Event e) {
+        if (e != null && e.output().finished()) {
             openChoices--;
         }
         return e;

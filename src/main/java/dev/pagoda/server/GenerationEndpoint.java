@@ -2,7 +2,7 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
+import dev.pagoda.InvalidParameterException;
 import dev.pagoda.PagodaException;
 import dev.pagoda.engine.RequestResult;
 import dev.pagoda.sampling.SamplingParams;
@@ -12,7 +12,7 @@ import java.util.UUID;
 
 /**
  * The generation endpoints' common path: parse, admit, run through the engine, answer whole or streamed.
- * A streaming client that goes away has its engine requests aborted at the first write that fails.
+ * A client that goes away has its engine requests aborted (see {@link ClientWatch}).
  */
 abstract class GenerationEndpoint {
     /** A parsed request: token prompts and how to sample them. */
@@ -31,57 +31,88 @@ abstract class GenerationEndpoint {
 
     abstract String idPrefix();
 
-    final void handle(HttpExchange ex, ObjectNode body) throws IOException, InterruptedException {
+    final void handle(Exchange ex, ObjectNode body) throws IOException, InterruptedException {
         serving.checkModel(JsonFields.optString(body, "model"));
         Prepared p = prepare(body);
+        serving.checkStopTokens(p.params());
         String id = idPrefix() + UUID.randomUUID().toString().replace("-", "");
         Generation g = Generation.start(serving.engine(), serving.metrics(), serving.admission(), id, p.prompts(), p.params());
         ResponseShape shape = shape(id, g.choices());
+        ClientWatch client = new ClientWatch(ex);
+        SseStream sse = null;
         try {
             if (p.stream()) {
-                stream(ex, g, shape, p.includeUsage());
-                return;
+                sse = new SseStream(ex);
+                for (ObjectNode chunk : shape.opening(g.choices())) {
+                    sse.send(withUsage(chunk, p.includeUsage()));
+                }
             }
-            while (g.next() != null) {
-                // The increments only time the stream (metrics); the whole text comes with the results.
-            }
-        } catch (InterruptedException e) {
-            g.abort();
-            throw e;
-        }
-        HttpIo.json(ex, 200, shape.response(g.results()));
-    }
-
-    private void stream(HttpExchange ex, Generation g, ResponseShape shape, boolean includeUsage) throws IOException, InterruptedException {
-        SseStream sse;
-        try {
-            sse = new SseStream(ex);
-            for (ObjectNode chunk : shape.opening(g.choices())) {
-                sse.send(withUsage(chunk, includeUsage));
-            }
-            for (Generation.Event e = g.next(); e != null; e = g.next()) {
+            for (Generation.Event e = client.next(g); e != null; e = client.next(g)) {
+                if (sse == null) {
+                    // The increments only time the stream (metrics); the whole text comes with the results.
+                    continue;
+                }
                 if (e.output().error() != null) {
                     sse.send(HttpIo.errorBody(new ApiException(500, "server_error", e.output().error(), null, null, 0)));
                     continue;
                 }
-                sse.send(withUsage(shape.chunk(e.choice(), e.output()), includeUsage));
+                sse.send(withUsage(shape.chunk(e.choice(), e.output()), p.includeUsage()));
             }
         } catch (IOException gone) {
+            // The client went away (a write failed, or the connection was found closed): abort, and drain to the
+            // aborted increments so the results (and metrics) complete.
             g.abort();
+            serving.metrics().onDisconnected();
             while (g.next() != null) {
-                // Drain to the aborted increments so the results (and metrics) complete.
+                // Drained.
             }
             g.results();
-            return;
+            throw gone;
+        } catch (InterruptedException e) {
+            g.abort();
+            throw e;
         }
         List<RequestResult> results = g.results();
-        try {
-            if (includeUsage) {
-                sse.send(shape.usageChunk(results));
+        if (sse == null) {
+            HttpIo.json(ex, 200, shape.response(results));
+            return;
+        }
+        // Every request already finished: a client gone now has nothing left to abort.
+        if (p.includeUsage()) {
+            sse.send(shape.usageChunk(results));
+        }
+        sse.done();
+    }
+
+    /**
+     * Waits for a generation's increments while asking, every {@link #PROBE_MILLIS}, whether the client is still
+     * connected: every request, streamed or not, is aborted within a fraction of a second of its client leaving,
+     * even while it produces nothing to write.
+     */
+    private static final class ClientWatch {
+        private static final long PROBE_MILLIS = 200;
+        private final Exchange ex;
+        private long lastProbe = System.nanoTime();
+
+        ClientWatch(Exchange ex) {
+            this.ex = ex;
+        }
+
+        /** The next increment, or null once every choice finished; an IOException when the client has gone. */
+        Generation.Event next(Generation g) throws IOException, InterruptedException {
+            while (true) {
+                long now = System.nanoTime();
+                if (now - lastProbe >= PROBE_MILLIS * 1_000_000) {
+                    lastProbe = now;
+                    if (ex.clientGone()) {
+                        throw new IOException("the client closed the connection");
+                    }
+                }
+                Generation.Event e = g.poll(PROBE_MILLIS);
+                if (e != null || g.finished()) {
+                    return e;
+                }
             }
-            sse.done();
-        } catch (IOException gone) {
-            // Every request already finished; nothing left to abort.
         }
     }
 
@@ -114,7 +145,7 @@ abstract class GenerationEndpoint {
     static SamplingParams build(SamplingParams.Builder b) {
         try {
             return b.build();
-        } catch (dev.pagoda.InvalidParameterException e) {
+        } catch (InvalidParameterException e) {
             throw ApiException.badRequest(e.getMessage(), e.param());
         } catch (PagodaException e) {
             throw ApiException.badRequest(e.getMessage(), null);

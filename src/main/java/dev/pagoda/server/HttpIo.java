@@ -2,7 +2,6 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -13,36 +12,33 @@ final class HttpIo {
     private HttpIo() {
     }
 
-    /** The whole body; 413 past {@code limit} bytes (judged from Content-Length when sent, else while reading). */
-    static byte[] body(HttpExchange ex, long limit) throws IOException {
-        String declared = ex.getRequestHeaders().getFirst("Content-Length");
-        if (declared != null) {
-            try {
-                if (Long.parseLong(declared.trim()) > limit) {
-                    throw ApiException.tooLarge(limit);
-                }
-            } catch (NumberFormatException e) {
-                throw ApiException.badRequest("Content-Length is not a number", null);
-            }
+    /** The whole body; 413 past {@code limit} bytes (judged from Content-Length when sent, else while reading chunks). */
+    static byte[] body(Exchange ex, long limit) throws IOException {
+        long declared = ex.declaredLength();
+        if (declared > limit) {
+            throw ApiException.tooLarge(limit);
         }
-        try (InputStream in = ex.getRequestBody()) {
-            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
-            if (b.length > limit) {
-                throw ApiException.tooLarge(limit);
-            }
-            return b;
+        InputStream in = ex.body();
+        if (declared >= 0) {
+            // Known length: one array of it, no growing copies.
+            return in.readNBytes((int) declared);
         }
+        byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+        if (b.length > limit) {
+            throw ApiException.tooLarge(limit);
+        }
+        return b;
     }
 
-    static void json(HttpExchange ex, int status, JsonNode body) throws IOException {
+    static void json(Exchange ex, int status, JsonNode body) throws IOException {
         send(ex, status, "application/json", JsonFields.write(body));
     }
 
-    static void send(HttpExchange ex, int status, String contentType, String body) throws IOException {
+    static void send(Exchange ex, int status, String contentType, String body) throws IOException {
         byte[] b = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", contentType);
-        ex.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
-        try (OutputStream out = ex.getResponseBody()) {
+        ex.responseHeader("Content-Type", contentType);
+        ex.sendHeaders(status, b.length == 0 ? -1 : b.length);
+        try (OutputStream out = ex.responseBody()) {
             out.write(b);
         }
     }
@@ -65,14 +61,21 @@ final class HttpIo {
         return root;
     }
 
-    static void error(HttpExchange ex, ApiException e) throws IOException {
+    static void error(Exchange ex, ApiException e) throws IOException {
         if (e.retryAfterSeconds > 0) {
-            ex.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfterSeconds));
-        }
-        if (e.status == 413) {
-            // The unread rest of the body would be taken for the next request: close this connection.
-            ex.getResponseHeaders().set("Connection", "close");
+            ex.responseHeader("Retry-After", Integer.toString(e.retryAfterSeconds));
         }
         json(ex, e.status, errorBody(e));
+    }
+
+    /** A whole error response outside any exchange (a connection refused or cut by a limit), ending the connection. */
+    static void writeClosing(OutputStream out, ApiException e) throws IOException {
+        byte[] body = JsonFields.write(errorBody(e)).getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 " + e.status + " " + Exchange.reason(e.status) + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\n" + (e.retryAfterSeconds > 0 ? "Retry-After: " + e.retryAfterSeconds + "\r\n" : "")
+                + "Connection: close\r\n\r\n";
+        out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+        out.write(body);
+        out.flush();
     }
 }

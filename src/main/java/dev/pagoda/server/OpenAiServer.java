@@ -2,22 +2,19 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import dev.pagoda.PagodaException;
 import dev.pagoda.engine.LLM;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
- * metrics. One virtual thread per exchange; a streaming one blocks on its requests' increments.
+ * metrics. One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
+ * increments, watching its client.
  *
  * <p>The server does not own the {@link LLM}: close the server first, then the LLM.
  */
@@ -25,13 +22,7 @@ public final class OpenAiServer implements AutoCloseable {
     private static final String REQUEST_ID = "x-request-id";
     public static final String VERSION = "0.1.0";
 
-    static {
-        // Streamed chunks are small: without TCP_NODELAY, Nagle plus delayed ACKs hold each one back.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-    }
-
-    private final HttpServer http;
-    private final ExecutorService executor;
+    private final HttpListener http;
     private final Serving serving;
     private final CompletionsEndpoint completions;
     private final ChatCompletionsEndpoint chat;
@@ -41,15 +32,17 @@ public final class OpenAiServer implements AutoCloseable {
     private volatile boolean stopped;
 
     private OpenAiServer(LLM llm, ServerConfig config) throws IOException {
-        this.serving = new Serving(llm.engine(), llm.model(), config, new ServerMetrics(config.servedModelName()),
-                new Admission(config.maxWaiting()), ChatTemplate.of(llm.model()));
+        PromptBound bound = new PromptBound(llm.model().tokenizer(), llm.engine().maxModelLen());
+        if (config.maxBodyBytes() == 0) {
+            config = config.withMaxBodyBytes(bound.defaultBodyBytes());
+        }
+        ServerMetrics metrics = new ServerMetrics(config.servedModelName());
+        this.serving = new Serving(llm.engine(), llm.model(), config, metrics, new Admission(config.maxWaiting()),
+                ChatTemplate.of(llm.model()), bound);
         this.completions = new CompletionsEndpoint(serving);
         this.chat = new ChatCompletionsEndpoint(serving);
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
-        this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 128);
-        this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("pagoda-http-", 0).factory());
-        http.setExecutor(executor);
-        http.createContext("/", this::exchange);
+        this.http = new HttpListener(config, metrics, this::exchange);
     }
 
     /** Binds and starts serving; a port of 0 picks a free one (see {@link #port()}). */
@@ -59,12 +52,22 @@ public final class OpenAiServer implements AutoCloseable {
             s.http.start();
             return s;
         } catch (IOException e) {
-            throw new dev.pagoda.PagodaException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
+            throw new PagodaException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
         }
     }
 
     public int port() {
-        return http.getAddress().getPort();
+        return http.port();
+    }
+
+    /** The request body limit in force (configured, or derived from the context). */
+    public long maxBodyBytes() {
+        return serving.config().maxBodyBytes();
+    }
+
+    /** Client connections open now. */
+    public int openConnections() {
+        return http.openConnections();
     }
 
     /** {@code http://host:port}, the base of every endpoint ({@code /v1/...}). */
@@ -96,9 +99,8 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        // Our own count decides when to stop: HttpServer.stop(delay) may wait out the whole delay.
-        http.stop(0);
-        executor.shutdownNow();
+        // Cut streams abort their requests as their handlers find the connection closed.
+        http.close(2000);
     }
 
     @Override
@@ -106,45 +108,53 @@ public final class OpenAiServer implements AutoCloseable {
         shutdown();
     }
 
-    private void exchange(HttpExchange ex) {
+    private void exchange(Exchange ex) {
         active.incrementAndGet();
-        try (ex) {
+        try {
             // Every response names its request, with the client's own id when it sent one (as vLLM does).
-            String requestId = ex.getRequestHeaders().getFirst(REQUEST_ID);
-            ex.getResponseHeaders().set(REQUEST_ID, requestId != null && !requestId.isBlank() && requestId.length() <= 256
+            String requestId = ex.header(REQUEST_ID);
+            ex.responseHeader(REQUEST_ID, requestId != null && !requestId.isBlank() && requestId.length() <= 256
                     ? requestId : UUID.randomUUID().toString().replace("-", ""));
             try {
                 route(ex);
             } catch (ApiException e) {
-                if (e.status == 503) {
-                    serving.metrics().onRejected();
+                if (e.rejection != null) {
+                    serving.metrics().onRejected(e.rejection, e.getMessage());
                 }
                 HttpIo.error(ex, e);
+            } catch (ReadTimeoutException e) {
+                serving.metrics().onRejected(e.reason, ex.method() + " " + ex.path() + ": the body did not arrive within --body-timeout");
+                HttpIo.error(ex, new ApiException(408, "invalid_request_error", "the request body was not received within "
+                        + serving.config().bodyTimeout().toSeconds() + " s", null, "request_timeout", 0));
             } catch (IOException e) {
                 // The client went away.
+                ex.abandon();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                ex.abandon();
             } catch (RuntimeException e) {
-                System.err.println("pagoda serve: " + ex.getRequestMethod() + " " + ex.getRequestURI() + " failed: " + e);
+                System.err.println("pagoda serve: " + ex.method() + " " + ex.path() + " failed: " + e);
                 HttpIo.error(ex, new ApiException(500, "server_error", "internal error: " + e.getMessage(), null, null, 0));
             }
         } catch (IOException | RuntimeException e) {
             // Writing the error failed: the client went away.
+            ex.abandon();
         } finally {
             active.decrementAndGet();
         }
     }
 
-    private void route(HttpExchange ex) throws IOException, InterruptedException {
-        String path = ex.getRequestURI().getPath();
-        String method = ex.getRequestMethod();
-        if (!path.equals("/health")) {
+    private void route(Exchange ex) throws IOException, InterruptedException {
+        String path = ex.path();
+        String method = ex.method();
+        if (!path.equals("/health") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
             authorize(ex);
         }
         switch (path) {
             case "/health" -> {
                 expect(method, "GET", path);
-                HttpIo.send(ex, 200, "text/plain", "");
+                // 503 while draining, so that load balancers stop routing here.
+                HttpIo.send(ex, serving.admission().draining() ? 503 : 200, "text/plain", "");
             }
             case "/version" -> {
                 expect(method, "GET", path);
@@ -178,21 +188,22 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private ObjectNode body(HttpExchange ex) throws IOException {
+    private ObjectNode body(Exchange ex) throws IOException {
         return JsonFields.parseObject(HttpIo.body(ex, serving.config().maxBodyBytes()));
     }
 
+    /** HEAD is answered as GET without the body. */
     private static void expect(String method, String expected, String path) {
-        if (!method.equals(expected)) {
+        if (!method.equals(expected) && !(method.equals("HEAD") && expected.equals("GET"))) {
             throw ApiException.methodNotAllowed(method, path);
         }
     }
 
-    private void authorize(HttpExchange ex) {
+    private void authorize(Exchange ex) {
         if (apiKey == null) {
             return;
         }
-        String given = ex.getRequestHeaders().getFirst("Authorization");
+        String given = ex.header("Authorization");
         if (given == null || !MessageDigest.isEqual(apiKey, given.getBytes(StandardCharsets.UTF_8))) {
             throw ApiException.unauthorized();
         }
@@ -223,7 +234,7 @@ public final class OpenAiServer implements AutoCloseable {
                 throw ApiException.badRequest("prompt (a string) or messages is required", "prompt");
             }
             Boolean special = JsonFields.optBool(body, "add_special_tokens");
-            tokens = serving.tokenizer().encode(prompt, special == null || special, false);
+            tokens = serving.encode(prompt, special == null || special, false, "prompt");
         }
         ObjectNode out = JsonFields.JSON.createObjectNode();
         out.put("count", tokens.length);
@@ -257,6 +268,10 @@ public final class OpenAiServer implements AutoCloseable {
             }
         }
         return JsonFields.JSON.createObjectNode().put("prompt", serving.tokenizer().decode(tokens, false));
+    }
+
+    ServerMetrics metrics() {
+        return serving.metrics();
     }
 
     /** The metrics text now (tests and embedding). */

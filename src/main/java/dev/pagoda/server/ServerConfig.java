@@ -8,15 +8,27 @@ import java.time.Duration;
  *
  * @param host             address to bind (127.0.0.1 unless told otherwise)
  * @param port             TCP port; 0 picks a free one
- * @param apiKey           when set, every endpoint but /health needs {@code Authorization: Bearer apiKey}
+ * @param apiKey           when set, every endpoint but /health (and /metrics when publicMetrics) needs
+ *                         {@code Authorization: Bearer apiKey}
  * @param servedModelName  the model id clients name; requests naming another get 404
  * @param maxWaiting       requests admitted but not yet producing tokens, at most; more get 503 with Retry-After
- * @param maxBodyBytes     request bodies above this get 413
+ * @param maxBodyBytes     request bodies above this get 413; 0 derives it from the context (see {@link PromptBound})
  * @param shutdownTimeout  how long a graceful shutdown lets running requests finish
+ * @param headerTimeout    a request line and headers must arrive within this (from the connection, or from the
+ *                         first byte of a later request on it)
+ * @param bodyTimeout      a request body must arrive within this once its reading begins
+ * @param idleTimeout      how long a keep-alive connection may wait between requests
+ * @param maxConnections   open client connections at most; more are answered 503 and closed
+ * @param publicMetrics    /metrics answers without the API key (vLLM leaves it open)
  */
 public record ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
-                           Duration shutdownTimeout) {
+                           Duration shutdownTimeout, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
+                           int maxConnections, boolean publicMetrics) {
     public static final int DEFAULT_PORT = 8000;
+    public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
+    public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(60);
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+    public static final int DEFAULT_MAX_CONNECTIONS = 4096;
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -25,16 +37,65 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         if (maxWaiting < 1) {
             throw new PagodaException("--max-waiting must be at least 1, got " + maxWaiting);
         }
-        if (maxBodyBytes < 1024) {
+        if (maxBodyBytes != 0 && maxBodyBytes < 1024) {
             throw new PagodaException("--max-body-size must be at least 1KiB, got " + maxBodyBytes + " bytes");
+        }
+        positive(headerTimeout, "--header-timeout");
+        positive(bodyTimeout, "--body-timeout");
+        positive(idleTimeout, "--idle-timeout");
+        if (maxConnections < 1) {
+            throw new PagodaException("--max-connections must be at least 1, got " + maxConnections);
         }
         if (apiKey != null && apiKey.isBlank()) {
             apiKey = null;
         }
     }
 
-    /** Loopback, a free port, no key, generous limits: for tests and embedding. */
+    /** The default timeouts and connection cap. */
+    public ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
+                        Duration shutdownTimeout) {
+        this(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, DEFAULT_HEADER_TIMEOUT,
+                DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, false);
+    }
+
+    private static void positive(Duration d, String option) {
+        if (d.isNegative() || d.isZero()) {
+            throw new PagodaException(option + " must be positive, got " + d.toMillis() + " ms");
+        }
+    }
+
+    /** Loopback, a free port, no key, the body limit derived from the context, default timeouts: for tests and embedding. */
     public static ServerConfig loopback(String servedModelName) {
-        return new ServerConfig("127.0.0.1", 0, null, servedModelName, 1024, 16L << 20, Duration.ofSeconds(30));
+        return new ServerConfig("127.0.0.1", 0, null, servedModelName, 1024, 0, Duration.ofSeconds(30));
+    }
+
+    public ServerConfig withApiKey(String key) {
+        return new ServerConfig(host, port, key, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
+                idleTimeout, maxConnections, publicMetrics);
+    }
+
+    public ServerConfig withMaxWaiting(int n) {
+        return new ServerConfig(host, port, apiKey, servedModelName, n, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
+                idleTimeout, maxConnections, publicMetrics);
+    }
+
+    public ServerConfig withMaxBodyBytes(long n) {
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, n, shutdownTimeout, headerTimeout, bodyTimeout,
+                idleTimeout, maxConnections, publicMetrics);
+    }
+
+    public ServerConfig withTimeouts(Duration header, Duration body, Duration idle) {
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, header, body, idle,
+                maxConnections, publicMetrics);
+    }
+
+    public ServerConfig withMaxConnections(int n) {
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
+                idleTimeout, n, publicMetrics);
+    }
+
+    public ServerConfig withPublicMetrics(boolean open) {
+        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
+                idleTimeout, maxConnections, open);
     }
 }

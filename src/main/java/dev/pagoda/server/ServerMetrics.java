@@ -11,6 +11,8 @@ import dev.pagoda.engine.RequestMetrics;
 import dev.pagoda.engine.RequestResult;
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The server's Prometheus metrics, with vLLM's names under the prefix {@code pagoda:}: engine counters and
@@ -19,6 +21,7 @@ import java.util.Map;
  */
 public final class ServerMetrics {
     // vLLM's bucket bounds (seconds), so dashboards built for vLLM read these the same way.
+    private static final long LOG_INTERVAL_NANOS = 60_000_000_000L;
     private final Histogram ttft = new Histogram("pagoda:time_to_first_token_seconds", "Time to first token, queueing included.",
             0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0);
     private final Histogram itl = new Histogram("pagoda:inter_token_latency_seconds", "Time between consecutive streamed increments of a request.",
@@ -30,7 +33,11 @@ public final class ServerMetrics {
     private final Histogram queue = new Histogram("pagoda:request_queue_time_seconds", "Arrival to the first step that computed the request.",
             0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0);
     private final Map<FinishReason, Long> finished = new EnumMap<>(FinishReason.class);
-    private long rejected;
+    private final AtomicLongArray rejected = new AtomicLongArray(Rejection.values().length);
+    /** When each rejection reason was last logged (nanoTime), 0 for never: one line when a limit triggers, then one a minute. */
+    private final AtomicLongArray loggedAt = new AtomicLongArray(Rejection.values().length);
+    private final AtomicLongArray loggedCount = new AtomicLongArray(Rejection.values().length);
+    private final LongAdder disconnected = new LongAdder();
     private final String labels;
 
     ServerMetrics(String modelName) {
@@ -60,8 +67,31 @@ public final class ServerMetrics {
         }
     }
 
-    synchronized void onRejected() {
-        rejected++;
+    /** A request or connection refused by a limit: counted by reason, and logged (one line, then at most one a minute per reason). */
+    void onRejected(Rejection why, String detail) {
+        int i = why.ordinal();
+        long total = rejected.incrementAndGet(i);
+        long now = System.nanoTime();
+        long last = loggedAt.get(i);
+        if ((last == 0 || now - last > LOG_INTERVAL_NANOS) && loggedAt.compareAndSet(i, last, now)) {
+            long since = total - loggedCount.getAndSet(i, total);
+            System.err.println("pagoda serve: refused (" + why.label() + "): " + detail
+                    + (since > 1 ? " [" + since + " refused for this reason since the last such line]" : "")
+                    + "; counted in pagoda:requests_rejected_total");
+        }
+    }
+
+    /** A client that went away before its response ended (its requests were aborted). */
+    void onDisconnected() {
+        disconnected.increment();
+    }
+
+    long disconnected() {
+        return disconnected.sum();
+    }
+
+    long rejected(Rejection why) {
+        return rejected.get(why.ordinal());
     }
 
     /** The Prometheus text exposition (version 0.0.4) of everything, engine state as last published (no waiting). */
@@ -80,7 +110,16 @@ public final class ServerMetrics {
         counter(out, "pagoda:num_engine_steps_total", "Engine steps run.", s.steps());
         counter(out, "pagoda:prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.", s.prefixQueriedTokens());
         counter(out, "pagoda:prefix_cache_hits_total", "Prompt tokens served by cached KV blocks.", s.prefixHitTokens());
-        counter(out, "pagoda:num_requests_rejected_total", "Requests refused with 503 (waiting queue full or shutting down).", rejectedCount());
+        counter(out, "pagoda:num_requests_rejected_total", "Requests refused with 503 (waiting queue full or shutting down).",
+                rejected.get(Rejection.QUEUE_FULL.ordinal()) + rejected.get(Rejection.DRAINING.ordinal()));
+        out.append("# HELP pagoda:requests_rejected_total Requests and connections refused by a limit, by reason.\n");
+        out.append("# TYPE pagoda:requests_rejected_total counter\n");
+        for (Rejection r : Rejection.values()) {
+            out.append("pagoda:requests_rejected_total{").append(labels).append(",reason=\"").append(r.label()).append("\"} ")
+                    .append(rejected.get(r.ordinal())).append('\n');
+        }
+        counter(out, "pagoda:requests_disconnected_total", "Requests whose client went away before the response ended (aborted).",
+                disconnected.sum());
         out.append("# HELP pagoda:request_success_total Finished requests by finish reason.\n");
         out.append("# TYPE pagoda:request_success_total counter\n");
         synchronized (finished) {
@@ -98,10 +137,6 @@ public final class ServerMetrics {
                 s.iterationTokensCumulative(), s.steps(), s.batchedTokens(), labels);
         kvAccounting(out, m, g);
         return out.toString();
-    }
-
-    private synchronized long rejectedCount() {
-        return rejected;
     }
 
     private void kvAccounting(StringBuilder out, EngineMetrics m, EngineGauges g) {

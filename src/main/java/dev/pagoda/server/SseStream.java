@@ -1,7 +1,6 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.sun.net.httpserver.HttpExchange;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,11 +12,11 @@ import java.nio.charset.StandardCharsets;
 final class SseStream {
     private final OutputStream out;
 
-    SseStream(HttpExchange ex) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-        ex.getResponseHeaders().set("Cache-Control", "no-cache");
-        ex.sendResponseHeaders(200, 0);
-        this.out = ex.getResponseBody();
+    SseStream(Exchange ex) throws IOException {
+        ex.responseHeader("Content-Type", "text/event-stream; charset=utf-8");
+        ex.responseHeader("Cache-Control", "no-cache");
+        ex.sendHeaders(200, 0);
+        this.out = ex.responseBody();
     }
 
     void send(JsonNode event) throws IOException {

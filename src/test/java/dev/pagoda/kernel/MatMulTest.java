@@ -27,8 +27,8 @@ class MatMulTest {
     }
 
     private static WeightMatrix matrix(SplittableRandom rnd, TensorType type, int rows, int cols) {
-        if (type == TensorType.Q4_K || type == TensorType.Q6_K) {
-            return TestMatrices.randomKQuant(rnd, type, rows, cols);
+        if (type == TensorType.Q5_0 || type == TensorType.Q5_K) {
+            return TestMatrices.randomBlocks(rnd, type, rows, cols);
         }
         return TestMatrices.encode(type, TestMatrices.gaussian(rnd, rows * cols, 0.5f), rows, cols);
     }

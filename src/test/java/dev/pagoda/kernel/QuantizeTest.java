@@ -178,4 +178,71 @@ class QuantizeTest {
         assertThat(y[16]).isEqualTo(7f * -32);
         assertThat(y[128]).isEqualTo(5f * (15 - 32));
     }
+
+    /** Q5_K: Q4_K's header, qh (32) before the nibbles; the fifth bit of nibble group g is bit 2g (low) / 2g+1 (high) of qh[l]. */
+    @Test
+    void q5_KLayout() {
+        byte[] b = new byte[176];
+        MemorySegment s = MemorySegment.ofArray(b);
+        s.set(Dequant.SHORT, 0, Float.floatToFloat16(1f));
+        s.set(Dequant.SHORT, 2, Float.floatToFloat16(0.5f));
+        b[4] = 2;                     // scale0 = 2
+        b[5] = 4;                     // scale1 = 4
+        b[6] = 1;                     // scale2 = 1
+        b[8] = 3;                     // min0 = 3
+        b[16] = 0x01 | 0x02 | 0x10;   // qh[0]: element 0 (+16), element 32 (+16), group 2 low nibble = element 128 (+16)
+        b[48] = 0x5A;                 // element 0 = 10 | 16, element 32 = 5 | 16
+        b[48 + 32] = 0x07;            // element 64 = 7 (group 1, no fifth bit)
+        float[] y = decodeOneBlock(TensorType.Q5_K, b);
+        assertThat(y[0]).isEqualTo(2 * 26 - 0.5f * 3);
+        assertThat(y[32]).isEqualTo(4 * 21f);
+        assertThat(y[64]).isEqualTo(1 * 7f);
+        assertThat(y[1]).isEqualTo(-0.5f * 3);
+    }
+
+    /** Q5_0: f16 d, 32 high bits (bit j for element j), nibbles as in Q4_0; x = d * (q - 16). */
+    @Test
+    void q5_0Layout() {
+        byte[] b = new byte[22];
+        MemorySegment s = MemorySegment.ofArray(b);
+        s.set(Dequant.SHORT, 0, Float.floatToFloat16(0.5f));
+        s.set(Dequant.INT, 2, 1 | 1 << 17);  // high bits of element 0 and element 17
+        b[6] = 0x3F;                          // element 0 = 15 | 16, element 16 = 3
+        b[7] = 0x20;                          // element 1 = 0, element 17 = 2 | 16
+        WeightMatrix w = new WeightMatrix("q5_0", TensorType.Q5_0, s, 1, 32);
+        float[] y = new float[32];
+        Dequant.row(w, 0, y, 0);
+        assertThat(y[0]).isEqualTo(0.5f * (31 - 16));
+        assertThat(y[16]).isEqualTo(0.5f * (3 - 16));
+        assertThat(y[1]).isEqualTo(0.5f * -16);
+        assertThat(y[17]).isEqualTo(0.5f * (18 - 16));
+    }
+
+    /**
+     * The K-quant encoders: every element within one ideal quantization step of its sub-block (Q4_K: its range / 15
+     * over 32 elements; Q6_K: its largest magnitude / 31 over 16), i.e. half a step plus the rounding of the scales.
+     */
+    @Test
+    void kQuantEncodersStayWithinAStepOfTheirSubBlock() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] values = TestMatrices.gaussian(rnd, 4 * 256, 0.02f);
+        values[3] = 0.5f;   // an outlier widens one sub-block
+        values[300] = -0.3f;
+        for (TensorType type : new TensorType[] {TensorType.Q4_K, TensorType.Q6_K}) {
+            int sub = type == TensorType.Q4_K ? 32 : 16;
+            float[] back = roundTrip(type, values);
+            for (int j = 0; j < values.length / sub; j++) {
+                float mn = 0, mx = 0, amax = 0;
+                for (int i = j * sub; i < (j + 1) * sub; i++) {
+                    mn = Math.min(mn, values[i]);
+                    mx = Math.max(mx, values[i]);
+                    amax = Math.max(amax, Math.abs(values[i]));
+                }
+                double step = type == TensorType.Q4_K ? (mx - mn) / 15.0 : amax / 31.0;
+                for (int i = j * sub; i < (j + 1) * sub; i++) {
+                    assertThat((double) Math.abs(back[i] - values[i])).as("%s element %d", type, i).isLessThanOrEqualTo(step);
+                }
+            }
+        }
+    }
 }

@@ -22,17 +22,20 @@ final class TestMatrices {
         return new WeightMatrix("test-" + type, type, MemorySegment.ofArray(bytes), rows, cols);
     }
 
-    /** Random K-quant blocks: random bytes, with the f16 scales set to small normal values. */
-    static WeightMatrix randomKQuant(SplittableRandom rnd, TensorType type, int rows, int cols) {
+    /** Random blocks of a type without an encoder: random bytes, with the f16 scales set to small normal values. */
+    static WeightMatrix randomBlocks(SplittableRandom rnd, TensorType type, int rows, int cols) {
         byte[] bytes = new byte[Math.toIntExact(rows * type.bytesFor(cols))];
         rnd.nextBytes(bytes);
         MemorySegment s = MemorySegment.ofArray(bytes);
         for (long b = 0; b < bytes.length; b += type.bytesPerBlock) {
-            if (type == TensorType.Q4_K) {
-                s.set(Dequant.SHORT, b, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
-                s.set(Dequant.SHORT, b + 2, Float.floatToFloat16((float) rnd.nextDouble() * 0.01f));
-            } else {
-                s.set(Dequant.SHORT, b + 208, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+            switch (type) {
+                case Q4_K, Q5_K -> {
+                    s.set(Dequant.SHORT, b, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+                    s.set(Dequant.SHORT, b + 2, Float.floatToFloat16((float) rnd.nextDouble() * 0.01f));
+                }
+                case Q6_K -> s.set(Dequant.SHORT, b + 208, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+                case Q5_0 -> s.set(Dequant.SHORT, b, Float.floatToFloat16(0.001f + (float) rnd.nextDouble() * 0.01f));
+                default -> throw new IllegalArgumentException(type + " has an encoder");
             }
         }
         return new WeightMatrix("test-" + type, type, s, rows, cols);

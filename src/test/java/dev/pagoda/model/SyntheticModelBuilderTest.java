@@ -9,7 +9,9 @@ import dev.pagoda.attention.DenseKvAttention;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -19,10 +21,10 @@ class SyntheticModelBuilderTest {
     private static final String TEXT = "Once upon a héllo 12!";
 
     @ParameterizedTest
-    @ValueSource(strings = {"f32", "q8_0"})
+    @ValueSource(strings = {"f32", "q8_0", "q4_k_m"})
     void inMemoryModelComputesTheLogitsOfTheWrittenFile(String dtype) {
         Path file = TestData.scratch("synth").resolve("tiny-" + dtype + "-7.gguf");
-        SyntheticModel.write(SyntheticShape.TINY, SyntheticModel.parseType(dtype), 7, file);
+        SyntheticModel.write(SyntheticShape.TINY, SyntheticDtype.parse(dtype), 7, file);
         try (Model fromFile = ModelLoader.open(file); Model inMemory = ModelLoader.load("synth:tiny:" + dtype + ":7")) {
             assertThat(inMemory.config()).isEqualTo(fromFile.config());
             assertThat(inMemory.name()).isEqualTo(fromFile.name());
@@ -107,5 +109,25 @@ class SyntheticModelBuilderTest {
             System.arraycopy(step, 0, all, i * vocab, vocab);
         }
         return all;
+    }
+
+    /** Q4_K_M: Q4_K, with Q6_K for the (tied) output head and for attn_v / ffn_down of the layers given more bits. */
+    @Test
+    void q4_K_MMixesQ4_KWithQ6_KAsLlamaQuantize() {
+        SyntheticShape s = SyntheticShape.parse("llama-76m");
+        Map<String, TensorType> types = new HashMap<>();
+        for (SyntheticModel.Tensor t : SyntheticModel.tensors(s, SyntheticDtype.Q4_K_M, 0)) {
+            types.put(t.name(), t.type());
+        }
+        assertThat(types.get("token_embd.weight")).isEqualTo(TensorType.Q6_K);
+        // 12 layers: below 12/8 (0), from 7*12/8 (10, 11), and every third from 12/8 (3, 6, 9) get Q6_K
+        for (int l = 0; l < 12; l++) {
+            TensorType more = l == 0 || l == 3 || l == 6 || l == 9 || l >= 10 ? TensorType.Q6_K : TensorType.Q4_K;
+            assertThat(types.get("blk." + l + ".attn_v.weight")).as("layer %d", l).isEqualTo(more);
+            assertThat(types.get("blk." + l + ".ffn_down.weight")).as("layer %d", l).isEqualTo(more);
+            assertThat(types.get("blk." + l + ".attn_q.weight")).isEqualTo(TensorType.Q4_K);
+            assertThat(types.get("blk." + l + ".ffn_up.weight")).isEqualTo(TensorType.Q4_K);
+        }
+        assertThat(types.get("output_norm.weight")).isEqualTo(TensorType.F32);
     }
 }
