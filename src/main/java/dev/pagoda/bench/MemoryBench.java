@@ -5,32 +5,28 @@ import dev.pagoda.bench.SyntheticWorkload.Request;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.kv.KvMemoryUsage;
-import dev.pagoda.kv.KvSequence;
-import dev.pagoda.kv.PagedAllocator;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
+import dev.pagoda.scheduler.Sequence;
 import java.util.List;
 
 /**
- * Replays a workload through the paged and the contiguous allocators (no model) and measures how the KV memory
- * is used. All requests arrive at once and are admitted first-come first-served while they fit; each step every
- * running request grows by one token, and finishes at its own length, freeing its memory (so holes of different
- * sizes appear for the contiguous layout). A newly admitted request gets slots for its prompt (or, after
- * preemption, prompt plus what it had generated) and its prefill yields its first output token.
+ * Replays a workload through the engine's scheduler over the paged and the contiguous
+ * allocators, with a model-free step ({@link ModelFreeReplay}), and measures how the KV memory is used. All
+ * requests arrive at once and are admitted first-come first-served while they fit; each step every running
+ * request grows by one token, and finishes at its own length, freeing its memory (so holes of different sizes
+ * appear for the contiguous layout). A newly admitted request gets slots for its prompt (or, after preemption,
+ * prompt plus what it had generated) and its prefill yields its first output token.
  *
  * <p>Contiguous: each request reserves min(prompt + maxTokens, maxModelLen) slots at admission. Of a reservation,
  * the part the request will still fill is "reserved", the part beyond its real final length (which only this
- * replay knows) is internal fragmentation. Paged: blocks on demand, admission keeps a 1% watermark of free
- * blocks, and when a running request cannot get a block the most recently admitted one is preempted (freed and
- * put back at the head of the queue, to be recomputed).
+ * replay knows) is internal fragmentation. Paged: blocks on demand; the scheduler's policy (watermark of free
+ * blocks at admission while something runs, preemption of the most recently admitted request by recomputation)
+ * decides the rest.
  *
  * <p>Reported numbers are averages over the steps in which some request was left waiting (memory was the limit);
  * over all steps if none was. External fragmentation is judged against the reservation of the request at the
  * head of the queue.
  */
 public final class MemoryBench {
-    static final double WATERMARK = 0.01;
-
     /**
      * @param workload    request lengths
      * @param numRequests how many requests
@@ -103,18 +99,11 @@ public final class MemoryBench {
                 sharing == null ? null : SharingBench.run(sharing, maxNumSeqs, requests, config));
     }
 
-    /** A request's progress; survives preemption. */
-    private static final class Progress {
-        final int promptTokens;
-        final int outputTokens;
-        final int reservation;
-        int generated;
-        KvSequence seq;
-
+    /** A request as the replay sees it: its lengths and the contiguous reservation. */
+    private record Progress(int promptTokens, int outputTokens, int reservation) {
         Progress(Request request, Config config) {
-            promptTokens = request.promptTokens();
-            outputTokens = Math.min(request.outputTokens(), config.maxTokens());
-            reservation = Math.min(promptTokens + config.maxTokens(), config.maxModelLen());
+            this(request.promptTokens(), Math.min(request.outputTokens(), config.maxTokens()),
+                    Math.min(request.promptTokens() + config.maxTokens(), config.maxModelLen()));
         }
 
         /** K/V slots at the end: the last sampled token is never fed back. */
@@ -126,90 +115,36 @@ public final class MemoryBench {
     static LayoutResult simulate(KvLayout layout, List<Request> requests, Config config) {
         int numBlocks = config.kvSlots() / config.blockSize();
         KvAllocator allocator = KvAllocator.accounting(layout, numBlocks, config.blockSize());
-        int watermarkBlocks = layout == KvLayout.PAGED ? (int) Math.ceil(WATERMARK * numBlocks) : 0;
-        ArrayDeque<Progress> waiting = new ArrayDeque<>();
+        ModelFreeReplay<Progress> replay = new ModelFreeReplay<>(allocator, Integer.MAX_VALUE,
+                Progress::outputTokens);
         long reservationSum = 0;
         for (Request r : requests) {
             Progress p = new Progress(r, config);
-            waiting.add(p);
-            reservationSum += p.reservation;
+            replay.add(p, new int[p.promptTokens()], p.reservation());
+            reservationSum += p.reservation();
         }
         int meanReservation = (int) (reservationSum / requests.size());
-        List<Progress> running = new ArrayList<>();
         Sums saturated = new Sums();
         Sums all = new Sums();
-        int preemptions = 0;
-        int steps = 0;
-        while (!waiting.isEmpty() || !running.isEmpty()) {
-            steps++;
-            boolean preempted = false;
-            // Decode: each running request needs a slot for the token it sampled last step; oldest first.
-            for (int i = 0; i < running.size(); i++) {
-                Progress p = running.get(i);
-                while (!allocator.canAppend(p.seq, 1)) {
-                    Progress victim = running.removeLast();
-                    allocator.free(victim.seq);
-                    victim.seq = null;
-                    waiting.addFirst(victim);
-                    preemptions++;
-                    preempted = true;
-                    if (victim == p) {
-                        break;
-                    }
-                }
-                if (p.seq != null) {
-                    allocator.append(p.seq, 1);
-                    p.generated++;
-                }
-            }
-            // Admission: first come first served, none after a preemption.
-            while (!preempted && !waiting.isEmpty()) {
-                Progress p = waiting.peekFirst();
-                int initial = p.promptTokens + p.generated;
-                if (!allocator.canAdmit(initial, p.reservation)
-                        || (watermarkBlocks > 0 && !fitsAboveWatermark((PagedAllocator) allocator, initial,
-                        watermarkBlocks))) {
-                    break;
-                }
-                waiting.removeFirst();
-                p.seq = allocator.admit(initial, p.reservation);
-                p.generated++;
-                running.add(p);
-            }
-            if (running.isEmpty()) {
-                throw new PagodaException("a request reserving " + waiting.peekFirst().reservation
-                        + " slots never fits the KV budget of " + allocator.totalSlots() + " slots");
-            }
+        replay.run(scheduler -> {
             long neverUsed = 0;
-            for (Progress p : running) {
-                if (layout == KvLayout.CONTIGUOUS) {
-                    neverUsed += p.reservation - p.finalLength();
+            if (layout == KvLayout.CONTIGUOUS) {
+                for (Sequence<Progress> s : scheduler.running()) {
+                    neverUsed += s.owner().reservation() - s.owner().finalLength();
                 }
             }
-            int judgedAgainst = waiting.isEmpty() ? meanReservation : waiting.peekFirst().reservation;
-            KvMemoryUsage usage = allocator.usage(judgedAgainst).withNeverUsed(neverUsed);
-            all.add(usage, running.size());
-            if (!waiting.isEmpty()) {
-                saturated.add(usage, running.size());
+            Sequence<Progress> next = scheduler.nextWaiting();
+            KvMemoryUsage usage = allocator.usage(next == null ? meanReservation : next.owner().reservation())
+                    .withNeverUsed(neverUsed);
+            all.add(usage, scheduler.numRunning());
+            if (next != null) {
+                saturated.add(usage, scheduler.numRunning());
             }
-            // Finish: requests that generated all their tokens leave.
-            for (int i = running.size() - 1; i >= 0; i--) {
-                Progress p = running.get(i);
-                if (p.generated >= p.outputTokens) {
-                    allocator.free(p.seq);
-                    running.remove(i);
-                }
-            }
-        }
+        }, s -> { });
         Sums s = saturated.steps > 0 ? saturated : all;
         return new LayoutResult(layout, allocator.totalSlots(), s.mean(s.tokens), s.mean(s.internal),
                 s.mean(s.reserved), s.mean(s.external), s.mean(s.free), s.mean(s.running), s.maxRunning,
-                preemptions, steps, s.steps);
-    }
-
-    private static boolean fitsAboveWatermark(PagedAllocator allocator, int tokens, int watermarkBlocks) {
-        int blocks = (tokens + allocator.blockSize() - 1) / allocator.blockSize();
-        return allocator.pool().freeBlocks() - blocks >= watermarkBlocks;
+                (int) replay.preemptions(), replay.steps(), s.steps);
     }
 
     /** Running sums of the slot kinds over measured steps. */

@@ -4,6 +4,7 @@ import dev.pagoda.PagodaException;
 import dev.pagoda.bench.SharingResult.BlockUsage;
 import dev.pagoda.bench.SharingResult.Capacity;
 import dev.pagoda.bench.SyntheticWorkload.Request;
+import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvLayout;
@@ -203,7 +204,7 @@ final class SharingBench {
             this.groups = groups;
             this.kv = kv;
             this.sharing = sharing;
-            this.watermarkBlocks = (int) Math.ceil(MemoryBench.WATERMARK * kv.allocator.pool().numBlocks());
+            this.watermarkBlocks = (int) Math.ceil(EngineConfig.WATERMARK * kv.allocator.pool().numBlocks());
         }
 
         Replay run() {

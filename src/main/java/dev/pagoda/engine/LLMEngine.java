@@ -70,7 +70,7 @@ public final class LLMEngine implements AutoCloseable {
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator);
         this.runner = new ModelRunner(model, memory, config.maxNumBatchedTokens(), config.maxNumSeqs());
         this.outputs = new OutputProcessor(model, scheduler, stats);
-        this.metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), allocator.usage(maxModelLen));
+        this.metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
         this.thread = Thread.ofPlatform().name("pagoda-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -240,7 +240,7 @@ public final class LLMEngine implements AutoCloseable {
                 scheduler.recomputePreemptions(), scheduler.swapPreemptions());
         long now = System.nanoTime();
         if (!scheduler.hasWork() || now - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
-            metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), allocator.usage(maxModelLen));
+            metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
             metricsPublished = now;
         }
     }

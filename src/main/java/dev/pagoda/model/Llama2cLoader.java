@@ -9,6 +9,7 @@ import dev.pagoda.tokenizer.Tokenizer;
 import dev.pagoda.tokenizer.Tokenizers;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +24,7 @@ import java.util.List;
  */
 final class Llama2cLoader {
     private static final int HEADER_BYTES = 7 * 4;
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private Llama2cLoader() {
     }

@@ -2,6 +2,7 @@ package dev.pagoda.model;
 
 import dev.pagoda.kernel.WeightMatrix;
 import java.util.List;
+import java.util.stream.Stream;
 
 /** All weights of a decoder; {@code output} is the token embedding itself when embeddings are tied. */
 public record ModelWeights(WeightMatrix tokenEmbedding, List<LayerWeights> layers, float[] finalNorm, WeightMatrix output) {
@@ -11,8 +12,8 @@ public record ModelWeights(WeightMatrix tokenEmbedding, List<LayerWeights> layer
     }
 
     /** Every matrix, for byte counts and type listings. */
-    public java.util.stream.Stream<WeightMatrix> matrices() {
-        var s = java.util.stream.Stream.<WeightMatrix>builder();
+    public Stream<WeightMatrix> matrices() {
+        var s = Stream.<WeightMatrix>builder();
         s.add(tokenEmbedding);
         for (LayerWeights l : layers) {
             s.add(l.wq()).add(l.wk()).add(l.wv()).add(l.wo()).add(l.gate()).add(l.down()).add(l.up());

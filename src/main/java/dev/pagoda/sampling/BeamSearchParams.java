@@ -1,6 +1,7 @@
 package dev.pagoda.sampling;
 
 import dev.pagoda.InvalidParameterException;
+import java.util.Locale;
 
 /**
  * Beam search (vLLM/Hugging Face semantics): keep the {@code beamWidth} best partial sequences by cumulative
@@ -16,7 +17,7 @@ public record BeamSearchParams(int beamWidth, float lengthPenalty, EarlyStopping
         TRUE, FALSE, NEVER;
 
         public static EarlyStopping parse(String s) {
-            return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+            return switch (s.toLowerCase(Locale.ROOT)) {
                 case "true" -> TRUE;
                 case "false" -> FALSE;
                 case "never" -> NEVER;

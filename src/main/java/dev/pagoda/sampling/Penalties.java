@@ -1,5 +1,7 @@
 package dev.pagoda.sampling;
 
+import java.util.Arrays;
+
 /**
  * The repetition, presence and frequency penalties of one request (vLLM order: repetition first, then
  * frequency and presence). Repetition acts on tokens seen in the prompt or the output; presence and
@@ -31,7 +33,7 @@ final class Penalties {
                     distinct[n++] = t;
                 }
             }
-            promptTokens = java.util.Arrays.copyOf(distinct, n);
+            promptTokens = Arrays.copyOf(distinct, n);
         } else {
             promptBits = null;
             promptTokens = new int[0];

@@ -5,6 +5,7 @@ import dev.pagoda.kv.KvSequence;
 import dev.pagoda.kv.PrefixHit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -23,6 +24,7 @@ public final class Scheduler<T> {
     private final KvAllocator allocator;
     private final ArrayDeque<Sequence<T>> waiting = new ArrayDeque<>();
     private final List<Sequence<T>> running = new ArrayList<>();
+    private final List<Sequence<T>> runningView = Collections.unmodifiableList(running);
     private final ArrayDeque<Sequence<T>> swapped = new ArrayDeque<>();
     private final ScheduledBatch<T> batch = new ScheduledBatch<>();
     private final int watermarkBlocks;
@@ -198,6 +200,16 @@ public final class Scheduler<T> {
             }
         }
         s.status = SequenceStatus.FINISHED;
+    }
+
+    /** The running sequences, in the order preemption spares them (read-only view). */
+    public List<Sequence<T>> running() {
+        return runningView;
+    }
+
+    /** The waiting sequence admission tries next; null if none waits. */
+    public Sequence<T> nextWaiting() {
+        return waiting.peekFirst();
     }
 
     public int numRunning() {

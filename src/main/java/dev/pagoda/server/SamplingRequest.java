@@ -5,6 +5,7 @@ import dev.pagoda.sampling.SamplingParams;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The sampling fields of a completions or chat request, under their OpenAI/vLLM names, onto a
@@ -64,7 +65,7 @@ final class SamplingRequest {
     record Parsed(SamplingParams.Builder builder, boolean maxTokensGiven) {
     }
 
-    private static <T> void set(T value, java.util.function.Consumer<T> setter) {
+    private static <T> void set(T value, Consumer<T> setter) {
         if (value != null) {
             setter.accept(value);
         }

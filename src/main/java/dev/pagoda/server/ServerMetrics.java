@@ -5,6 +5,7 @@ import dev.pagoda.engine.EngineGauges;
 import dev.pagoda.engine.EngineMetrics;
 import dev.pagoda.engine.EngineStats;
 import dev.pagoda.engine.FinishReason;
+import dev.pagoda.engine.KvCacheUsage;
 import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestMetrics;
 import dev.pagoda.engine.RequestResult;
@@ -139,8 +140,8 @@ public final class ServerMetrics {
     }
 
     private void kvAccounting(StringBuilder out, EngineMetrics m, EngineGauges g) {
-        var kv = m.kv();
-        out.append("# HELP pagoda:kv_cache_slots KV cache token slots by state (").append(kv.layout().name().toLowerCase())
+        KvCacheUsage kv = m.kv();
+        out.append("# HELP pagoda:kv_cache_slots KV cache token slots by state (").append(kv.layout())
                 .append(" layout); every slot is in exactly one of token, internal_fragmentation, reserved, free.\n");
         out.append("# TYPE pagoda:kv_cache_slots gauge\n");
         slot(out, "token", kv.tokenSlots());
