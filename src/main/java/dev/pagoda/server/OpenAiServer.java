@@ -34,7 +34,7 @@ public final class OpenAiServer implements AutoCloseable {
     private OpenAiServer(LLM llm, ServerConfig config) throws IOException {
         PromptBound bound = new PromptBound(llm.model().tokenizer(), llm.engine().maxModelLen());
         if (config.maxBodyBytes() == 0) {
-            config = config.withMaxBodyBytes(bound.defaultBodyBytes());
+            config = config.toBuilder().maxBodyBytes(bound.defaultBodyBytes()).build();
         }
         ServerMetrics metrics = new ServerMetrics(config.servedModelName());
         this.serving = new Serving(llm.engine(), llm.model(), config, metrics, new Admission(config.maxWaiting()),

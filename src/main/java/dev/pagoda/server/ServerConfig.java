@@ -73,38 +73,77 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         return new ServerConfig("127.0.0.1", 0, null, servedModelName, 1024, 0, Duration.ofSeconds(30));
     }
 
-    public ServerConfig withApiKey(String key) {
-        return new ServerConfig(host, port, key, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, maxConnections, publicMetrics, toolCallParser);
+    /** A copy to change a few settings of (tests, and the server's derived body limit). */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
-    public ServerConfig withMaxWaiting(int n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, n, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, maxConnections, publicMetrics, toolCallParser);
-    }
+    /** The settings of a {@link ServerConfig}, changed one at a time; {@link #build} checks them all. */
+    public static final class Builder {
+        private final ServerConfig from;
+        private String apiKey;
+        private int maxWaiting;
+        private long maxBodyBytes;
+        private Duration headerTimeout;
+        private Duration bodyTimeout;
+        private Duration idleTimeout;
+        private int maxConnections;
+        private boolean publicMetrics;
+        private String toolCallParser;
 
-    public ServerConfig withMaxBodyBytes(long n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, n, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, maxConnections, publicMetrics, toolCallParser);
-    }
+        private Builder(ServerConfig c) {
+            from = c;
+            apiKey = c.apiKey;
+            maxWaiting = c.maxWaiting;
+            maxBodyBytes = c.maxBodyBytes;
+            headerTimeout = c.headerTimeout;
+            bodyTimeout = c.bodyTimeout;
+            idleTimeout = c.idleTimeout;
+            maxConnections = c.maxConnections;
+            publicMetrics = c.publicMetrics;
+            toolCallParser = c.toolCallParser;
+        }
 
-    public ServerConfig withTimeouts(Duration header, Duration body, Duration idle) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, header, body, idle,
-                maxConnections, publicMetrics, toolCallParser);
-    }
+        public Builder apiKey(String key) {
+            apiKey = key;
+            return this;
+        }
 
-    public ServerConfig withMaxConnections(int n) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, n, publicMetrics, toolCallParser);
-    }
+        public Builder maxWaiting(int n) {
+            maxWaiting = n;
+            return this;
+        }
 
-    public ServerConfig withPublicMetrics(boolean open) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, maxConnections, open, toolCallParser);
-    }
+        public Builder maxBodyBytes(long n) {
+            maxBodyBytes = n;
+            return this;
+        }
 
-    public ServerConfig withToolCallParser(String parser) {
-        return new ServerConfig(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, headerTimeout, bodyTimeout,
-                idleTimeout, maxConnections, publicMetrics, parser);
+        public Builder timeouts(Duration header, Duration body, Duration idle) {
+            headerTimeout = header;
+            bodyTimeout = body;
+            idleTimeout = idle;
+            return this;
+        }
+
+        public Builder maxConnections(int n) {
+            maxConnections = n;
+            return this;
+        }
+
+        public Builder publicMetrics(boolean open) {
+            publicMetrics = open;
+            return this;
+        }
+
+        public Builder toolCallParser(String parser) {
+            toolCallParser = parser;
+            return this;
+        }
+
+        public ServerConfig build() {
+            return new ServerConfig(from.host, from.port, apiKey, from.servedModelName, maxWaiting, maxBodyBytes, from.shutdownTimeout,
+                    headerTimeout, bodyTimeout, idleTimeout, maxConnections, publicMetrics, toolCallParser);
+        }
     }
 }

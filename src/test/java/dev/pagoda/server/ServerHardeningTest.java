@@ -101,7 +101,7 @@ class ServerHardeningTest {
             assertThat(error(Http.post(fx.url("/v1/completions"), big), 413, null).get("code").asText()).isEqualTo("request_too_large");
             assertThat(fx.server.metrics().rejected(Rejection.BODY_TOO_LARGE)).isEqualTo(1);
         }
-        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).withMaxBodyBytes(16L << 20))) {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxBodyBytes(16L << 20).build())) {
             String big = "{\"prompt\": \"" + "Once upon a time ".repeat(900_000) + "\"}";
             String msg = error(Http.post(fx.url("/v1/completions"), big), 400, "prompt").get("message").asText();
             assertThat(msg).contains("256").contains("not tokenized");
@@ -117,8 +117,8 @@ class ServerHardeningTest {
     /** Finding 4: incomplete requests time out (header and body), and connections past the cap are refused cleanly. */
     @Test
     void incompleteRequestsTimeOutAndConnectionsAreCapped() throws Exception {
-        ServerConfig quick = ServerConfig.loopback(ServerFixture.MODEL).withTimeouts(Duration.ofMillis(300), Duration.ofMillis(300),
-                Duration.ofSeconds(5));
+        ServerConfig quick = ServerConfig.loopback(ServerFixture.MODEL).toBuilder()
+                .timeouts(Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofSeconds(5)).build();
         try (ServerFixture fx = new ServerFixture(ENGINE, quick)) {
             try (Socket s = RawHttp.connect(fx.server.port())) {
                 RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-");
@@ -137,7 +137,7 @@ class ServerHardeningTest {
             assertThat(fx.server.metrics().rejected(Rejection.BODY_TIMEOUT)).isEqualTo(1);
             await(() -> fx.server.openConnections() == 0, "timed-out connections to close");
         }
-        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).withMaxConnections(4))) {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxConnections(4).build())) {
             Socket[] idle = new Socket[4];
             for (int i = 0; i < idle.length; i++) {
                 idle[i] = RawHttp.connect(fx.server.port());
@@ -160,7 +160,7 @@ class ServerHardeningTest {
     /** Finding 5: a request that can never be admitted is a 400 naming the limit; 503 only when the queue is full now. */
     @Test
     void requestsLargerThanTheWaitingQueueAre400() {
-        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).withMaxWaiting(4))) {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxWaiting(4).build())) {
             String eight = "{\"prompt\": [" + "\"Hi\",".repeat(7) + "\"Hi\"], \"max_tokens\": 1}";
             assertThat(error(Http.post(fx.url("/v1/completions"), eight), 400, "prompt").get("message").asText()).contains("--max-waiting");
             String four = "{\"prompt\": [" + "\"Hi\",".repeat(3) + "\"Hi\"], \"max_tokens\": 1}";
@@ -173,7 +173,7 @@ class ServerHardeningTest {
     /** Finding 6: HEAD, /health while draining, out-of-vocabulary stop tokens, best_of with greedy sampling, public /metrics. */
     @Test
     void smallerFindings() throws Exception {
-        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).withApiKey("k").withPublicMetrics(true))) {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().apiKey("k").publicMetrics(true).build())) {
             try (Socket s = RawHttp.connect(fx.server.port())) {
                 RawHttp.send(s, "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
                 assertThat(RawHttp.readToClose(s)).startsWith("HTTP/1.1 200 ").endsWith("\r\n\r\n");

@@ -36,7 +36,7 @@ class ToolCallParserTest {
     @Test
     void unknownParserIsRefusedByName() {
         assertThatThrownBy(() -> ToolCallParser.named("mistral")).isInstanceOf(PagodaException.class).hasMessageContaining("'mistral'");
-        assertThat(ServerConfig.loopback("m").withToolCallParser("hermes").toolCallParser()).isEqualTo("hermes");
+        assertThat(ServerConfig.loopback("m").toBuilder().toolCallParser("hermes").build().toolCallParser()).isEqualTo("hermes");
     }
 
     @Test
