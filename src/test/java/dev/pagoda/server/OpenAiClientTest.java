@@ -1,7 +1,6 @@
 package dev.pagoda.server;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -31,7 +30,7 @@ class OpenAiClientTest {
     @BeforeAll
     static void start() {
         fx = ServerFixture.start();
-        client = OpenAIOkHttpClient.builder().baseUrl(fx.url("/v1")).apiKey("unused").maxRetries(0).build();
+        client = fx.openAiClient();
     }
 
     @AfterAll

@@ -1,5 +1,7 @@
 package dev.pagoda.server;
 
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
 import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.LLM;
@@ -19,6 +21,11 @@ final class ServerFixture implements AutoCloseable {
 
     static ServerFixture start() {
         return new ServerFixture(EngineConfig.builder().maxModelLen(256).kvCacheMemory(4L << 20).build(), ServerConfig.loopback(MODEL));
+    }
+
+    /** The official OpenAI client pointed at this server (no key, no retries: a failure shows at once). */
+    OpenAIClient openAiClient() {
+        return OpenAIOkHttpClient.builder().baseUrl(url("/v1")).apiKey("unused").maxRetries(0).build();
     }
 
     String url(String path) {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -34,7 +33,7 @@ class StructuredOutputsTest {
     @BeforeAll
     static void start() {
         fx = ServerFixture.start();
-        client = OpenAIOkHttpClient.builder().baseUrl(fx.url("/v1")).apiKey("unused").maxRetries(0).build();
+        client = fx.openAiClient();
     }
 
     @AfterAll
