@@ -123,7 +123,8 @@ public final class ThroughputReport {
         return sb.toString();
     }
 
-    public static String json(Setup setup, List<RunResult> runs) {
+    /** One JSON object; {@code curve}, when measured, under "batch_curve". */
+    public static String json(Setup setup, List<RunResult> runs, BatchCurve.Result curve) {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         Options o = setup.options();
@@ -176,6 +177,9 @@ public final class ThroughputReport {
             n.put("denominator", c.b().variant().label());
             n.put("throughput_ratio", c.throughputRatio());
             n.put("kv_blocks_peak_ratio", c.kvBlocksPeakRatio());
+        }
+        if (curve != null) {
+            curve.json(root.putObject("batch_curve"));
         }
         return root.toString();
     }

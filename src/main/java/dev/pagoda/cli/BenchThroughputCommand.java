@@ -6,6 +6,7 @@ import dev.pagoda.constraint.ConstraintException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.pagoda.bench.BatchCurve;
 import dev.pagoda.bench.ThroughputBench;
 import dev.pagoda.bench.ThroughputReport;
 import dev.pagoda.bench.ThroughputWorkload;
@@ -74,6 +75,12 @@ final class BenchThroughputCommand implements Callable<Integer> {
     @Option(names = "--output", defaultValue = "table", description = "table or json (default: ${DEFAULT-VALUE}).")
     String output;
 
+    @Option(names = "--batch-curve", arity = "0..1", paramLabel = "MAX", defaultValue = "0", fallbackValue = "64",
+            description = "Also time pure decode steps at batch sizes 1, 2, 4, ... MAX (64 when no MAX is given) at a short context,"
+                    + " beside the bandwidth and FMA rooflines: whether running more requests at once (what paging buys) pays on this"
+                    + " machine (default: off).")
+    int batchCurve;
+
     /**
      * A schema no request finishes (a string of at least 4096 characters), so guided requests run to their workload
      * length like the unguided ones: every position of the string is an automaton state of its own, so the run also
@@ -123,6 +130,13 @@ final class BenchThroughputCommand implements Callable<Integer> {
             if (warmup) {
                 ThroughputBench.warmUp(m, base, variants.getFirst(), options);
             }
+            BatchCurve.Result curve = null;
+            if (batchCurve != 0) {
+                List<Integer> sizes = BatchCurve.sizes(batchCurve);
+                try (ProgressBar bar = TerminalProgress.builder("batch curve").setInitialMax(sizes.size()).build()) {
+                    curve = BatchCurve.measure(m, base, batchCurve, bar::stepTo);
+                }
+            }
             List<ThroughputBench.RunResult> runs = new ArrayList<>();
             for (ThroughputBench.Variant v : variants) {
                 try (ProgressBar bar = TerminalProgress.builder(v.label()).setInitialMax(numPrompts).build()) {
@@ -133,7 +147,8 @@ final class BenchThroughputCommand implements Callable<Integer> {
             if (options.guided() != null) {
                 spec.commandLine().getErr().printf("json_schema compiled in %.1f ms%n", options.guided().compileNanos() / 1e6);
             }
-            out.print(output.equals("json") ? ThroughputReport.json(setup, runs) + "\n" : ThroughputReport.table(setup, runs));
+            out.print(output.equals("json") ? ThroughputReport.json(setup, runs, curve) + "\n"
+                    : ThroughputReport.table(setup, runs) + (curve == null ? "" : "\n" + curve.table()));
         }
         out.flush();
         return 0;

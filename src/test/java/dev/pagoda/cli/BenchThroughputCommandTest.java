@@ -50,6 +50,40 @@ class BenchThroughputCommandTest {
     }
 
     @Test
+    void batchCurvePrintsEverySizeBesideTheRoofline() throws Exception {
+        Run table = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:4:2", "--num-prompts", "1",
+                "--batch-curve", "8", "--no-warmup");
+        assertThat(table.code()).as(table.err()).isZero();
+        assertThat(table.out()).contains("decode by batch size").contains("bandwidth probe").contains("FMA probe")
+                .containsPattern("(?m)^\\s+batch\\s+tok/s\\s+step ms\\s+x batch 1\\s+roofline tok/s\\s+of roofline$");
+        for (int b : new int[] {1, 2, 4, 8}) {
+            assertThat(table.out()).containsPattern("(?m)^\\s+" + b + "\\s+\\d+\\.\\d\\s");
+        }
+
+        Run json = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:4:2", "--num-prompts", "1",
+                "--batch-curve", "4", "--no-warmup", "--output", "json");
+        assertThat(json.code()).as(json.err()).isZero();
+        JsonNode curve = new ObjectMapper().readTree(json.out()).get("batch_curve");
+        assertThat(curve.get("bandwidth_gb_s").asDouble()).isPositive();
+        assertThat(curve.get("peak_gflops").asDouble()).isPositive();
+        assertThat(curve.get("points")).hasSize(3);
+        int[] sizes = {1, 2, 4};
+        for (int i = 0; i < sizes.length; i++) {
+            JsonNode p = curve.get("points").get(i);
+            assertThat(p.get("batch").asInt()).isEqualTo(sizes[i]);
+            // Every timed step decoded exactly the whole batch: no prefill, no partial batch.
+            assertThat(p.get("steps").asLong()).isGreaterThanOrEqualTo(2);
+            assertThat(p.get("tokens").asLong()).isEqualTo(sizes[i] * p.get("steps").asLong());
+            assertThat(p.get("decode_tokens_per_s").asDouble()).isPositive();
+            assertThat(p.get("roofline_tokens_per_s").asDouble()).isPositive();
+        }
+
+        Run bad = CliTest.run("bench", "throughput", "--model", STORIES, "--num-prompts", "1", "--batch-curve", "-1");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err().strip()).isEqualTo("pagoda: --batch-curve must be at least 1, got -1");
+    }
+
+    @Test
     void synthSpecsWorkWhereverAModelIs() {
         Run r = CliTest.run("info", "--model", "synth:tiny:q8_0");
         assertThat(r.code()).as(r.err()).isZero();
