@@ -28,6 +28,51 @@ public enum SyntheticWorkload implements MemoryWorkload {
     public record Request(int promptTokens, int outputTokens) {
     }
 
+    /**
+     * A workload's lengths divided by {@code divisor} ({@code sharegpt/4}): drawn against {@code divisor} times the
+     * max model length, then divided (rounded, at least 1). Against the max model length the requests are as long
+     * as the full-size workload's against the larger one, so the contiguous layout's reservations waste the same
+     * share, at 1/divisor of the tokens to compute (weights dominate a step at these lengths): the paper's
+     * comparison in minutes on a CPU.
+     */
+    public record Scaled(SyntheticWorkload workload, int divisor) {
+        public Scaled {
+            if (divisor < 1) {
+                throw new PagodaException("workload " + workload.label() + "/" + divisor + ": the divisor must be at least 1");
+            }
+        }
+
+        /** {@code NAME} or {@code NAME/DIVISOR}. */
+        public static Scaled parse(String spec) {
+            int slash = spec.indexOf('/');
+            if (slash < 0) {
+                return new Scaled(SyntheticWorkload.parse(spec), 1);
+            }
+            try {
+                return new Scaled(SyntheticWorkload.parse(spec.substring(0, slash)), Integer.parseInt(spec.substring(slash + 1)));
+            } catch (NumberFormatException e) {
+                throw new PagodaException("workload '" + spec + "': '" + spec.substring(slash + 1) + "' is not a divisor");
+            }
+        }
+
+        public String label() {
+            return workload.label() + (divisor == 1 ? "" : "/" + divisor);
+        }
+
+        public List<Request> generate(int n, long seed, int maxModelLen) {
+            List<Request> full = workload.generate(n, seed, (int) Math.min(Integer.MAX_VALUE, (long) maxModelLen * divisor));
+            if (divisor == 1) {
+                return full;
+            }
+            List<Request> out = new ArrayList<>(full.size());
+            for (Request r : full) {
+                int prompt = Math.clamp(Math.round((float) r.promptTokens() / divisor), 1, maxModelLen - 1);
+                out.add(new Request(prompt, Math.clamp(Math.round((float) r.outputTokens() / divisor), 1, maxModelLen - prompt)));
+            }
+            return out;
+        }
+    }
+
     private final double meanInput;
     private final double meanOutput;
     private final double sigma;

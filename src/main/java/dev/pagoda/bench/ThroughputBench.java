@@ -140,6 +140,11 @@ public final class ThroughputBench {
             return recomputePreemptions + swapPreemptions;
         }
 
+        /** Requests of the max model length the KV cache holds at once: what the contiguous layout admits when clients ask for it. */
+        public long fullLengthRequests(int blockSize) {
+            return (long) kvBlocksTotal * blockSize / maxModelLen;
+        }
+
         /** Share of the looked-up prompt tokens that the prefix cache served; 0 when nothing was looked up. */
         public double prefixHitRate() {
             return prefixQueriedTokens == 0 ? 0 : (double) prefixHitTokens / prefixQueriedTokens;

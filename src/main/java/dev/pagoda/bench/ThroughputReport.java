@@ -109,6 +109,7 @@ public final class ThroughputReport {
         row(sb, "prefix cache hits / queried", runs, r -> fmt("%d / %d (%.1f%%)", r.prefixHitTokens(), r.prefixQueriedTokens(),
                 100 * r.prefixHitRate()));
         row(sb, "max model len", runs, r -> Integer.toString(r.maxModelLen()));
+        row(sb, "max-length requests KV holds", runs, r -> Long.toString(r.fullLengthRequests(e.blockSize())));
         List<Comparison> comparisons = comparisons(runs);
         if (!comparisons.isEmpty()) {
             sb.append('\n');
@@ -168,6 +169,7 @@ public final class ThroughputReport {
             n.put("prefix_queried_tokens", r.prefixQueriedTokens());
             n.put("prefix_hit_tokens", r.prefixHitTokens());
             n.put("max_model_len", r.maxModelLen());
+            n.put("max_length_requests_kv_holds", r.fullLengthRequests(e.blockSize()));
         }
         ArrayNode ratios = root.putArray("comparisons");
         for (Comparison c : comparisons(runs)) {

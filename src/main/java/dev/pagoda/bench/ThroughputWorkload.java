@@ -10,7 +10,8 @@ import java.util.List;
  * The requests of an offline throughput run: prompt token ids drawn at random from the vocabulary (no special
  * tokens) and the number of tokens each generates. Same spec, count, seed and max length: same requests.
  * <ul>
- *   <li>{@code sharegpt}, {@code alpaca}: lengths from {@link SyntheticWorkload}</li>
+ *   <li>{@code sharegpt}, {@code alpaca}: lengths from {@link SyntheticWorkload}; {@code sharegpt/4}: those lengths
+ *       divided by 4 ({@link SyntheticWorkload.Scaled})</li>
  *   <li>{@code fixed:IN:OUT}: every prompt IN tokens, every output OUT</li>
  *   <li>{@code prefix:SHARED:UNIQUE:OUT}: one SHARED-token prefix common to all prompts, then UNIQUE tokens of each
  *       request's own (the case automatic prefix caching serves)</li>
@@ -18,7 +19,7 @@ import java.util.List;
  * Lengths are capped so prompt + output fits the max model length (prompt first, it keeps at least one token).
  */
 public sealed interface ThroughputWorkload {
-    String USAGE = "sharegpt, alpaca, fixed:IN:OUT or prefix:SHARED:UNIQUE:OUT";
+    String USAGE = "sharegpt, alpaca (either as NAME/DIVISOR: lengths divided), fixed:IN:OUT or prefix:SHARED:UNIQUE:OUT";
 
     /** One request: its prompt and the tokens it generates (ignoring EOS). */
     record BenchRequest(int[] prompt, int outputTokens) {
@@ -45,11 +46,11 @@ public sealed interface ThroughputWorkload {
                 yield new SharedPrefix(v[0], v[1], v[2]);
             }
             default -> {
-                if (p.length != 1 || p[0].equals("seed")) {
+                if (p.length != 1 || p[0].startsWith("seed")) {
                     throw new PagodaException("unknown workload '" + spec + "': expected " + USAGE);
                 }
                 try {
-                    yield new Dataset(SyntheticWorkload.parse(spec));
+                    yield new Dataset(SyntheticWorkload.Scaled.parse(spec));
                 } catch (PagodaException e) {
                     throw new PagodaException("unknown workload '" + spec + "': expected " + USAGE);
                 }
@@ -57,8 +58,12 @@ public sealed interface ThroughputWorkload {
         };
     }
 
-    /** ShareGPT- or Alpaca-like lengths. */
-    record Dataset(SyntheticWorkload lengths) implements ThroughputWorkload {
+    /** ShareGPT- or Alpaca-like lengths, possibly divided. */
+    record Dataset(SyntheticWorkload.Scaled lengths) implements ThroughputWorkload {
+        public Dataset(SyntheticWorkload lengths) {
+            this(new SyntheticWorkload.Scaled(lengths, 1));
+        }
+
         @Override
         public String label() {
             return lengths.label();

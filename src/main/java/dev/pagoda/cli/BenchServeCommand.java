@@ -39,7 +39,8 @@ final class BenchServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(names = "--workload", defaultValue = "sharegpt",
-            description = "sharegpt, alpaca or seed (synthetic lengths, see bench memory), or random (--input-len/--output-len) (default: ${DEFAULT-VALUE}).")
+            description = "sharegpt, alpaca or seed (synthetic lengths, see bench memory; NAME/DIVISOR divides them, e.g. sharegpt/4), or random "
+                    + "(--input-len/--output-len) (default: ${DEFAULT-VALUE}).")
     String workload;
 
     @Option(names = "--input-len", defaultValue = "128", description = "Prompt tokens of the random workload (default: ${DEFAULT-VALUE}).")
@@ -139,7 +140,7 @@ final class BenchServeCommand implements Callable<Integer> {
             throw new PagodaException("--num-prompts must be at least 1, got " + numPrompts);
         }
         if (!workload.equalsIgnoreCase("random")) {
-            return SyntheticWorkload.parse(workload).generate(numPrompts, seed, maxModelLen);
+            return SyntheticWorkload.Scaled.parse(workload).generate(numPrompts, seed, maxModelLen);
         }
         if (inputLen < 1 || outputLen < 1 || inputLen + outputLen > maxModelLen) {
             throw new PagodaException("--input-len " + inputLen + " + --output-len " + outputLen + " must be at least 1 each and fit the "

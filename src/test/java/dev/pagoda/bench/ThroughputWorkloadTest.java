@@ -2,6 +2,7 @@ package dev.pagoda.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.bench.ThroughputWorkload.BenchRequest;
@@ -26,8 +27,25 @@ class ThroughputWorkloadTest {
     }
 
     @Test
+    void dividedLengthsAreTheFullWorkloadsAgainstALongerContext() {
+        ThroughputWorkload w = ThroughputWorkload.parse("sharegpt/4");
+        assertThat(w.label()).isEqualTo("sharegpt/4");
+        List<BenchRequest> small = w.requests(200, 5, 256, VOCAB);
+        List<SyntheticWorkload.Request> full = SyntheticWorkload.SHAREGPT.generate(200, 5, 1024);
+        for (int i = 0; i < small.size(); i++) {
+            BenchRequest r = small.get(i);
+            assertThat(r.prompt().length + r.outputTokens()).isLessThanOrEqualTo(256);
+            assertThat(r.prompt().length).isBetween(1, 255).isCloseTo(full.get(i).promptTokens() / 4, within(1));
+            assertThat(r.outputTokens()).isGreaterThanOrEqualTo(1).isCloseTo(full.get(i).outputTokens() / 4, within(1));
+        }
+        assertThat(ThroughputWorkload.parse("alpaca/1")).isEqualTo(ThroughputWorkload.parse("alpaca"));
+        assertThat(SyntheticWorkload.Scaled.parse("seed/2").generate(3, 1, 1024)).allSatisfy(
+                r -> assertThat(r.promptTokens() + r.outputTokens()).isIn(25, 150, 350));
+    }
+
+    @Test
     void badSpecsAreOneLineErrors() {
-        for (String bad : new String[] {"sharegtp", "seed", "fixed", "fixed:1", "fixed:a:2", "fixed:0:4", "fixed:4:0",
+        for (String bad : new String[] {"sharegpt/0", "sharegpt/x", "sharegpt/", "seed/2", "sharegtp", "seed", "fixed", "fixed:1", "fixed:a:2", "fixed:0:4", "fixed:4:0",
                 "prefix:1:2", "prefix:0:0:4", "prefix:-1:4:4", "fixed:1:2:3"}) {
             assertThatThrownBy(() -> ThroughputWorkload.parse(bad)).as(bad).isInstanceOf(PagodaException.class)
                     .message().doesNotContain("\n").contains("workload");
