@@ -27,7 +27,9 @@ import java.util.function.IntConsumer;
 /**
  * The serving benchmark (vLLM bench serve): requests sent to an OpenAI-compatible {@code /v1/completions} at
  * gamma-distributed times, at most {@code maxConcurrency} in flight, each streamed with {@code ignore_eos} and
- * {@code max_tokens} set to its output length; one warm-up request first. The client times every streamed chunk.
+ * {@code max_tokens} set to its output length (or to the rest of the context, the stream closed by the client
+ * at the output length: the server aborts the request as a client gone); one warm-up request first. The client
+ * times every streamed chunk (one per generated token).
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -163,7 +165,7 @@ public final class ServeBench {
         for (int t : r.prompt()) {
             prompt.add(t);
         }
-        body.put("max_tokens", r.outputTokens());
+        body.put("max_tokens", r.maxTokens());
         body.put("ignore_eos", true);
         body.put("temperature", 0);
         body.put("stream", true);
@@ -204,6 +206,12 @@ public final class ServeBench {
                             itls.add((now - last) / 1e9);
                         }
                         last = now;
+                        if (itls.size() + 1 == r.outputTokens() && r.maxTokens() > r.outputTokens()) {
+                            // The request's stand-in for EOS: leaving closes the connection, and the server aborts it.
+                            outputTokens = r.outputTokens();
+                            done = true;
+                            break;
+                        }
                     }
                     JsonNode usage = chunk.get("usage");
                     if (usage != null && !usage.isNull()) {

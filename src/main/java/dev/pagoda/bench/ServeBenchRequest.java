@@ -4,9 +4,19 @@ package dev.pagoda.bench;
  * One benchmark request and what the client measured of it (seconds from its send time).
  *
  * @param prompt       token ids sent as the prompt
- * @param outputTokens tokens asked for (max_tokens, with ignore_eos)
+ * @param outputTokens tokens the request generates (with ignore_eos)
+ * @param maxTokens    max_tokens sent: {@code outputTokens}, or more when the client asks for the rest of the context
+ *                     and closes the stream after {@code outputTokens} (what a client does at EOS)
  */
-public record ServeBenchRequest(int[] prompt, int outputTokens) {
+public record ServeBenchRequest(int[] prompt, int outputTokens, int maxTokens) {
+    public ServeBenchRequest(int[] prompt, int outputTokens) {
+        this(prompt, outputTokens, outputTokens);
+    }
+
+    /** The same request asking for all the context its prompt leaves, as a client sending no max_tokens does. */
+    public ServeBenchRequest askingForTheRest(int maxModelLen) {
+        return new ServeBenchRequest(prompt, outputTokens, maxModelLen - prompt.length);
+    }
 
     /**
      * What happened to one request.

@@ -61,6 +61,12 @@ final class BenchServeCommand implements Callable<Integer> {
     @Option(names = "--max-concurrency", defaultValue = "0", description = "Requests in flight at most; 0 is unbounded (default: ${DEFAULT-VALUE}).")
     int maxConcurrency;
 
+    @Option(names = "--client-max-tokens", defaultValue = "workload",
+            description = "workload: each request asks for exactly its output length; context: each asks for the rest of the context "
+                    + "and the client closes the stream at its output length, as at EOS, so the server reserves what clients ask "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String clientMaxTokens;
+
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the lengths, prompts and arrivals (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -89,6 +95,11 @@ final class BenchServeCommand implements Callable<Integer> {
                 rate, burstiness, maxConcurrency, seed));
         ServeBench.ServerInfo info = bench.probe();
         List<ServeBenchRequest> requests = bench.requests(lengths(info.maxModelLen()), seed);
+        switch (clientMaxTokens) {
+            case "workload" -> { }
+            case "context" -> requests = requests.stream().map(r -> r.askingForTheRest(info.maxModelLen())).toList();
+            default -> throw new PagodaException("--client-max-tokens must be workload or context, got '" + clientMaxTokens + "'");
+        }
         err.printf("bench serve: %d requests of %s to %s (%s) at %s req/s, burstiness %s, max concurrency %s%n", numPrompts, workload,
                 url, info.model(), requestRate, burstiness, maxConcurrency == 0 ? "unbounded" : maxConcurrency);
         err.flush();
@@ -105,6 +116,7 @@ final class BenchServeCommand implements Callable<Integer> {
         settings.put("Request rate (req/s)", requestRate);
         settings.put("Burstiness", burstiness);
         settings.put("Max concurrency", maxConcurrency == 0 ? "unbounded" : Integer.toString(maxConcurrency));
+        settings.put("Client max tokens", clientMaxTokens);
         ServeBenchResult result = new ServeBenchResult(run, slos, settings);
         out.print(result.table());
         out.flush();

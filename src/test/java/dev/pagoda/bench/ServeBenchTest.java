@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.FinishReason;
 import dev.pagoda.engine.LLM;
+import dev.pagoda.kv.KvLayout;
 import dev.pagoda.model.ModelLoader;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
@@ -74,6 +76,31 @@ class ServeBenchTest {
             assertThat(json.get("completed").asInt()).isEqualTo(6);
             assertThat(json.get("itls")).hasSize(6);
             assertThat(json.get("mean_ttft_ms").asDouble()).isPositive();
+        }
+    }
+
+    @Test
+    void clientsAskingForTheRestOfTheContextLeaveAtTheirLength() throws Exception {
+        try (LLM llm = LLM.of(ModelLoader.open(TestData.path("models/stories260K/stories260K.bin")),
+                EngineConfig.builder().maxModelLen(128).kvCacheMemory(4L << 20).kvLayout(KvLayout.CONTIGUOUS).build());
+             OpenAiServer server = OpenAiServer.start(llm, ServerConfig.loopback("stories260K"))) {
+            ServeBench bench = new ServeBench(new ServeBench.Options(URI.create(server.baseUrl() + "/"), null, null, 50, 1, 0, 1));
+            ServeBench.ServerInfo info = bench.probe();
+            List<ServeBenchRequest> requests = bench.requests(SyntheticWorkload.ALPACA.generate(4, 2, 64), 2).stream()
+                    .map(r -> r.askingForTheRest(info.maxModelLen())).toList();
+            assertThat(requests).allSatisfy(r -> assertThat(r.maxTokens()).isEqualTo(128 - r.prompt().length).isGreaterThan(r.outputTokens()));
+            ServeBench.Run run = bench.run(info.model(), requests, i -> { });
+            for (int i = 0; i < requests.size(); i++) {
+                ServeBenchRequest.Outcome o = run.outcomes().get(i);
+                assertThat(o.success()).as(o.error()).isTrue();
+                assertThat(o.outputTokens()).isEqualTo(requests.get(i).outputTokens());
+                assertThat(o.itls()).hasSize(requests.get(i).outputTokens() - 1);
+            }
+            // Each client left at its length; the server aborted its request and freed its reservation.
+            llm.engine().awaitIdle();
+            assertThat(llm.engine().kvUsage().sequences()).isZero();
+            assertThat(llm.engine().stats().finished()).containsEntry(FinishReason.ABORT, (long) requests.size())
+                    .doesNotContainKey(FinishReason.LENGTH);
         }
     }
 }
