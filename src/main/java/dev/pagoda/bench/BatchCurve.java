@@ -29,7 +29,7 @@ public final class BatchCurve {
     /** Tokens of context every sequence shares (whole cached blocks); each point's sequences decode after them. */
     private static final int CONTEXT = 32;
     /** Decode tokens timed per point, in at least {@link #MIN_STEPS} steps: many steps at batch 1, few long ones at 64. */
-    private static final int TOKENS_PER_POINT = 32, MIN_STEPS = 2;
+    private static final int TOKENS_PER_POINT = 16, MIN_STEPS = 2;
 
     private BatchCurve() {
     }
@@ -53,6 +53,15 @@ public final class BatchCurve {
             return Math.min(batch * bandwidthGBps * 1e9 / weightBytesPerToken, peakGflops * 1e9 / flopsPerToken);
         }
 
+        /**
+         * The batch from which computing, not streaming the weights, bounds a step (the roofline's ridge). Running
+         * more requests at once raises the bound only up to it: paged over contiguous can reach at most
+         * min(paged batch, ridge) / min(contiguous batch, ridge).
+         */
+        public double ridgeBatch() {
+            return peakGflops * weightBytesPerToken / (bandwidthGBps * flopsPerToken);
+        }
+
         public String table() {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                     "decode by batch size (pure decode steps at a %d-token context; bandwidth probe %.1f GB/s over %.4g MiB of weights"
@@ -60,6 +69,8 @@ public final class BatchCurve {
                     contextTokens, bandwidthGBps, weightBytesPerToken / 1048576.0, peakGflops, flopsPerToken / 1e9));
             sb.append(String.format(Locale.ROOT, "%6s %12s %10s %10s %16s %12s%n", "batch", "tok/s", "step ms", "x batch 1",
                     "roofline tok/s", "of roofline"));
+            sb.append(String.format(Locale.ROOT, "roofline ridge at batch %.1f: above it a step is bound by compute, so more running"
+                    + " requests (what paging buys) no longer raise the bound%n", ridgeBatch()));
             double one = points.getFirst().tokensPerSecond();
             for (Point p : points) {
                 double roof = rooflineTokensPerSecond(p.batch());
@@ -75,6 +86,7 @@ public final class BatchCurve {
             node.put("flops_per_token", flopsPerToken);
             node.put("bandwidth_gb_s", bandwidthGBps);
             node.put("peak_gflops", peakGflops);
+            node.put("ridge_batch", ridgeBatch());
             for (Point p : points) {
                 node.withArray("points").addObject().put("batch", p.batch()).put("steps", p.steps()).put("tokens", p.tokens())
                         .put("decode_tokens_per_s", p.tokensPerSecond()).put("step_ms", p.stepMillis())

@@ -55,6 +55,7 @@ class BenchThroughputCommandTest {
                 "--batch-curve", "8", "--no-warmup");
         assertThat(table.code()).as(table.err()).isZero();
         assertThat(table.out()).contains("decode by batch size").contains("bandwidth probe").contains("FMA probe")
+                .contains("roofline ridge at batch")
                 .containsPattern("(?m)^\\s+batch\\s+tok/s\\s+step ms\\s+x batch 1\\s+roofline tok/s\\s+of roofline$");
         for (int b : new int[] {1, 2, 4, 8}) {
             assertThat(table.out()).containsPattern("(?m)^\\s+" + b + "\\s+\\d+\\.\\d\\s");
@@ -66,6 +67,7 @@ class BenchThroughputCommandTest {
         JsonNode curve = new ObjectMapper().readTree(json.out()).get("batch_curve");
         assertThat(curve.get("bandwidth_gb_s").asDouble()).isPositive();
         assertThat(curve.get("peak_gflops").asDouble()).isPositive();
+        assertThat(curve.get("ridge_batch").asDouble()).isPositive();
         assertThat(curve.get("points")).hasSize(3);
         int[] sizes = {1, 2, 4};
         for (int i = 0; i < sizes.length; i++) {
