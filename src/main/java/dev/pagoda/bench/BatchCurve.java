@@ -67,10 +67,10 @@ public final class BatchCurve {
                     "decode by batch size (pure decode steps at a %d-token context; bandwidth probe %.1f GB/s over %.4g MiB of weights"
                             + " per token, FMA probe %.1f GFLOP/s over %.4g GFLOP per token)%n",
                     contextTokens, bandwidthGBps, weightBytesPerToken / 1048576.0, peakGflops, flopsPerToken / 1e9));
-            sb.append(String.format(Locale.ROOT, "%6s %12s %10s %10s %16s %12s%n", "batch", "tok/s", "step ms", "x batch 1",
-                    "roofline tok/s", "of roofline"));
             sb.append(String.format(Locale.ROOT, "roofline ridge at batch %.1f: above it a step is bound by compute, so more running"
                     + " requests (what paging buys) no longer raise the bound%n", ridgeBatch()));
+            sb.append(String.format(Locale.ROOT, "%6s %12s %10s %10s %16s %12s%n", "batch", "tok/s", "step ms", "x batch 1",
+                    "roofline tok/s", "of roofline"));
             double one = points.getFirst().tokensPerSecond();
             for (Point p : points) {
                 double roof = rooflineTokensPerSecond(p.batch());
