@@ -54,11 +54,15 @@ final class ModelFreeReplay<T> {
             steps++;
             long preemptionsBefore = scheduler.recomputePreemptions();
             ScheduledBatch<T> batch = scheduler.schedule();
-            if (batch.size() == 0 && scheduler.recomputePreemptions() == preemptionsBefore) {
-                Sequence<T> next = scheduler.nextWaiting();
-                throw new PagodaException("a request with a " + next.length() + "-token prompt (at most "
-                        + next.maxLength() + " tokens) never fits the KV budget of "
+            if (!batch.ignored().isEmpty()) {
+                Sequence<T> never = batch.ignored().getFirst();
+                throw new PagodaException("a request with a " + never.promptLength() + "-token prompt (at most "
+                        + never.maxLength() + " tokens" + (batch.ignored().size() > 1 ? " in each of "
+                        + batch.ignored().size() + " sequences" : "") + ") never fits the KV budget of "
                         + scheduler.allocator().totalSlots() + " slots");
+            }
+            if (batch.size() == 0 && scheduler.recomputePreemptions() == preemptionsBefore) {
+                throw new IllegalStateException("the replay made no progress");
             }
             scheduler.advance(batch);
             observe.accept(scheduler);

@@ -28,7 +28,8 @@ public final class Sequence<T> {
     private boolean cacheable = true;
 
     /**
-     * @param arrival   FCFS order: lower arrives earlier (and is preempted later)
+     * @param arrival   FCFS order: lower arrives earlier (and is preempted later). A request's sequences share it:
+     *                  it is their group ({@link #group()})
      * @param maxLength the most tokens this sequence can ever hold (prompt + max new tokens, capped by the
      *                  model length): what the contiguous layout reserves
      */
@@ -62,6 +63,14 @@ public final class Sequence<T> {
     }
 
     public long arrival() {
+        return arrival;
+    }
+
+    /**
+     * The request this sequence belongs to, its arrival: forks inherit it, so a request's samples or beams are one
+     * group, preempted and admitted together.
+     */
+    public long group() {
         return arrival;
     }
 
