@@ -67,6 +67,26 @@ public final class Scheduler<T> {
         return child;
     }
 
+    /**
+     * A new running sequence of {@code parent}'s group with all of running {@code parent}'s tokens and none of its
+     * K/V: it computes a private copy of them from the next step on, as a recomputed sequence does (a beam forked
+     * without block sharing, as the memory benchmark measures it). Null when the allocator cannot place even an
+     * empty sequence now (the contiguous layout reserves its maximum length).
+     */
+    public Sequence<T> copy(Sequence<T> parent, T owner) {
+        if (parent.status != SequenceStatus.RUNNING) {
+            throw new IllegalArgumentException("only a running sequence is copied");
+        }
+        KvSequence kv = allocator.allocate(PrefixHit.none(allocator.blockSize()), 0, parent.maxLength(), 0);
+        if (kv == null) {
+            return null;
+        }
+        Sequence<T> child = new Sequence<>(owner, parent, kv);
+        child.computed = 0;
+        running.add(child);
+        return child;
+    }
+
     public KvAllocator allocator() {
         return allocator;
     }

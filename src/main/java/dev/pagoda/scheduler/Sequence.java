@@ -45,8 +45,11 @@ public final class Sequence<T> {
         this.length = prompt.length;
     }
 
-    /** A running sequence sharing a parent's tokens and computed K/V (parallel sampling, beam search). */
-    Sequence(T owner, Sequence<T> parent, KvSequence forkedKv) {
+    /**
+     * A running sequence of a parent's group with its tokens, placed in {@code kv}: sharing the parent's computed
+     * K/V (a fork: parallel sampling, beam search), or empty (a copy: the caller sets computed to 0).
+     */
+    Sequence(T owner, Sequence<T> parent, KvSequence kv) {
         this.owner = owner;
         this.arrival = parent.arrival;
         this.tokens = Arrays.copyOf(parent.tokens, parent.tokens.length);
@@ -54,7 +57,7 @@ public final class Sequence<T> {
         this.maxLength = parent.maxLength;
         this.length = parent.length;
         this.computed = parent.computed;
-        this.kv = forkedKv;
+        this.kv = kv;
         this.status = SequenceStatus.RUNNING;
     }
 
