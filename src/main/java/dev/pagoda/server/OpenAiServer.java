@@ -7,6 +7,8 @@ import dev.pagoda.engine.LLM;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,11 +40,25 @@ public final class OpenAiServer implements AutoCloseable {
         }
         ServerMetrics metrics = new ServerMetrics(config.servedModelName());
         this.serving = new Serving(llm.engine(), llm.model(), config, metrics, new Admission(config.maxWaiting()),
-                ChatTemplate.of(llm.model()), bound);
+                ChatTemplate.of(llm.model()), bound, systemFingerprint(llm));
         this.completions = new CompletionsEndpoint(serving);
         this.chat = new ChatCompletionsEndpoint(serving);
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = new HttpListener(config, metrics, this::exchange);
+    }
+
+    /**
+     * {@code fp_} and 12 hex digits of a hash of what decides the outputs: this version, the model (name, format,
+     * shape) and the KV cache's number type. Batch, chunking and cache settings do not change outputs, so they are left out.
+     */
+    static String systemFingerprint(LLM llm) {
+        String what = VERSION + "|" + llm.model().name() + "|" + llm.model().format() + "|" + llm.model().config() + "|"
+                + llm.engine().config().kvDtype();
+        try {
+            return "fp_" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8)), 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Binds and starts serving; a port of 0 picks a free one (see {@link #port()}). */
