@@ -73,7 +73,8 @@ public final class ServeBench {
 
     /**
      * GET /v1/models: the first model (or the one asked for) and its max_model_len when listed (vLLM and Pagoda list it).
-     * With the model named, a server without /v1/models is taken at its word.
+     * A named model is taken at its word when the server lists another or has no /v1/models (llama-server serves its
+     * one model under any name), as vLLM's bench does.
      */
     public ServerInfo probe() {
         JsonNode models;
@@ -90,7 +91,10 @@ public final class ServeBench {
                 return new ServerInfo(m.path("id").asText(), Math.max(0, m.path("max_model_len").asInt(0)));
             }
         }
-        throw new PagodaException(options.baseUrl() + " does not serve " + (options.model() == null ? "any model" : "model " + options.model()));
+        if (options.model() != null) {
+            return new ServerInfo(options.model(), 0);
+        }
+        throw new PagodaException(options.baseUrl() + "/v1/models lists no model");
     }
 
     /**

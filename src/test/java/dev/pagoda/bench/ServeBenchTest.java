@@ -91,6 +91,9 @@ class ServeBenchTest {
                     Double.POSITIVE_INFINITY, 1, 0, 3), local.tokenizer());
             ServeBench.ServerInfo info = bench.probe();
             assertThat(info).isEqualTo(new ServeBench.ServerInfo("stories260K", 0));
+            // A model named but listed under another name (llama-server's file alias) is taken at its word.
+            assertThat(new ServeBench(new ServeBench.Options(URI.create(fake.baseUrl()), "/v1/completions", "org/other", null, 1, 1, 0, 3),
+                    local.tokenizer()).probe()).isEqualTo(new ServeBench.ServerInfo("org/other", 0));
             List<ServeBenchRequest> requests = bench.requests(List.of(new SyntheticWorkload.Request(20, 9), new SyntheticWorkload.Request(7, 9)), 3);
             ServeBench.Run run = bench.run(info.model(), requests, i -> { });
             ServeBenchResult r = new ServeBenchResult(run, Map.of(), Map.of());
