@@ -55,8 +55,14 @@ public final class ServeBench {
         }
     }
 
-    /** What the server says about itself: the served model id, and its max model length (0 when it does not say). */
-    public record ServerInfo(String model, int maxModelLen) {
+    /**
+     * What the server says about itself: the served model id, its max model length (0 when it does not say), and
+     * where it loaded the model from (vLLM's and Pagoda's {@code root}; null when it does not say).
+     */
+    public record ServerInfo(String model, int maxModelLen, String root) {
+        public ServerInfo(String model, int maxModelLen) {
+            this(model, maxModelLen, null);
+        }
     }
 
     private final Options options;
@@ -88,7 +94,8 @@ public final class ServeBench {
         }
         for (JsonNode m : models.path("data")) {
             if (options.model() == null || options.model().equals(m.path("id").asText())) {
-                return new ServerInfo(m.path("id").asText(), Math.max(0, m.path("max_model_len").asInt(0)));
+                return new ServerInfo(m.path("id").asText(), Math.max(0, m.path("max_model_len").asInt(0)),
+                        m.hasNonNull("root") ? m.get("root").asText() : null);
             }
         }
         if (options.model() != null) {

@@ -107,25 +107,32 @@ final class BenchServeCommand implements Callable<Integer> {
         ServeBench.Options options = new ServeBench.Options(URI.create(url), endpoint.startsWith("/") ? endpoint : "/" + endpoint, model,
                 apiKey, rate, burstiness, maxConcurrency, seed);
         ServeBench.ServerInfo info = new ServeBench(options, null).probe();
-        try (Model local = tokenizerModel(info.model())) {
+        try (Model local = tokenizerModel(info)) {
             return run(out, err, new ServeBench(options, local.tokenizer()), info, slos);
         }
     }
 
-    /** The --tokenizer model, or the served model when it resolves here. */
-    private Model tokenizerModel(String served) {
-        ModelOption m = new ModelOption();
-        m.model = tokenizer != null ? tokenizer : served;
-        m.revision = "main";
-        try {
-            return m.open();
-        } catch (PagodaException e) {
-            if (tokenizer != null) {
-                throw e;
-            }
-            throw new PagodaException("the served model '" + served + "' is not a local model, so its tokenizer is unknown here: name one with "
-                    + "--tokenizer MODEL (" + e.getMessage() + ")");
+    /** The --tokenizer model, else the served model when its id, or the root the server loaded it from, resolves here. */
+    private Model tokenizerModel(ServeBench.ServerInfo info) {
+        if (tokenizer != null) {
+            return open(tokenizer);
         }
+        try {
+            return open(info.model());
+        } catch (PagodaException e) {
+            if (info.root() != null && Files.exists(Path.of(info.root()))) {
+                return open(info.root());
+            }
+            throw new PagodaException("the served model '" + info.model() + "' is not a local model, so its tokenizer is unknown here: "
+                    + "name one with --tokenizer MODEL (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Model open(String spec) {
+        ModelOption m = new ModelOption();
+        m.model = spec;
+        m.revision = "main";
+        return m.open();
     }
 
     private int run(PrintWriter out, PrintWriter err, ServeBench bench, ServeBench.ServerInfo info, Map<String, Double> slos)

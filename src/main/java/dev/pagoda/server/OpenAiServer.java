@@ -269,7 +269,8 @@ public final class OpenAiServer implements AutoCloseable {
         m.put("object", "model");
         m.put("created", created);
         m.put("owned_by", "pagoda");
-        m.put("root", serving.model().name());
+        // vLLM's root: where the model was loaded from, so a client on this machine (bench serve) can open its tokenizer.
+        m.put("root", serving.model().source().toAbsolutePath().toString());
         m.put("max_model_len", serving.engine().maxModelLen());
         return root;
     }

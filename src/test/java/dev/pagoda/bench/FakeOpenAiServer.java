@@ -14,7 +14,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A minimal OpenAI-compatible server on a loopback port, as a plain proxy or an older llama-server is: /v1/models
- * names one model without max_model_len, /v1/completions streams a fixed reply in three chunks with no usage chunk,
+ * names one model without max_model_len (with a {@code root} when given one), /v1/completions streams a fixed reply in three chunks with no usage chunk,
  * and there is no /tokenize. Keeps every completion request body it received.
  */
 public final class FakeOpenAiServer implements AutoCloseable {
@@ -23,12 +23,17 @@ public final class FakeOpenAiServer implements AutoCloseable {
     public final List<JsonNode> received = new CopyOnWriteArrayList<>();
 
     public FakeOpenAiServer(String model) {
+        this(model, null);
+    }
+
+    public FakeOpenAiServer(String model, String root) {
         try {
             http = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        http.createContext("/v1/models", ex -> answer(ex, 200, "application/json", "{\"object\": \"list\", \"data\": [{\"id\": \"" + model + "\"}]}"));
+        String listed = "{\"id\": \"" + model + "\"" + (root == null ? "" : ", \"root\": \"" + root + "\"") + "}";
+        http.createContext("/v1/models", ex -> answer(ex, 200, "application/json", "{\"object\": \"list\", \"data\": [" + listed + "]}"));
         http.createContext("/v1/completions", ex -> {
             received.add(new ObjectMapper().readTree(ex.getRequestBody()));
             StringBuilder sse = new StringBuilder();

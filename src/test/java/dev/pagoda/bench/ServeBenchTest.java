@@ -58,7 +58,9 @@ class ServeBenchTest {
             ServeBench bench = new ServeBench(new ServeBench.Options(URI.create(server.baseUrl() + "/"), "/v1/completions", null, null, 50, 1,
                     3, 1), llm.model().tokenizer());
             ServeBench.ServerInfo info = bench.probe();
-            assertThat(info).isEqualTo(new ServeBench.ServerInfo("stories260K", 256));
+            assertThat(info.model()).isEqualTo("stories260K");
+            assertThat(info.maxModelLen()).isEqualTo(256);
+            assertThat(info.root()).as("where the server loaded the model from").endsWith("stories260K.bin");
             List<ServeBenchRequest> requests = bench.requests(SyntheticWorkload.ALPACA.generate(6, 1, 64), 1);
             bench.warmUp(info.model(), requests.getFirst());
             AtomicInteger progress = new AtomicInteger();

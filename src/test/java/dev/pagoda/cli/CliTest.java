@@ -59,6 +59,12 @@ class CliTest {
             assertThat(r.out()).contains("Successful requests:").contains("Total input tokens:").containsPattern("Total input tokens:\\s+24\\b");
             assertThat(fake.received).hasSize(4).allSatisfy(b -> assertThat(b.get("prompt")).hasSize(8));
         }
+        // A served id that names nothing here (a GGUF's own name): the root the server loaded it from gives the tokenizer.
+        try (FakeOpenAiServer fake = new FakeOpenAiServer("llama", model("models/stories260K/stories260K.bin"))) {
+            Run r = run("bench", "serve", "--base-url", fake.baseUrl(), "--workload", "random", "--input-len", "8", "--output-len", "4",
+                    "--num-prompts", "1", "--no-progress");
+            assertThat(r.code()).as(r.err()).isZero();
+        }
         try (FakeOpenAiServer fake = new FakeOpenAiServer("org/not-here")) {
             Run r = run("bench", "serve", "--base-url", fake.baseUrl(), "--num-prompts", "1");
             assertThat(r.code()).isEqualTo(2);
