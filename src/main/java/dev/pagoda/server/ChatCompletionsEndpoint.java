@@ -38,6 +38,7 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     Prepared prepare(ObjectNode body) {
+        GuidedRequest.refuseWithBeamSearch(body);
         unsupported(body, "functions", "use_beam_search");
         boolean[] flags = streamFlags(body);
         ToolRequest tools = ToolRequest.parse(body);
