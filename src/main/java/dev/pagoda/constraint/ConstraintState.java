@@ -92,6 +92,11 @@ public final class ConstraintState {
         state = next;
     }
 
+    /** The automaton state (tests compare the applied mask with the state's). */
+    int state() {
+        return state;
+    }
+
     /** Whether the text so far is a complete value of the constraint. */
     public boolean complete() {
         return matcher.accepting(state);
