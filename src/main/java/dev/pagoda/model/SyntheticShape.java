@@ -12,6 +12,8 @@ public final class SyntheticShape {
     /** stories260K's shape. */
     public static final SyntheticShape TINY = new SyntheticShape("tiny", "llama", 64, 172, 5, 8, 4, 8, 512, 512, 0);
     public static final SyntheticShape LLAMA_76M = new SyntheticShape("llama-76m", "llama", 768, 2048, 12, 12, 4, 64, 32000, 2048, 0);
+    /** llama-76m's body with a Llama 3 sized vocabulary: what guided decoding's masks cost at 128k tokens. */
+    public static final SyntheticShape LLAMA_76M_V128K = new SyntheticShape("llama-76m-v128k", "llama", 768, 2048, 12, 12, 4, 64, 128256, 2048, 0);
     public static final SyntheticShape LLAMA_1B = new SyntheticShape("llama-1b", "llama", 2048, 8192, 16, 32, 8, 64, 128256, 4096, 0);
     public static final SyntheticShape LLAMA3_1B = new SyntheticShape("llama3-1b", "llama3", 2048, 8192, 16, 32, 8, 64, 128256, 8192, 0);
     public static final SyntheticShape QWEN2_05B = new SyntheticShape("qwen2-0.5b", "qwen2", 896, 4864, 24, 14, 2, 64, 151936, 8192, 0);
@@ -19,7 +21,7 @@ public final class SyntheticShape {
     public static final SyntheticShape GEMMA2_2B = new SyntheticShape("gemma2-2b", "gemma2", 2304, 9216, 26, 8, 4, 256, 256000, 8192, 4096);
     public static final SyntheticShape GEMMA3_1B = new SyntheticShape("gemma3-1b", "gemma3", 1152, 6912, 26, 4, 1, 256, 262144, 8192, 512);
     public static final SyntheticShape PHI3_MINI = new SyntheticShape("phi3-mini", "phi3", 3072, 8192, 32, 32, 32, 96, 32064, 4096, 2047);
-    private static final List<SyntheticShape> NAMED = List.of(TINY, LLAMA_76M, LLAMA_1B, LLAMA3_1B, QWEN2_05B, QWEN3_06B, GEMMA2_2B,
+    private static final List<SyntheticShape> NAMED = List.of(TINY, LLAMA_76M, LLAMA_76M_V128K, LLAMA_1B, LLAMA3_1B, QWEN2_05B, QWEN3_06B, GEMMA2_2B,
             GEMMA3_1B, PHI3_MINI);
 
     /** The architectures {@code pagoda synth --arch} knows, each with its default shape. */

@@ -38,6 +38,7 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     Prepared prepare(ObjectNode body) {
+        GuidedRequest.refuseWithBeamSearch(body);
         unsupported(body, "functions", "use_beam_search");
         boolean[] flags = streamFlags(body);
         ToolRequest tools = ToolRequest.parse(body);
@@ -64,13 +65,26 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
         Boolean agp = JsonFields.optBool(body, "add_generation_prompt");
         ToolRequest tools = ToolRequest.parse(body);
         String text = serving.chatTemplate().render(messages(body.get("messages")), agp == null || agp,
-                tools == null ? null : tools.templateTools());
+                tools == null ? null : tools.templateTools(), templateKwargs(body));
         boolean own = serving.chatTemplate().rendersSpecialTokens();
         int[] tokens = serving.encode(text, !own, own, "messages");
         if (tokens.length == 0) {
             throw ApiException.badRequest("the rendered conversation has no tokens", "messages");
         }
         return tokens;
+    }
+
+    /** vLLM's {@code chat_template_kwargs}: more template variables (Qwen3's {@code enable_thinking}). */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> templateKwargs(ObjectNode body) {
+        JsonNode k = body.get("chat_template_kwargs");
+        if (k == null || k.isNull()) {
+            return Map.of();
+        }
+        if (!k.isObject()) {
+            throw ApiException.badRequest("chat_template_kwargs must be an object", "chat_template_kwargs");
+        }
+        return JsonFields.JSON.convertValue(k, Map.class);
     }
 
     /** Messages as the template sees them: role and content (text parts joined), other string fields kept. */

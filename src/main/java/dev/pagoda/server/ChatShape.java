@@ -12,14 +12,16 @@ import java.util.function.Consumer;
 
 /**
  * /v1/chat/completions: a {@code chat.completion}, or {@code chat.completion.chunk}s with a delta per choice.
- * When the reply is read for tool calls, its text is held back while streaming and sent at the end as
- * {@code delta.tool_calls} (a chunk naming each call, then one with its arguments), or as content if it
- * holds no call.
+ * When the reply is read for tool calls, a stream sends its content until a call begins, then each call as
+ * OpenAI does: a {@code delta.tool_calls} chunk with its index, id, type and name (arguments empty), then its
+ * arguments in pieces as they are written; the last chunk finishes with {@code tool_calls}.
  */
 final class ChatShape extends ResponseShape {
     private final ToolRequest tools;
     private final ToolCallParser parser;
-    private final StringBuilder[] held;
+    private final ToolCallStream[] readers;
+    /** The chunks the reader of the choice being read made of its last increment. */
+    private final List<ObjectNode> made = new ArrayList<>();
 
     /** @param tools the request's tools when its reply is read for calls, else null */
     ChatShape(String id, String model, String fingerprint, LogprobsJson logprobs, ToolRequest tools, ToolCallParser parser,
@@ -27,7 +29,7 @@ final class ChatShape extends ResponseShape {
         super(id, model, fingerprint, logprobs);
         this.tools = tools;
         this.parser = parser;
-        this.held = new StringBuilder[tools == null ? 0 : choices];
+        this.readers = new ToolCallStream[tools == null ? 0 : choices];
     }
 
     @Override
@@ -35,37 +37,44 @@ final class ChatShape extends ResponseShape {
         if (tools == null) {
             return super.chunks(choice, o);
         }
-        if (held[choice] == null) {
-            held[choice] = new StringBuilder();
+        if (readers[choice] == null) {
+            readers[choice] = tools.stream(sink(choice), parser);
         }
-        held[choice].append(o.textDelta());
-        if (o.finishReason() == null) {
-            return List.of();
+        ToolCallStream reader = readers[choice];
+        made.clear();
+        reader.feed(o.textDelta());
+        if (o.finishReason() != null) {
+            reader.finish();
+            ObjectNode last = delta(choice, d -> { });
+            finishReason((ObjectNode) last.get("choices").get(0),
+                    reader.calls == 0 ? o.finishReason().openAiName() : finishReason(o.finishReason()), o.stopReason());
+            made.add(last);
         }
-        ToolCalls calls = tools.calls(held[choice].toString(), parser);
-        if (calls.calls().isEmpty()) {
-            return List.of(chunk(choice, new RequestOutput(o.requestId(), o.index(), o.newTokenIds(), held[choice].toString(),
-                    o.logprobs(), o.finishReason(), null, o.stopReason())));
-        }
-        List<ObjectNode> out = new ArrayList<>();
-        if (!calls.content().isEmpty()) {
-            out.add(delta(choice, d -> d.put("content", calls.content())));
-        }
-        for (int k = 0; k < calls.calls().size(); k++) {
-            ToolCalls.Call call = calls.calls().get(k);
-            int index = k;
-            out.add(delta(choice, d -> {
-                ObjectNode t = d.putArray("tool_calls").addObject();
-                t.put("index", index).put("id", call.id()).put("type", "function");
-                t.putObject("function").put("name", call.name()).put("arguments", "");
-            }));
-            out.add(delta(choice, d -> d.putArray("tool_calls").addObject().put("index", index)
-                    .putObject("function").put("arguments", call.arguments())));
-        }
-        ObjectNode last = delta(choice, d -> { });
-        finishReason((ObjectNode) last.get("choices").get(0), finishReason(o.finishReason()), o.stopReason());
-        out.add(last);
-        return out;
+        return List.copyOf(made);
+    }
+
+    private ToolCallStream.Sink sink(int choice) {
+        return new ToolCallStream.Sink() {
+            @Override
+            public void content(String text) {
+                made.add(delta(choice, d -> d.put("content", text)));
+            }
+
+            @Override
+            public void call(int index, String id, String name) {
+                made.add(delta(choice, d -> {
+                    ObjectNode t = d.putArray("tool_calls").addObject();
+                    t.put("index", index).put("id", id).put("type", "function");
+                    t.putObject("function").put("name", name).put("arguments", "");
+                }));
+            }
+
+            @Override
+            public void arguments(int index, String fragment) {
+                made.add(delta(choice, d -> d.putArray("tool_calls").addObject().put("index", index)
+                        .putObject("function").put("arguments", fragment)));
+            }
+        };
     }
 
     private ObjectNode delta(int choice, Consumer<ObjectNode> fill) {

@@ -9,6 +9,7 @@ import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.filter.Filter;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import jinjava.javax.el.CompositeELResolver;
 import dev.pagoda.model.Model;
 import dev.pagoda.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -19,6 +20,7 @@ import java.time.LocalDateTime;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -49,14 +51,17 @@ public final class ChatTemplate {
     private final Clock clock;
 
     private ChatTemplate(String template, boolean own, String bosToken, String eosToken, Clock clock) {
-        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PythonStrings());
+        resolver.add(JinjavaConfig.newBuilder().build().getElResolver());
+        this.jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).withElResolver(resolver).build());
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
         jinjava.getGlobalContext().registerFilter(new ToJson());
         this.clock = clock;
-        this.template = expressionWhitespaceControl(template);
+        this.template = pythonSyntax(expressionWhitespaceControl(template));
         this.own = own;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -119,6 +124,22 @@ public final class ChatTemplate {
         return STRIP_AFTER.matcher(s).replaceAll("$1}");
     }
 
+    private static final Pattern TAG = Pattern.compile("\\{[{%].*?[%}]\\}", Pattern.DOTALL);
+    private static final Pattern REVERSED = Pattern.compile("\\[\\s*:\\s*:\\s*-1\\s*\\]");
+    /** A keyword argument whose value is an expression with an operator, up to the next ',' or ')'. */
+    private static final Pattern KEYWORD_EXPRESSION = Pattern.compile("([(,]\\s*\\w+\\s*=)(?!=)\\s*([^,()=]*?\\s[-+*/%~]\\s[^,()=]*?)(?=\\s*[,)])");
+
+    /**
+     * Python syntax in tags that Jinjava parses otherwise: the reversing slice {@code xs[::-1]} (Qwen3 walks its
+     * messages backwards with it) becomes the {@code reverse} filter, the same sequence where a loop or a filter
+     * reads it; a keyword argument's value with an operator ({@code namespace(last=messages|length - 1)}) gets
+     * parentheses, since Jinjava would bind the operator looser than the {@code =}.
+     */
+    static String pythonSyntax(String template) {
+        return TAG.matcher(template).replaceAll(m -> Matcher.quoteReplacement(
+                KEYWORD_EXPRESSION.matcher(REVERSED.matcher(m.group()).replaceAll("|reverse")).replaceAll("$1($2)")));
+    }
+
     /** Called by templates that reject a conversation; becomes a 400 with the template's message. */
     public static String raiseException(String message) {
         throw new Raised(message);
@@ -162,7 +183,15 @@ public final class ChatTemplate {
 
     /** @param tools the request's tools ({@code [{type: "function", function: {...}}]}), or null for none */
     public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, List<?> tools) {
-        Map<String, Object> bindings = new HashMap<>();
+        return render(messages, addGenerationPrompt, tools, Map.of());
+    }
+
+    /**
+     * @param extra more template variables (a request's {@code chat_template_kwargs}, e.g. Qwen3's
+     *              {@code enable_thinking}); the ones above take precedence
+     */
+    public String render(List<Map<String, Object>> messages, boolean addGenerationPrompt, List<?> tools, Map<String, Object> extra) {
+        Map<String, Object> bindings = new HashMap<>(extra);
         bindings.put("messages", messages);
         bindings.put("tools", tools);
         bindings.put("add_generation_prompt", addGenerationPrompt);

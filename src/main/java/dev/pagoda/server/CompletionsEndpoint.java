@@ -28,6 +28,7 @@ final class CompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     Prepared prepare(ObjectNode body) {
+        GuidedRequest.refuseWithBeamSearch(body);
         unsupported(body, "echo", "suffix", "use_beam_search");
         boolean[] flags = streamFlags(body);
         List<int[]> prompts = prompts(body.get("prompt"));

@@ -18,17 +18,9 @@ final class GuidedRequest {
 
     /** The request's constraint, or null when it has none. */
     static Constraint parse(JsonNode body) {
-        List<String> given = new ArrayList<>();
-        for (String f : List.of("guided_json", "guided_regex", "guided_choice", "guided_grammar")) {
-            if (present(body.get(f))) {
-                given.add(f);
-            }
-        }
+        List<String> given = given(body);
         JsonNode rf = body.get("response_format");
         String type = responseFormatType(rf);
-        if (type != null && !type.equals("text")) {
-            given.add("response_format");
-        }
         if (given.size() > 1) {
             throw ApiException.badRequest("only one of " + String.join(", ", given) + " may be given", given.get(1));
         }
@@ -46,6 +38,40 @@ final class GuidedRequest {
             };
         } catch (ConstraintException e) {
             throw ApiException.badRequest(field + ": " + e.getMessage(), field);
+        }
+    }
+
+    /** The constraint fields given. */
+    private static List<String> given(JsonNode body) {
+        List<String> given = new ArrayList<>();
+        for (String f : List.of("guided_json", "guided_regex", "guided_choice", "guided_grammar")) {
+            if (present(body.get(f))) {
+                given.add(f);
+            }
+        }
+        String type = responseFormatType(body.get("response_format"));
+        if (type != null && !type.equals("text")) {
+            given.add("response_format");
+        }
+        return given;
+    }
+
+    /**
+     * Guided decoding is not combined with beam search (the beams would need a constraint state each): a
+     * request asking for both is refused naming the two, before the refusal of beam search itself.
+     */
+    static void refuseWithBeamSearch(JsonNode body) {
+        if (!body.path("use_beam_search").asBoolean(false)) {
+            return;
+        }
+        List<String> given = given(body);
+        JsonNode tc = body.get("tool_choice");
+        if (tc != null && (tc.isObject() || "required".equals(tc.asText()))) {
+            given.add("tool_choice " + (tc.isObject() ? "with a named function" : "required"));
+        }
+        if (!given.isEmpty()) {
+            throw ApiException.badRequest("guided decoding (" + given.getFirst() + ") cannot be combined with beam search "
+                    + "(use_beam_search)", "use_beam_search");
         }
     }
 

@@ -188,28 +188,17 @@ final class ToolRequest {
         }
     }
 
-    /** The calls in a reply's text (see {@link #parsesCalls}); none when it holds none. */
+    /** The calls in a whole reply's text (see {@link #parsesCalls}); none when it holds none. */
     ToolCalls calls(String text, ToolCallParser parser) {
-        return switch (choice) {
-            case NAMED -> new ToolCalls("", List.of(new ToolCalls.Call(ToolCalls.newId(), named, text)));
-            case REQUIRED -> forced(text);
-            case AUTO -> parser == null ? ToolCalls.none(text) : parser.parse(text);
-            case NONE -> ToolCalls.none(text);
-        };
+        return parsesCalls(parser) ? ToolCallStream.whole(sink -> stream(sink, parser), text) : ToolCalls.none(text);
     }
 
-    private static ToolCalls forced(String text) {
-        JsonNode list;
-        try {
-            list = JsonFields.JSON.readTree(text);
-        } catch (Exception e) {
-            // Cut short (finish length): not a complete call list; the text is left as it is.
-            return ToolCalls.none(text);
-        }
-        List<ToolCalls.Call> calls = new ArrayList<>();
-        for (JsonNode c : list) {
-            calls.add(new ToolCalls.Call(ToolCalls.newId(), c.path("name").asText(), c.path("arguments").toString()));
-        }
-        return new ToolCalls("", calls);
+    /** A reader of one reply's calls as its text arrives (only when {@link #parsesCalls}). */
+    ToolCallStream stream(ToolCallStream.Sink sink, ToolCallParser parser) {
+        return switch (choice) {
+            case NAMED -> new ToolCallStream.Named(sink, named);
+            case REQUIRED -> new ToolCallStream.Required(sink);
+            case AUTO, NONE -> parser.stream(sink);
+        };
     }
 }

@@ -106,6 +106,6 @@ class BenchThroughputCommandTest {
             assertThat(bad.err()).startsWith("pagoda: ").doesNotContain("Exception").doesNotContain("\tat ");
         }
         assertThat(CliTest.run("info", "--model", "synth:huge:f32").err().strip()).isEqualTo(
-                "pagoda: unknown shape 'huge' (known: [tiny, llama-76m, llama-1b])");
+                "pagoda: unknown shape 'huge' (known: [tiny, llama-76m, llama-76m-v128k, llama-1b])");
     }
 }

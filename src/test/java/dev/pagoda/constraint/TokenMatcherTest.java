@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pagoda.tokenizer.Detokenizer;
+import dev.pagoda.tokenizer.SyntheticVocabulary;
 import dev.pagoda.tokenizer.Tokenizer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** Masks over a small hand-made vocabulary: multi-terminal tokens, EOS only where complete, dead ends. */
@@ -122,6 +125,38 @@ class TokenMatcherTest {
                 }
                 assertThat(s >= 0 && dfa.accepting(s)).as("U+%04X in %s", cp, Arrays.toString(r)).isEqualTo(cp >= r[0] && cp <= r[1]);
             }
+        }
+    }
+
+    @Test
+    void maskedLogitsAreExactlyTheAllowedTokens() {
+        // A vocabulary that is no multiple of 64, over states with empty, sparse, dense and full mask words.
+        int vocab = 1000;
+        Tokenizer tok = SyntheticVocabulary.byteLevel(vocab, 3).tokenizer();
+        TokenMatcher m = new TokenMatcher(Constraint.jsonSchema(TestSchemas.ALL.get("nested")), VocabularyTrie.of(tok, vocab),
+                new int[] {tok.eosId()});
+        ConstraintState s = m.start();
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] logits = new float[vocab + 3];
+        for (int step = 0; step < 60; step++) {
+            Arrays.fill(logits, 1f);
+            boolean any = s.mask(logits, 2, vocab);
+            long[] bits = m.mask(s.state());
+            List<Integer> allowed = new ArrayList<>();
+            for (int t = 0; t < vocab; t++) {
+                boolean ok = (bits[t >>> 6] & (1L << t)) != 0;
+                assertThat(logits[2 + t]).as("token %d at step %d", t, step).isEqualTo(ok ? 1f : Float.NEGATIVE_INFINITY);
+                if (ok) {
+                    allowed.add(t);
+                }
+            }
+            assertThat(logits[0]).isEqualTo(1f);
+            assertThat(logits[vocab + 2]).isEqualTo(1f);
+            assertThat(any).isEqualTo(!allowed.isEmpty());
+            if (allowed.isEmpty() || s.complete()) {
+                break;
+            }
+            s.accept(allowed.get(rnd.nextInt(allowed.size())));
         }
     }
 }

@@ -25,8 +25,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Templates shaped like the Llama 3, Gemma, Qwen and Phi-3 families' (written for this test, in resources/templates),
- * exercising system-message handling, namespace, loop controls, raise_exception, strftime_now, tojson with and without
+ * Templates shaped like the Llama 3, Gemma, Qwen, Qwen3 and Phi-3 families' (written for this test, in resources/templates),
+ * exercising system-message handling, Python string methods and slices (Qwen3's), chat_template_kwargs, namespace, loop controls, raise_exception, strftime_now, tojson with and without
  * indent, tool lists, add_generation_prompt and BOS/EOS. The expected texts (templates/expected.json) were rendered by
  * the reference Jinja (jinja2 3.1.6) set up as Hugging Face's apply_chat_template sets it up, with strftime_now pinned
  * to 2026-12-02 13:45.
@@ -57,12 +57,26 @@ class ChatTemplateFamiliesTest {
         List<Map<String, Object>> messages = JSON.convertValue(c.get("messages"), new TypeReference<>() { });
         List<Object> tools = c.get("tools").isNull() ? null : JSON.convertValue(c.get("tools"), new TypeReference<>() { });
         boolean agp = c.get("add_generation_prompt").asBoolean();
+        Map<String, Object> kwargs = c.has("chat_template_kwargs") ? JSON.convertValue(c.get("chat_template_kwargs"), new TypeReference<>() { })
+                : Map.of();
         if (expected.startsWith("ERROR: ")) {
-            assertThatThrownBy(() -> t.render(messages, agp, tools)).isInstanceOf(ApiException.class)
+            assertThatThrownBy(() -> t.render(messages, agp, tools, kwargs)).isInstanceOf(ApiException.class)
                     .hasMessageContaining(expected.substring("ERROR: ".length()));
         } else {
-            assertThat(t.render(messages, agp, tools)).isEqualTo(expected);
+            assertThat(t.render(messages, agp, tools, kwargs)).isEqualTo(expected);
         }
+    }
+
+    @Test
+    void pythonStringMethodsAsPythonHasThem() {
+        // The expected text is jinja2 3.1.6's rendering of the same template.
+        ChatTemplate t = ChatTemplate.of("{{ ' a  b c '.split() | join('/') }}|{{ ' a  b c '.split(none, 1) | join('/') }}|"
+                + "{{ 'a,b,,c'.split(',') | join('/') }}|{{ 'a,b,,c'.split(',', 2) | join('/') }}|{{ ' a  b c '.rsplit(none, 1) | join('/') }}|"
+                + "{{ 'a,b,,c'.rsplit(',', 1) | join('/') }}|{{ 'xxaxx'.strip('x') }}|{{ '\\n a \\n'.lstrip() }}|{{ 'ab'.rstrip('ba') }}|"
+                + "{{ 'y' if 'ab'.startswith(('x', 'a')) else 'n' }}|{{ 'y' if 'ab'.endswith('a') else 'n' }}|{{ 'they\\'re bill'.title() }}|"
+                + "{{ 'hELLO'.capitalize() }}|{{ 'abc'.find('c') }}|{{ 'aXbX'.replace('X', '-').upper() }}|{{ [1, 2, 3][::-1] | join(',') }}|"
+                + "{{ namespace(n=[1, 2] | length * 2).n }}", "", "");
+        assertThat(t.render(List.of(), false)).isEqualTo("a/b/c|a/b c |a/b//c|a/b/,c| a  b/c|a,b,/c|a|a \n||y|n|They'Re Bill|Hello|2|A-B-|3,2,1|4");
     }
 
     @Test

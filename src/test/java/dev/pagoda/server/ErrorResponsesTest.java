@@ -68,6 +68,8 @@ class ErrorResponsesTest {
         error(complete("{\"prompt\": \"Hi\", \"stop\": 3}"), 400, "stop");
         error(complete("{\"prompt\": \"Hi\", \"logit_bias\": {\"abc\": 1}}"), 400, "logit_bias");
         error(complete("{\"prompt\": \"Hi\", \"stream_options\": {\"include_usage\": true}}"), 400, "stream_options");
+        error(Http.post(open.url("/v1/chat/completions"), "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}], "
+                + "\"chat_template_kwargs\": true}"), 400, "chat_template_kwargs");
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
 import com.openai.core.http.StreamResponse;
+import com.openai.helpers.ChatCompletionAccumulator;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -15,6 +16,7 @@ import com.openai.models.chat.completions.StructuredChatCompletion;
 import com.openai.models.chat.completions.StructuredChatCompletionCreateParams;
 import dev.pagoda.constraint.TestSchemas;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,6 +120,11 @@ class StructuredOutputsTest {
         badRequest("/v1/chat/completions", chat + "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
                 + "\"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"g\"}}}", "tool_choice", "'g'");
         badRequest("/v1/chat/completions", chat + "\"tool_choice\": \"required\"}", "tool_choice", "needs tools");
+        // Beam search keeps no constraint per beam: the combination is refused by name.
+        badRequest("/v1/completions", "{\"prompt\": \"a\", \"guided_regex\": \"a\", \"use_beam_search\": true}", "use_beam_search",
+                "guided decoding (guided_regex) cannot be combined with beam search");
+        badRequest("/v1/chat/completions", chat + "\"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"f\"}}], "
+                + "\"tool_choice\": \"required\", \"use_beam_search\": true}", "use_beam_search", "tool_choice required");
     }
 
     /** The typed helper's class: every field bounded, so even a random model completes it. */
@@ -168,8 +175,10 @@ class StructuredOutputsTest {
         Map<Long, StringBuilder> arguments = new HashMap<>();
         Map<Long, String> names = new HashMap<>();
         String finish = null;
+        ChatCompletionAccumulator accumulated = ChatCompletionAccumulator.create();
         try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(first)) {
             for (ChatCompletionChunk chunk : (Iterable<ChatCompletionChunk>) s.stream()::iterator) {
+                accumulated.accumulate(chunk);
                 for (ChatCompletionChunk.Choice ch : chunk.choices()) {
                     for (ChatCompletionChunk.Choice.Delta.ToolCall tc : ch.delta().toolCalls().orElse(List.of())) {
                         tc.function().flatMap(ChatCompletionChunk.Choice.Delta.ToolCall.Function::name).ifPresent(n -> names.put(tc.index(), n));
@@ -185,5 +194,48 @@ class StructuredOutputsTest {
         assertThat(finish).isEqualTo("tool_calls");
         assertThat(names).containsOnlyKeys(0L).containsValue("GetWeather");
         assertThat(arguments.get(0L).toString()).isEqualTo(call.function().arguments());
+        // The SDK's accumulator makes the same message of the chunks as the whole answer (less the call's id).
+        ChatCompletion.Choice whole = accumulated.chatCompletion().choices().getFirst();
+        assertThat(whole.finishReason().asString()).isEqualTo("tool_calls");
+        ChatCompletionMessageFunctionToolCall streamedCall = whole.message().toolCalls().orElseThrow().getFirst().asFunction();
+        assertThat(streamedCall.id()).startsWith("call_");
+        assertThat(streamedCall.function().name()).isEqualTo("GetWeather");
+        assertThat(streamedCall.function().arguments()).isEqualTo(call.function().arguments());
+    }
+
+    @Test
+    void toolCallArgumentsStreamInPieces() {
+        String body = "{\"messages\": [{\"role\": \"user\", \"content\": \"Weather?\"}], \"stream\": true, \"seed\": 7, "
+                + "\"temperature\": 1, \"max_tokens\": 150, \"parallel_tool_calls\": false, \"tools\": [{\"type\": \"function\", \"function\": {\"name\": \"weather\", "
+                + "\"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"enum\": [\"Paris\", \"Oslo\"]}, "
+                + "\"days\": {\"enum\": [1, 2, 3]}}, \"required\": [\"city\", \"days\"], \"additionalProperties\": false}}}], "
+                + "\"tool_choice\": ";
+        for (String choice : List.of("\"required\"", "{\"type\": \"function\", \"function\": {\"name\": \"weather\"}}")) {
+            HttpResponse<String> r = post("/v1/chat/completions", body + choice + "}");
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            List<JsonNode> calls = new ArrayList<>();
+            String finish = null;
+            for (JsonNode e : Http.events(r.body())) {
+                JsonNode c = e.get("choices").get(0);
+                if (c.path("delta").has("tool_calls")) {
+                    calls.add(c.get("delta").get("tool_calls").get(0));
+                }
+                if (!c.path("finish_reason").isNull()) {
+                    finish = c.get("finish_reason").asText();
+                }
+            }
+            JsonNode opening = calls.getFirst();
+            assertThat(opening.get("index").asInt()).isZero();
+            assertThat(opening.get("id").asText()).startsWith("call_");
+            assertThat(opening.get("type").asText()).isEqualTo("function");
+            assertThat(opening.get("function").get("name").asText()).isEqualTo("weather");
+            assertThat(opening.get("function").get("arguments").asText()).isEmpty();
+            List<String> fragments = calls.subList(1, calls.size()).stream().map(c -> c.get("function").get("arguments").asText()).toList();
+            assertThat(fragments).as("the arguments arrive token by token").hasSizeGreaterThan(1);
+            JsonNode args = Http.json(String.join("", fragments));
+            assertThat(args.get("city").asText()).isIn("Paris", "Oslo");
+            assertThat(args.get("days").isInt()).isTrue();
+            assertThat(finish).isEqualTo("tool_calls");
+        }
     }
 }
