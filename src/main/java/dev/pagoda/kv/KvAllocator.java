@@ -1,5 +1,7 @@
 package dev.pagoda.kv;
 
+import java.util.List;
+
 /**
  * Places sequences in the KV cache; the one interface the scheduler uses, whatever the layout. The scheduler
  * asks {@link #allocate} and {@link #appendSlots} for slots and gets them, or "no" with nothing changed; prefix
@@ -157,6 +159,14 @@ public interface KvAllocator {
     default KvSequence fork(KvSequence parent) {
         throw new UnsupportedOperationException(layout().label() + " KV layout cannot share memory between sequences");
     }
+
+    /**
+     * Describes every block to {@code map} (a live view of the cache): each block's state, which of
+     * {@code sequences} (the live ones, each named by its index in the list) hold which of its positions, and for
+     * the contiguous layout the reservations and free runs, judged against {@code requestSlots} as in
+     * {@link #usage}. Blocks copied on write are flagged once, in the next description. Changes nothing else.
+     */
+    void describe(BlockMapWriter map, List<? extends KvSequence> sequences, int requestSlots);
 
     /**
      * Accounting now; {@code requestSlots} is the maximum length of the request that external fragmentation

@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
- * metrics. One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
+ * metrics; the web page ({@code /}) and the KV block map it draws ({@code /v1/kv/blocks}, {@code /v1/kv/stream}). One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
  * increments, watching its client.
  *
  * <p>The server does not own the {@link LLM}: close the server first, then the LLM.
@@ -26,6 +26,8 @@ public final class OpenAiServer implements AutoCloseable {
     private final Serving serving;
     private final CompletionsEndpoint completions;
     private final ChatCompletionsEndpoint chat;
+    private final KvMapEndpoints kvMap;
+    private final WebPage page = new WebPage();
     private final byte[] apiKey;
     private final long created = System.currentTimeMillis() / 1000;
     private final AtomicInteger active = new AtomicInteger();
@@ -41,6 +43,7 @@ public final class OpenAiServer implements AutoCloseable {
                 ChatTemplate.of(llm.model()), bound);
         this.completions = new CompletionsEndpoint(serving);
         this.chat = new ChatCompletionsEndpoint(serving);
+        this.kvMap = new KvMapEndpoints(serving);
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = new HttpListener(config, metrics, this::exchange);
     }
@@ -147,10 +150,15 @@ public final class OpenAiServer implements AutoCloseable {
     private void route(Exchange ex) throws IOException, InterruptedException {
         String path = ex.path();
         String method = ex.method();
-        if (!path.equals("/health") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
+        // The page is public: it asks for the key, then sends it with its own calls.
+        if (!path.equals("/health") && !path.equals("/") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
             authorize(ex);
         }
         switch (path) {
+            case "/" -> {
+                expect(method, "GET", path);
+                page.serve(ex);
+            }
             case "/health" -> {
                 expect(method, "GET", path);
                 // 503 while draining, so that load balancers stop routing here.
@@ -167,6 +175,14 @@ public final class OpenAiServer implements AutoCloseable {
             case "/metrics" -> {
                 expect(method, "GET", path);
                 HttpIo.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", serving.metrics().render(serving.engine()));
+            }
+            case "/v1/kv/blocks" -> {
+                expect(method, "GET", path);
+                kvMap.blocks(ex);
+            }
+            case "/v1/kv/stream" -> {
+                expect(method, "GET", path);
+                kvMap.stream(ex);
             }
             case "/tokenize" -> {
                 expect(method, "POST", path);
