@@ -27,6 +27,8 @@ public final class BlockMapPublisher {
     private final List<KvSequence> placements = new ArrayList<>();
     private final Writer writer = new Writer();
     private volatile KvBlockMap published;
+    /** Whether the published map still shows the engine's state (nothing ran since it was taken). */
+    private volatile boolean current;
     private long version;
 
     /** Whether a watcher wants a map after every step. */
@@ -64,6 +66,17 @@ public final class BlockMapPublisher {
         m.version = ++version;
         m.timeMillis = System.currentTimeMillis();
         published = m;
+        current = true;
+    }
+
+    /** Engine thread: a step or command is about to change the state the published map shows. */
+    void changing() {
+        current = false;
+    }
+
+    /** The published map held for reading when it still shows the engine's state; else null. */
+    KvBlockMap acquireCurrent() {
+        return current ? acquire() : null;
     }
 
     /** A buffer neither published nor held by a reader (readers only take the published one, see {@link #acquire}). */

@@ -211,6 +211,7 @@ public final class LLMEngine implements AutoCloseable {
         while (!closed) {
             try {
                 Runnable cmd = scheduler.hasWork() ? inbox.poll() : inbox.take();
+                blockMaps.changing();
                 while (cmd != null) {
                     cmd.run();
                     cmd = inbox.poll();
@@ -255,8 +256,15 @@ public final class LLMEngine implements AutoCloseable {
         return blockMaps.acquire();
     }
 
-    /** A block map of now, taken between two steps, held until its release. */
+    /**
+     * A block map of now, held until its release: the one published last while it is still current (the engine
+     * is idle or held since), else one taken between two steps.
+     */
     public KvBlockMap blockMapNow() {
+        KvBlockMap m = blockMaps.acquireCurrent();
+        if (m != null) {
+            return m;
+        }
         return inspect(() -> {
             publishBlockMap();
             return blockMaps.acquire();

@@ -62,7 +62,6 @@ class WebPageBrowserTest {
             try (StepGate gate = new StepGate(fx.llm.engine(), 3)) {
                 chat("Tell me a story about a cat.", 1, 48);
                 gate.awaitHeld();
-                System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " held");
                 awaitPage("the streamed answer and the request's blocks in the map",
                         () -> !answer(0).isEmpty() && count("used") > 0 && count("highlighted") == count("used"));
                 assertThat(count("shared")).isZero();
@@ -82,7 +81,6 @@ class WebPageBrowserTest {
             try (StepGate gate = new StepGate(fx.llm.engine(), 2)) {
                 chat("Once upon a time there was a little girl named Lily. She loved to play in the park with her big red ball.", 4, 40);
                 gate.awaitHeld();
-                System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " held");
                 awaitPage("four samples sharing their prompt's blocks", () -> count("shared") > 0 && count("sequences") == 4);
                 screenshot("parallel-samples");
             }
@@ -99,9 +97,8 @@ class WebPageBrowserTest {
         try (ServerFixture fx = new ServerFixture(contiguous, ServerConfig.loopback(ServerFixture.MODEL))) {
             open(fx, null);
             try (StepGate gate = new StepGate(fx.llm.engine(), 1)) {
-                chat("Tell me a story about a dog.", 1, 120);
+                chat("Tell me a story about a dog.", 1, 40);
                 gate.awaitHeld();
-                System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " held");
                 awaitPage("the request's reservation, mostly unused", () -> count("used") > 0 && count("reserved") > 0);
                 assertThat(browser.findElement(By.id("legend")).getText()).contains("reserved, unused");
                 screenshot("contiguous");
@@ -112,7 +109,6 @@ class WebPageBrowserTest {
 
     /** Opens the page, gives the key when one is set, and waits for the first block map. */
     private static void open(ServerFixture fx, String key) throws InterruptedException {
-        System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " open");
         browser.get(fx.url("/"));
         if (key != null) {
             WebElement input = browser.findElement(By.id("api-key"));
@@ -128,9 +124,7 @@ class WebPageBrowserTest {
         set("seed", "7");
         set("n", Integer.toString(n));
         set("max-tokens", Integer.toString(maxTokens));
-        System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " typing");
         browser.findElement(By.id("prompt")).sendKeys(message);
-        System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " typed");
         browser.findElement(By.id("send")).click();
     }
 
@@ -161,7 +155,6 @@ class WebPageBrowserTest {
     }
 
     private static void awaitPage(String what, BooleanSupplier condition) throws InterruptedException {
-        System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " await " + what);
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
@@ -173,7 +166,6 @@ class WebPageBrowserTest {
     }
 
     private static void screenshot(String name) {
-        System.err.println("TIMING " + System.currentTimeMillis() % 100000 + " screenshot " + name);
         try {
             Path dir = Files.createDirectories(Path.of("target", "screenshots"));
             Files.write(dir.resolve("web-page-" + name + ".png"), browser.getScreenshotAs(OutputType.BYTES));
