@@ -179,17 +179,7 @@ public final class ContiguousAllocator implements KvAllocator {
         Arrays.fill(blockRefs, 0);
         Arrays.fill(blockFlags, 0);
         for (int s = 0; s < sequences.size(); s++) {
-            ContiguousRun run = run(sequences.get(s));
-            int base = run.base();
-            int end = base + run.reserved();
-            map.reservation(s, base, run.reserved(), run.length());
-            spread(blockTokens, base, base + run.length());
-            spread(blockReserved, base + run.length(), end);
-            for (int b = base / blockSize; b * blockSize < end; b++) {
-                blockRefs[b]++;
-                int first = Math.max(b * blockSize, base);
-                map.owner(b, s, first - base, Math.max(0, Math.min((b + 1) * blockSize, base + run.length()) - first));
-            }
+            sequences.get(s).describe(map, s);
         }
         for (Map.Entry<Integer, Integer> run : freeRuns.entrySet()) {
             int start = run.getKey();
@@ -204,6 +194,20 @@ public final class ContiguousAllocator implements KvAllocator {
         }
         for (int b = 0; b < numBlocks; b++) {
             map.block(b, blockRefs[b], blockTokens[b], blockReserved[b], blockFlags[b], -1);
+        }
+    }
+
+    /** The run's reservation, and each block it overlaps with the positions it holds there (counted for {@link #describe}). */
+    void describe(ContiguousRun run, BlockMapWriter map, int sequence) {
+        int base = run.base();
+        int end = base + run.reserved();
+        map.reservation(sequence, base, run.reserved(), run.length());
+        spread(blockTokens, base, base + run.length());
+        spread(blockReserved, base + run.length(), end);
+        for (int b = base / blockSize; b * blockSize < end; b++) {
+            blockRefs[b]++;
+            int first = Math.max(b * blockSize, base);
+            map.owner(b, sequence, first - base, Math.max(0, Math.min((b + 1) * blockSize, base + run.length()) - first));
         }
     }
 

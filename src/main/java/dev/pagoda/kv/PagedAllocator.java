@@ -279,11 +279,15 @@ public final class PagedAllocator implements KvAllocator {
             }
         }
         for (int s = 0; s < sequences.size(); s++) {
-            BlockTable t = table(sequences.get(s));
-            for (int j = 0; j < t.numBlocks(); j++) {
-                int id = t.blockId(j);
-                map.owner(id, s, j * blockSize, pool.block(id).filled);
-            }
+            sequences.get(s).describe(map, s);
+        }
+    }
+
+    /** The table's blocks, each with the positions it holds there. */
+    void describe(BlockTable t, BlockMapWriter map, int sequence) {
+        for (int j = 0; j < t.numBlocks(); j++) {
+            int id = t.blockId(j);
+            map.owner(id, sequence, j * blockSize, pool.block(id).filled);
         }
     }
 

@@ -88,8 +88,8 @@ class BlockMapDescribeTest {
         assertThat(copied.owners).contains("block 2 seq 1 positions 4+3");
         assertThat(describe(allocator, List.of(a, b), 10).flags[2]).as("flagged once").isZero();
 
-        allocator.free(a);
-        allocator.free(b);
+        a.free();
+        b.free();
         Recorded free = describe(allocator, List.of(), 10);
         assertThat(free.ref).containsOnly(0);
         assertThat(free.flags[0]).as("block 0 keeps its cached prefix").isEqualTo(BlockMapWriter.CACHED);
@@ -105,7 +105,7 @@ class BlockMapDescribeTest {
         KvSequence a = allocator.admit(3, 6);   // slots 0..5, tokens in 0..2
         KvSequence b = allocator.admit(2, 5);   // slots 6..10
         KvSequence c = allocator.admit(1, 12);  // slots 11..22, a token in 11
-        allocator.free(b);                      // holes: 6..10 (5 slots) and 23..31 (9 slots)
+        b.free();                               // holes: 6..10 (5 slots) and 23..31 (9 slots)
 
         Recorded r = describe(allocator, List.of(a, c), 8);
         assertThat(r.reservations).containsExactly("seq 0 at 0 slots 6 length 3", "seq 1 at 11 slots 12 length 1");
@@ -119,8 +119,8 @@ class BlockMapDescribeTest {
         assertThat(r.owners).containsExactly("block 0 seq 0 positions 0+3", "block 1 seq 0 positions 4+0",
                 "block 2 seq 1 positions 0+1", "block 3 seq 1 positions 1+0", "block 4 seq 1 positions 5+0",
                 "block 5 seq 1 positions 9+0");
-        allocator.free(a);
-        allocator.free(c);
+        a.free();
+        c.free();
         Recorded empty = describe(allocator, List.of(), 8);
         assertThat(empty.holes).containsExactly("0+32");
         assertThat(empty.ref).containsOnly(0);
