@@ -55,6 +55,8 @@ public final class LLMEngine implements AutoCloseable {
     private volatile EngineGauges gauges = new EngineGauges(0, 0, 0, 0, 0, 0);
     private volatile EngineMetrics metrics;
     private long metricsPublished;
+    private final BlockMapPublisher blockMaps = new BlockMapPublisher();
+    private volatile Runnable stepHook;
 
     public LLMEngine(Model model, EngineConfig config) {
         this.model = model;
@@ -209,14 +211,20 @@ public final class LLMEngine implements AutoCloseable {
         while (!closed) {
             try {
                 Runnable cmd = scheduler.hasWork() ? inbox.poll() : inbox.take();
+                blockMaps.changing();
                 while (cmd != null) {
                     cmd.run();
                     cmd = inbox.poll();
                 }
-                if (scheduler.hasWork()) {
+                boolean stepped = scheduler.hasWork();
+                if (stepped) {
                     step();
                 }
                 publishGauges();
+                Runnable hook = stepHook;
+                if (stepped && hook != null) {
+                    hook.run();
+                }
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | Error e) {
@@ -235,6 +243,46 @@ public final class LLMEngine implements AutoCloseable {
         return metrics;
     }
 
+    /** Publishes the KV block map after every step from now until the watch is closed; the first at once. */
+    public BlockMapPublisher.Watch watchBlockMap() {
+        BlockMapPublisher.Watch w = blockMaps.watch();
+        // Wakes an idle engine thread, whose loop then publishes.
+        inbox.add(() -> { });
+        return w;
+    }
+
+    /** The block map last published (null before the first), held until its release; any thread, no waiting. */
+    public KvBlockMap acquireBlockMap() {
+        return blockMaps.acquire();
+    }
+
+    /**
+     * A block map of now, held until its release: the one published last while it is still current (the engine
+     * is idle or held since), else one taken between two steps.
+     */
+    public KvBlockMap blockMapNow() {
+        KvBlockMap m = blockMaps.acquireCurrent();
+        if (m != null) {
+            return m;
+        }
+        return inspect(() -> {
+            publishBlockMap();
+            return blockMaps.acquire();
+        });
+    }
+
+    /**
+     * Test hook: runs on the engine thread after each step, once that step's gauges and block map are published
+     * (null: none). A hook that waits holds the engine between two steps.
+     */
+    public void setStepHook(Runnable hook) {
+        stepHook = hook;
+    }
+
+    private void publishBlockMap() {
+        blockMaps.publish(allocator, scheduler.running(), maxModelLen, stats.steps);
+    }
+
     private void publishGauges() {
         gauges = new EngineGauges(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), allocator.usageFraction(),
                 scheduler.recomputePreemptions(), scheduler.swapPreemptions());
@@ -242,6 +290,9 @@ public final class LLMEngine implements AutoCloseable {
         if (!scheduler.hasWork() || now - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
             metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
             metricsPublished = now;
+        }
+        if (blockMaps.watched()) {
+            publishBlockMap();
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.List;
  * One sequence of a request: a parallel sample or a beam, with its own sampler, text and logprobs. Its
  * tokens and KV placement are the scheduler's {@link Sequence}, whose owner is this state.
  */
-final class SeqState {
+final class SeqState implements BlockMapPublisher.Owner {
     final RequestState request;
     final int index;
     /** Set once: at construction, or by the scheduler's fork. */
@@ -48,6 +48,16 @@ final class SeqState {
         this.logprobs = parent.logprobs == null ? null : new ArrayList<>(parent.logprobs);
         this.text.append(parent.text);
         this.constraint = parent.constraint == null ? null : parent.constraint.fork();
+    }
+
+    @Override
+    public String requestId() {
+        return request.id;
+    }
+
+    @Override
+    public int sampleIndex() {
+        return index;
     }
 
     /** A fork of running {@code parent}: shares its tokens and computed K/V blocks, and is running. */

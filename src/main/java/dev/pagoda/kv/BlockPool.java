@@ -66,6 +66,16 @@ public final class BlockPool {
         return blocks[id];
     }
 
+    /** The free block reused first (the least recently freed), or null when none is free. */
+    PhysicalBlock firstFree() {
+        return free.front();
+    }
+
+    /** The free block reused after {@code b}, or null when {@code b} is the last. */
+    PhysicalBlock nextFree(PhysicalBlock b) {
+        return free.behind(b);
+    }
+
     public boolean canAllocate(int n) {
         return n <= free.size();
     }
@@ -82,6 +92,7 @@ public final class BlockPool {
         b.generation++;
         b.refCount = 1;
         b.filled = 0;
+        b.copied = false;
         return b.id;
     }
 
@@ -125,6 +136,7 @@ public final class BlockPool {
             throw new IllegalStateException("double free of block " + id);
         }
         if (--b.refCount == 0) {
+            b.copied = false;
             free.append(b);
             if (b.contentHash != null) {
                 cachedFree++;

@@ -72,6 +72,11 @@ public final class BlockTable implements KvSequence {
     }
 
     @Override
+    public void describe(BlockMapWriter map, int sequence) {
+        allocator.describe(this, map, sequence);
+    }
+
+    @Override
     public void free() {
         allocator.free(this);
     }

@@ -1,5 +1,7 @@
 package dev.pagoda.kv;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -17,6 +19,11 @@ public final class ContiguousAllocator implements KvAllocator {
     private long sequenceTokens;
     private long reservedTotal;
     private int sequences;
+    /** Per-block scratch of {@link #describe} (allocated on first use): token slots, unused reserved slots, reservations, flags. */
+    private int[] blockTokens;
+    private int[] blockReserved;
+    private int[] blockRefs;
+    private int[] blockFlags;
 
     /** {@code swap} null: no swapping. */
     ContiguousAllocator(int numBlocks, int blockSize, SwapSpace swap) {
@@ -155,6 +162,60 @@ public final class ContiguousAllocator implements KvAllocator {
         reservedTotal -= run.reserved();
         sequenceTokens -= run.length();
         run.release();
+    }
+
+    /** Reservations and free runs are in slots; a block is B slots of the region, and may straddle two of them. */
+    @Override
+    public void describe(BlockMapWriter map, List<? extends KvSequence> sequences, int requestSlots) {
+        int numBlocks = numBlocks();
+        if (blockTokens == null) {
+            blockTokens = new int[numBlocks];
+            blockReserved = new int[numBlocks];
+            blockRefs = new int[numBlocks];
+            blockFlags = new int[numBlocks];
+        }
+        Arrays.fill(blockTokens, 0);
+        Arrays.fill(blockReserved, 0);
+        Arrays.fill(blockRefs, 0);
+        Arrays.fill(blockFlags, 0);
+        for (int s = 0; s < sequences.size(); s++) {
+            sequences.get(s).describe(map, s);
+        }
+        for (Map.Entry<Integer, Integer> run : freeRuns.entrySet()) {
+            int start = run.getKey();
+            int length = run.getValue();
+            boolean external = length < requestSlots;
+            map.hole(start, length, external);
+            if (external) {
+                for (int b = start / blockSize; b * blockSize < start + length; b++) {
+                    blockFlags[b] |= BlockMapWriter.EXTERNAL;
+                }
+            }
+        }
+        for (int b = 0; b < numBlocks; b++) {
+            map.block(b, blockRefs[b], blockTokens[b], blockReserved[b], blockFlags[b], -1);
+        }
+    }
+
+    /** The run's reservation, and each block it overlaps with the positions it holds there (counted for {@link #describe}). */
+    void describe(ContiguousRun run, BlockMapWriter map, int sequence) {
+        int base = run.base();
+        int end = base + run.reserved();
+        map.reservation(sequence, base, run.reserved(), run.length());
+        spread(blockTokens, base, base + run.length());
+        spread(blockReserved, base + run.length(), end);
+        for (int b = base / blockSize; b * blockSize < end; b++) {
+            blockRefs[b]++;
+            int first = Math.max(b * blockSize, base);
+            map.owner(b, sequence, first - base, Math.max(0, Math.min((b + 1) * blockSize, base + run.length()) - first));
+        }
+    }
+
+    /** Adds to each block the number of slots of {@code [from, to)} lying in it. */
+    private void spread(int[] perBlock, int from, int to) {
+        for (int b = from / blockSize; b * blockSize < to; b++) {
+            perBlock[b] += Math.min(to, (b + 1) * blockSize) - Math.max(from, b * blockSize);
+        }
     }
 
     @Override

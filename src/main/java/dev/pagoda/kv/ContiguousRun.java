@@ -61,6 +61,11 @@ public final class ContiguousRun implements KvSequence {
     }
 
     @Override
+    public void describe(BlockMapWriter map, int sequence) {
+        allocator.describe(this, map, sequence);
+    }
+
+    @Override
     public void free() {
         allocator.free(this);
     }

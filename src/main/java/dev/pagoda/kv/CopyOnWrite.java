@@ -31,6 +31,7 @@ final class CopyOnWrite {
         int copy = pool.allocate();
         copier.copyBlock(shared, copy);
         pool.block(copy).filled = original.filled;
+        pool.block(copy).copied = true;
         pool.free(shared);
         table.setBlock(j, copy);
         copies++;

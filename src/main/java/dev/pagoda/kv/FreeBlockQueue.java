@@ -39,6 +39,16 @@ public final class FreeBlockQueue {
         size++;
     }
 
+    /** The front block (next to be reused), or null when empty. */
+    PhysicalBlock front() {
+        return size == 0 ? null : head.next;
+    }
+
+    /** The block behind {@code b} (reused after it), or null when {@code b} is the last. */
+    PhysicalBlock behind(PhysicalBlock b) {
+        return b.next == head ? null : b.next;
+    }
+
     public PhysicalBlock popFront() {
         if (size == 0) {
             throw new IllegalStateException("free block queue is empty");

@@ -1,5 +1,7 @@
 package dev.pagoda.kv;
 
+import java.util.List;
+
 /**
  * Places sequences in the KV cache; the one interface the scheduler uses, whatever the layout. The scheduler asks
  * {@link #allocate} for a new sequence's slots and gets its {@link KvSequence} handle, or "no" with nothing changed;
@@ -112,6 +114,14 @@ public interface KvAllocator {
 
     /** Places a new sequence holding slots for {@code initialTokens} tokens. */
     KvSequence admit(int initialTokens, int maxLength);
+
+    /**
+     * Describes every block to {@code map} (a live view of the cache): each block's state, which of
+     * {@code sequences} (the live ones, each named by its index in the list) hold which of its positions, and for
+     * the contiguous layout the reservations and free runs, judged against {@code requestSlots} as in
+     * {@link #usage}. Blocks copied on write are flagged once, in the next description. Changes nothing else.
+     */
+    void describe(BlockMapWriter map, List<? extends KvSequence> sequences, int requestSlots);
 
     /**
      * Accounting now; {@code requestSlots} is the maximum length of the request that external fragmentation

@@ -54,6 +54,9 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
     /** Releases every slot; the sequence must not be used afterwards. */
     void free();
 
+    /** Tells {@code map} which positions this sequence, named {@code sequence}, holds in which blocks (see {@link KvAllocator#describe}). */
+    void describe(BlockMapWriter map, int sequence);
+
     /**
      * Preemption by swapping: copies positions 0..length-1 to the allocator's swap space and frees the sequence.
      * Null, with nothing changed, when there is no swap space or it has no room.

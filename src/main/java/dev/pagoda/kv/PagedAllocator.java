@@ -1,5 +1,7 @@
 package dev.pagoda.kv;
 
+import java.util.List;
+
 /**
  * PagedAttention's allocator: each sequence is a {@link BlockTable}; a new block is taken only when the last
  * one is full, so a sequence wastes at most B-1 slots. Forked sequences share blocks; writes into a shared
@@ -255,6 +257,38 @@ public final class PagedAllocator implements KvAllocator {
         sequenceTokens -= table.length();
         sequences--;
         table.clear();
+    }
+
+    /**
+     * Free blocks in eviction order first (a free block keeps its tokens only while its hash is cached), then the
+     * held ones; then each sequence's blocks with the positions they hold (a shared block is full, or the same
+     * partly filled last block of every holder, so all holders have the same positions in it).
+     */
+    @Override
+    public void describe(BlockMapWriter map, List<? extends KvSequence> sequences, int requestSlots) {
+        int rank = 0;
+        for (PhysicalBlock b = pool.firstFree(); b != null; b = pool.nextFree(b)) {
+            map.block(b.id, 0, b.contentHash != null ? b.filled : 0, 0, b.contentHash != null ? BlockMapWriter.CACHED : 0, rank++);
+        }
+        for (int id = 0; id < pool.numBlocks(); id++) {
+            PhysicalBlock b = pool.block(id);
+            if (b.refCount > 0) {
+                map.block(id, b.refCount, b.filled, 0,
+                        (b.contentHash != null ? BlockMapWriter.CACHED : 0) | (b.copied ? BlockMapWriter.COPIED : 0), -1);
+                b.copied = false;
+            }
+        }
+        for (int s = 0; s < sequences.size(); s++) {
+            sequences.get(s).describe(map, s);
+        }
+    }
+
+    /** The table's blocks, each with the positions it holds there. */
+    void describe(BlockTable t, BlockMapWriter map, int sequence) {
+        for (int j = 0; j < t.numBlocks(); j++) {
+            int id = t.blockId(j);
+            map.owner(id, sequence, j * blockSize, pool.block(id).filled);
+        }
     }
 
     /** Free blocks that keep a cached hash count as free: they are reused (evicted) when needed. */

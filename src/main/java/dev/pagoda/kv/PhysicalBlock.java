@@ -14,6 +14,8 @@ public final class PhysicalBlock {
     int filled;
     /** Bumped each time the block is popped for reuse: (block, generation) names one content. */
     int generation;
+    /** Made by copy-on-write since the allocator last described its blocks (see {@link KvAllocator#describe}). */
+    boolean copied;
     /** Hash of a full block's content for prefix caching; null until the block is full and cached. */
     BlockHash contentHash;
     /** What a prefix-cache hit is verified against (valid while contentHash is set): the block's token ids, */

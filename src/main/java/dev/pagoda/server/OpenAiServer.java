@@ -16,7 +16,8 @@ import java.util.function.Consumer;
 /**
  * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
- * metrics. One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
+ * metrics; the web page ({@code /}) and the KV block map it draws ({@code /v1/kv/blocks}, {@code /v1/kv/stream}).
+ * One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
  * increments, watching its client. Every request gets one access line in the {@link ServerLog}; while busy, an engine
  * stats line comes every {@link ServerConfig#logStatsInterval} ({@link StatsLogger}).
  *
@@ -30,6 +31,8 @@ public final class OpenAiServer implements AutoCloseable {
     private final Serving serving;
     private final CompletionsEndpoint completions;
     private final ChatCompletionsEndpoint chat;
+    private final KvMapEndpoints kvMap;
+    private final WebPage page = new WebPage();
     private final byte[] apiKey;
     private final ServerLog log;
     private final StatsLogger stats;
@@ -48,6 +51,7 @@ public final class OpenAiServer implements AutoCloseable {
                 ChatTemplate.of(llm.model()), bound, systemFingerprint(llm));
         this.completions = new CompletionsEndpoint(serving);
         this.chat = new ChatCompletionsEndpoint(serving);
+        this.kvMap = new KvMapEndpoints(serving);
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = new HttpListener(config, metrics, this::exchange);
         this.stats = config.logStatsInterval().isZero() ? null
@@ -199,10 +203,15 @@ public final class OpenAiServer implements AutoCloseable {
     private void route(Exchange ex, AccessRecord access) throws IOException, InterruptedException {
         String path = ex.path();
         String method = ex.method();
-        if (!path.equals("/health") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
+        // The page is public: it asks for the key, then sends it with its own calls.
+        if (!path.equals("/health") && !path.equals("/") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
             authorize(ex);
         }
         switch (path) {
+            case "/" -> {
+                expect(method, "GET", path);
+                page.serve(ex);
+            }
             case "/health" -> {
                 expect(method, "GET", path);
                 // 503 while draining, so that load balancers stop routing here.
@@ -219,6 +228,14 @@ public final class OpenAiServer implements AutoCloseable {
             case "/metrics" -> {
                 expect(method, "GET", path);
                 HttpIo.send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", serving.metrics().render(serving.engine()));
+            }
+            case "/v1/kv/blocks" -> {
+                expect(method, "GET", path);
+                kvMap.blocks(ex);
+            }
+            case "/v1/kv/stream" -> {
+                expect(method, "GET", path);
+                kvMap.stream(ex);
             }
             case "/tokenize" -> {
                 expect(method, "POST", path);

@@ -20,7 +20,12 @@ final class SseStream {
     }
 
     void send(JsonNode event) throws IOException {
-        write("data: " + JsonFields.write(event) + "\n\n");
+        send(JsonFields.write(event));
+    }
+
+    /** An event whose data is JSON text already written (on one line). */
+    void send(String json) throws IOException {
+        write("data: " + json + "\n\n");
     }
 
     void done() throws IOException {
