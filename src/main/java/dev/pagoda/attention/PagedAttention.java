@@ -1,37 +1,47 @@
 package dev.pagoda.attention;
 
+import static dev.pagoda.kernel.VectorMath.F;
+import static dev.pagoda.kernel.VectorMath.L;
+
+import dev.pagoda.kernel.VectorMath;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvSequence;
 import dev.pagoda.model.ForwardBatch;
 import dev.pagoda.model.LayerAttention;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
+import jdk.incubator.vector.VectorMask;
 
 /**
  * The PagedAttention kernel for one layer: each query row attends to its own sequence's K/V at positions
  * 0..its position (only the last W of them in a sliding-window layer), reading them through the sequence's slot
- * addressing (paged block table or contiguous run, see {@link KvSequence}). Grouped-query attention: query head h
- * reads kv head h / (nHeads / nKvHeads). Scores are scaled and optionally soft-capped as the layer's
- * {@link LayerAttention} says; softmax in float with max subtraction ({@code StrictMath.exp} and
- * {@code StrictMath.tanh}: the same bits interpreted or compiled).
+ * addressing (paged block table or contiguous run, see {@link KvSequence}). Grouped-query attention: query heads
+ * h = g * group .. g * group + group - 1 share kv head g, and are computed together, so that each K and V row is
+ * read once for the whole group. Scores are scaled and optionally soft-capped as the layer's {@link LayerAttention}
+ * says; softmax in float with max subtraction.
  *
- * <p>Work is split into items (row, head), item = row * nHeads + head; {@link #run} computes a range of items,
- * so a worker pool can call it in parallel ({@code parallelFor(workItems(b), (s, e) -> run(..., s, e))}).
+ * <p>Work is split into items (row, kv head), item = row * nKvHeads + kvHead; {@link #run} computes a range of
+ * items, so a worker pool can call it in parallel ({@code parallelFor(workItems(b), (s, e) -> run(..., s, e))}).
  * Each item is computed alone, positions in increasing order with a fixed reduction order, so its result does not
  * depend on the rest of the batch or on how items are split across threads (batch invariance).
  *
+ * <p>A head row is read as {@code ceil(headDim / L)} vectors, lanes past the row zeroed, so a head smaller than a
+ * vector (stories260K's 8 floats) still takes vector loads. A score is one vector accumulator over the
+ * row's vectors, folded by {@link VectorMath#sum}. Exponentials are {@link Math#exp}, one call per score (the same
+ * function {@code Ops.softmax} uses).
+ *
  * <p>A batch row t is the token at {@code positions[t]} of its sequence; its new K/V go to that position's slot.
- * Scratch (scores, accumulators) is per thread and reused: nothing is allocated per call once warm.
+ * Scratch (scores, accumulators, the runs of adjacent rows) is per thread and reused: nothing is allocated per
+ * call once warm.
  *
  * <p>Rows: q and out hold {@code nHeads * headDim} floats per row; k and v {@code nKvHeads * headDim}.
  */
 public final class PagedAttention {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     private final KvMemory memory;
@@ -42,19 +52,47 @@ public final class PagedAttention {
     private final int group;
     private final int blockSize;
     private final long rowBytes;
+    /** Bytes between adjacent rows where the kernel reads them (the cache's f32 rows, or rows decoded to f32). */
+    private final long rowStride;
+    /** Bytes from a slot's K row to its V row (same layer and kv head). */
+    private final long vDelta;
+    /** Vectors per head row; rows in scratch are padded to {@code padded} floats. */
+    private final int chunks;
+    private final int padded;
+    /** The lanes of a row's last vector that lie past the row. */
+    private final VectorMask<Float> pastRow;
     private final boolean f32;
     private final ThreadLocal<Scratch> scratch;
 
-    /** One thread's working arrays; {@code scores} grows to the longest context seen. */
-    private static final class Scratch {
+    /**
+     * One thread's working arrays. {@code scores} holds the group's scores (head e at e * stride) and grows to the
+     * longest context seen; runs describe an item's positions as stretches of adjacent rows.
+     */
+    private final class Scratch {
         float[] scores = new float[0];
-        final float[] acc;
-        final float[] row;
-        final float[] lanes = new float[SPECIES.length()];
+        int stride;
+        final float[] q = new float[group * padded];
+        final float[] acc = new float[group * padded];
+        final float[] max = new float[group];
+        final float[] sum = new float[group];
+        int[] runStart = new int[0];
+        int[] runLength = new int[0];
+        long[] runOffset = new long[0];
+        /** f16/bf16: a run's rows decoded to float32 (headDim floats apart), read as the f32 rows are. */
+        final MemorySegment rows = f32 ? MemorySegment.NULL : Arena.ofAuto().allocate(4L * (blockSize * headDim + L), 64);
+        final float[] rowFloats = f32 ? null : new float[headDim];
 
-        Scratch(int headDim, boolean f32) {
-            acc = new float[headDim];
-            row = f32 ? null : new float[headDim];
+        void ensure(int context) {
+            if (stride < context) {
+                stride = context;
+                scores = new float[group * context];
+            }
+            int runs = 2 * (context / blockSize + 1);  // a logical block is at most two physical stretches
+            if (runStart.length < runs) {
+                runStart = new int[runs];
+                runLength = new int[runs];
+                runOffset = new long[runs];
+            }
         }
     }
 
@@ -70,8 +108,13 @@ public final class PagedAttention {
         this.group = nHeads / nKvHeads;
         this.blockSize = memory.blockSize();
         this.rowBytes = memory.rowBytes();
+        this.vDelta = memory.rowOffset(0, 0, 0, KvMemory.V, 0) - memory.rowOffset(0, 0, 0, KvMemory.K, 0);
+        this.chunks = (headDim + L - 1) / L;
+        this.padded = chunks * L;
+        this.pastRow = F.indexInRange(padded - L, headDim).not();
         this.f32 = memory.shape().dtype() == KvDtype.F32;
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(headDim, f32));
+        this.rowStride = 4L * headDim;
+        this.scratch = ThreadLocal.withInitial(Scratch::new);
     }
 
     /**
@@ -92,9 +135,9 @@ public final class PagedAttention {
         }
     }
 
-    /** Items to pass to {@link #run}: one per (row, query head). */
+    /** Items to pass to {@link #run}: one per (row, kv head). */
     public int workItems(ForwardBatch<KvSequence> batch) {
-        return batch.tokenCount() * nHeads;
+        return batch.tokenCount() * nKvHeads;
     }
 
     /** All items on the calling thread. */
@@ -102,129 +145,150 @@ public final class PagedAttention {
         run(layer, how, batch, q, out, 0, workItems(batch));
     }
 
-    /** Computes items {@code start..end-1} (item = row * nHeads + head) into {@code out}. */
+    /** Computes items {@code start..end-1} (item = row * nKvHeads + kv head) into {@code out}. */
     public void run(int layer, LayerAttention how, ForwardBatch<KvSequence> batch, float[] q, float[] out, int start, int end) {
         Scratch s = scratch.get();
-        if (s.scores.length < batch.maxContext()) {
-            s.scores = new float[batch.maxContext()];
-        }
+        s.ensure(batch.maxContext());
         for (int item = start; item < end; item++) {
-            int t = item / nHeads;
-            int h = item % nHeads;
+            int t = item / nKvHeads;
+            int g = item % nKvHeads;
             int pos = batch.positions[t];
-            attend(layer, how, batch.sequence(batch.tokenSeq[t]), how.firstVisible(pos), pos + 1, h / group, q,
-                    (t * nHeads + h) * headDim, out, s.scores, s.acc, s.row, s.lanes);
+            attend(s, layer, how, batch.sequence(batch.tokenSeq[t]), how.firstVisible(pos), pos + 1, g, q,
+                    (t * nHeads + g * group) * headDim, out);
         }
-    }
-
-    /** Attends to positions {@code from..context-1}; their scores go to {@code scores[0..context-from)}. */
-    private void attend(int layer, LayerAttention how, KvSequence seq, int from, int context, int kvHead, float[] q, int qOff,
-                        float[] out, float[] scores, float[] acc, float[] row, float[] lanes) {
-        final float scale = how.scale(), cap = how.softCap();
-        // Pass 1: scores of positions from..context-1, block by block.
-        float max = Float.NEGATIVE_INFINITY;
-        int p = from;
-        for (int j = from / blockSize; p < context; j++) {
-            int first = seq.blockSlotStart(j);
-            int n = Math.min(blockSize, context - j * blockSize);
-            for (int i = p - j * blockSize; i < n; i++, p++) {
-                float s = dot(q, qOff, offset(first + i, layer, KvMemory.K, kvHead), row, lanes) * scale;
-                if (cap > 0) {
-                    s = cap * (float) StrictMath.tanh(s / cap);
-                }
-                scores[p - from] = s;
-                max = Math.max(max, s);
-            }
-        }
-        float sum = 0;
-        for (int i = 0; i < context - from; i++) {
-            float e = (float) StrictMath.exp(scores[i] - max);
-            scores[i] = e;
-            sum += e;
-        }
-        // Pass 2: probability-weighted sum of V rows, in the same position order.
-        Arrays.fill(acc, 0f);
-        p = from;
-        for (int j = from / blockSize; p < context; j++) {
-            int first = seq.blockSlotStart(j);
-            int n = Math.min(blockSize, context - j * blockSize);
-            for (int i = p - j * blockSize; i < n; i++, p++) {
-                axpy(scores[p - from], offset(first + i, layer, KvMemory.V, kvHead), acc, row);
-            }
-        }
-        float inv = 1f / sum;
-        for (int d = 0; d < headDim; d++) {
-            out[qOff + d] = acc[d] * inv;
-        }
-    }
-
-    /** Byte offset of a slot's row, per slot: a contiguous run's logical block may straddle two physical blocks. */
-    private long offset(int slot, int layer, int kOrV, int kvHead) {
-        return memory.rowOffset(slot / blockSize, slot % blockSize, layer, kOrV, kvHead);
-    }
-
-    private float dot(float[] q, int qOff, long at, float[] row, float[] lanes) {
-        int d = 0;
-        float s;
-        int bound = SPECIES.loopBound(headDim);
-        if (f32) {
-            FloatVector a = FloatVector.zero(SPECIES);
-            for (; d < bound; d += SPECIES.length()) {
-                a = FloatVector.fromArray(SPECIES, q, qOff + d)
-                        .fma(FloatVector.fromMemorySegment(SPECIES, segment, at + 4L * d, ORDER), a);
-            }
-            s = sumLanes(a, lanes);
-            for (; d < headDim; d++) {
-                s += q[qOff + d] * segment.get(ValueLayout.JAVA_FLOAT, at + 4L * d);
-            }
-            return s;
-        }
-        memory.shape().dtype().load(segment, at, row, 0, headDim);
-        FloatVector a = FloatVector.zero(SPECIES);
-        for (; d < bound; d += SPECIES.length()) {
-            a = FloatVector.fromArray(SPECIES, q, qOff + d).fma(FloatVector.fromArray(SPECIES, row, d), a);
-        }
-        s = sumLanes(a, lanes);
-        for (; d < headDim; d++) {
-            s += q[qOff + d] * row[d];
-        }
-        return s;
     }
 
     /**
-     * Sum of the lanes in lane order. Not {@code reduceLanes(ADD)}, whose order is unspecified and differs between
-     * the interpreter and compiled code: results must not depend on JIT state.
+     * Query heads g * group.. (their rows at q[qOff..], group * headDim floats) attend to positions
+     * {@code from..context-1} of kv head g.
      */
-    private static float sumLanes(FloatVector a, float[] lanes) {
-        a.intoArray(lanes, 0);
-        float s = 0;
-        for (float lane : lanes) {
-            s += lane;
+    private void attend(Scratch s, int layer, LayerAttention how, KvSequence seq, int from, int context, int g, float[] q, int qOff,
+                        float[] out) {
+        int runs = runs(s, seq, layer, g, from, context);
+        Arrays.fill(s.q, 0f);
+        for (int e = 0; e < group; e++) {
+            System.arraycopy(q, qOff + e * headDim, s.q, e * padded, headDim);
         }
-        return s;
+        // Pass 1: scores of positions from..context-1; head e's at scores[e * stride + p - from].
+        Arrays.fill(s.max, Float.NEGATIVE_INFINITY);
+        for (int r = 0; r < runs; r++) {
+            MemorySegment src = rows(s, s.runOffset[r], s.runLength[r]);
+            long at = f32 ? s.runOffset[r] : 0;
+            for (int e = 0; e < group; e++) {
+                scoreRun(s, e, src, at, s.runLength[r], s.runStart[r] - from, how.scale(), how.softCap());
+            }
+        }
+        int n = context - from;
+        for (int e = 0; e < group; e++) {
+            int base = e * s.stride;
+            float max = s.max[e], sum = 0;
+            for (int i = base; i < base + n; i++) {
+                float x = (float) Math.exp(s.scores[i] - max);
+                s.scores[i] = x;
+                sum += x;
+            }
+            s.sum[e] = sum;
+        }
+        // Pass 2: probability-weighted sum of V rows, in the same position order.
+        Arrays.fill(s.acc, 0f);
+        for (int r = 0; r < runs; r++) {
+            MemorySegment src = rows(s, s.runOffset[r] + vDelta, s.runLength[r]);
+            long at = f32 ? s.runOffset[r] + vDelta : 0;
+            for (int c = 0; c < chunks; c++) {
+                for (int e = 0; e < group; e++) {
+                    accumulateRun(s, e, c, src, at, s.runLength[r], s.runStart[r] - from);
+                }
+            }
+        }
+        for (int e = 0; e < group; e++) {
+            float inv = 1f / s.sum[e];
+            for (int d = 0; d < headDim; d++) {
+                out[qOff + e * headDim + d] = s.acc[e * padded + d] * inv;
+            }
+        }
     }
 
-    /** acc += w * V row. */
-    private void axpy(float w, long at, float[] acc, float[] row) {
-        int d = 0;
-        int bound = SPECIES.loopBound(headDim);
-        FloatVector wv = FloatVector.broadcast(SPECIES, w);
+    /**
+     * Splits positions from..context-1 into runs of adjacent K rows (one physical block each: a contiguous run's
+     * logical block may straddle two physical blocks); returns their number.
+     */
+    private int runs(Scratch s, KvSequence seq, int layer, int g, int from, int context) {
+        int runs = 0;
+        for (int p = from; p < context; ) {
+            int j = p / blockSize;
+            int slot = seq.blockSlotStart(j) + p - j * blockSize;
+            int n = Math.min(Math.min(context, (j + 1) * blockSize) - p, blockSize - slot % blockSize);
+            s.runStart[runs] = p;
+            s.runLength[runs] = n;
+            s.runOffset[runs++] = memory.rowOffset(slot / blockSize, slot % blockSize, layer, KvMemory.K, g);
+            p += n;
+        }
+        return runs;
+    }
+
+    /**
+     * The segment to read {@code n} adjacent rows at {@code at} from: the cache itself in f32, else the rows decoded
+     * into scratch (from offset 0). A run's rows stay in the L1 cache while the group's heads read them in turn.
+     */
+    private MemorySegment rows(Scratch s, long at, int n) {
         if (f32) {
-            for (; d < bound; d += SPECIES.length()) {
-                FloatVector.fromMemorySegment(SPECIES, segment, at + 4L * d, ORDER)
-                        .fma(wv, FloatVector.fromArray(SPECIES, acc, d)).intoArray(acc, d);
+            return segment;
+        }
+        for (int i = 0; i < n; i++) {
+            memory.shape().dtype().load(segment, at + i * rowBytes, s.rowFloats, 0, headDim);
+            MemorySegment.copy(s.rowFloats, 0, s.rows, ValueLayout.JAVA_FLOAT, i * 4L * headDim, headDim);
+        }
+        return s.rows;
+    }
+
+    /** Head e's scores against {@code n} K rows from {@code src[at..]} (positions p.. from the first visible). */
+    private void scoreRun(Scratch s, int e, MemorySegment src, long at, int n, int p, float scale, float cap) {
+        float[] q = s.q;
+        float[] scores = s.scores;
+        int qb = e * padded, out = e * s.stride + p;
+        float max = s.max[e];
+        for (int i = 0; i < n; i++, at += rowStride) {
+            FloatVector a = FloatVector.zero(F);
+            for (int c = 0; c < chunks; c++) {
+                a = FloatVector.fromArray(F, q, qb + c * L).fma(chunk(src, at, c), a);
             }
-            for (; d < headDim; d++) {
-                acc[d] += w * segment.get(ValueLayout.JAVA_FLOAT, at + 4L * d);
+            float x = VectorMath.sum(a) * scale;
+            if (cap > 0) {
+                x = cap * (float) StrictMath.tanh(x / cap);
             }
-            return;
+            scores[out + i] = x;
+            max = Math.max(max, x);
         }
-        memory.shape().dtype().load(segment, at, row, 0, headDim);
-        for (; d < bound; d += SPECIES.length()) {
-            FloatVector.fromArray(SPECIES, row, d).fma(wv, FloatVector.fromArray(SPECIES, acc, d)).intoArray(acc, d);
+        s.max[e] = max;
+    }
+
+    /**
+     * Vector c of head e's accumulator += weight(e, p + i) * vector c of V row i, over {@code n} rows from
+     * {@code src[at..]}: the accumulator stays in a register over the run.
+     */
+    private void accumulateRun(Scratch s, int e, int c, MemorySegment src, long at, int n, int p) {
+        float[] w = s.scores;
+        int wb = e * s.stride + p, a = e * padded + c * L;
+        FloatVector acc = FloatVector.fromArray(F, s.acc, a);
+        for (int i = 0; i < n; i++, at += rowStride) {
+            acc = chunk(src, at, c).fma(FloatVector.broadcast(F, w[wb + i]), acc);
         }
-        for (; d < headDim; d++) {
-            acc[d] += w * row[d];
+        acc.intoArray(s.acc, a);
+    }
+
+    /**
+     * Vector c of the row at {@code src[at..]}, lanes past the row zero. The last vector of a row is read whole and
+     * its extra lanes (the next row's) replaced by zeros: a masked load with a mask that is not a constant costs
+     * several times more. Only a read that would pass the end of the segment takes the masked load.
+     */
+    private FloatVector chunk(MemorySegment src, long at, int c) {
+        long o = at + 4L * c * L;
+        if (c < chunks - 1) {
+            return FloatVector.fromMemorySegment(F, src, o, ORDER);
         }
+        if (o + 4L * L <= src.byteSize()) {
+            return FloatVector.fromMemorySegment(F, src, o, ORDER).blend(0f, pastRow);
+        }
+        return FloatVector.fromMemorySegment(F, src, o, ORDER, pastRow.not());
     }
 }

@@ -10,13 +10,14 @@ import dev.pagoda.model.LayerAttention;
 
 /**
  * Plugs the PagedAttention kernel into the model: the forward batch's sequences are KV sequences; per
- * layer, new K/V go to their slots and the (token, head) items are spread over the worker pool.
+ * layer, new K/V go to their slots and the (token, kv head) items are spread over the worker pool.
  */
 public final class PagedAttentionBackend implements AttentionBackend<KvSequence> {
     private final PagedAttention kernel;
     private final WorkerPool pool;
     private final RangeTask task = this::runRange;
-    private final int headDim;
+    /** Multiply-adds of one (row, kv head) item per position attended: a score and a V row for each query head of the group. */
+    private final long workPerPosition;
     private int layer;
     private LayerAttention how;
     private ForwardBatch<KvSequence> batch;
@@ -25,7 +26,7 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
 
     public PagedAttentionBackend(KvMemory memory, int heads, WorkerPool pool) {
         this.kernel = new PagedAttention(memory, heads);
-        this.headDim = memory.shape().headDim();
+        this.workPerPosition = 2L * memory.shape().headDim() * heads / memory.shape().kvHeads();
         this.pool = pool;
     }
 
@@ -38,7 +39,7 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
         this.q = q;
         this.out = out;
         int items = kernel.workItems(batch);
-        if ((long) items * batch.maxContext() * headDim < WorkerPool.INLINE_WORK) {
+        if (items * batch.maxContext() * workPerPosition < WorkerPool.INLINE_WORK) {
             runRange(0, items);
         } else {
             pool.parallelFor(items, task);

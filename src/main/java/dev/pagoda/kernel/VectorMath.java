@@ -9,9 +9,9 @@ import jdk.incubator.vector.VectorSpecies;
  * purpose: its float order is unspecified and may differ between the interpreter and compiled code, which
  * would break bit-identical results. Here lanes are folded pairwise (i + L/2, then i + L/4, ...).
  */
-final class VectorMath {
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    static final int L = F.length();
+public final class VectorMath {
+    public static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    public static final int L = F.length();
     private static final VectorShuffle<Float> FOLD_8 = L >= 16 ? fold(8) : null;
     private static final VectorShuffle<Float> FOLD_4 = L >= 8 ? fold(4) : null;
     private static final VectorShuffle<Float> FOLD_2 = L >= 4 ? fold(2) : null;
@@ -31,7 +31,7 @@ final class VectorMath {
     }
 
     /** Sum of all lanes in a fixed pairwise order (lane 0 of the folded vector). */
-    static float sum(FloatVector v) {
+    public static float sum(FloatVector v) {
         if (L >= 16) {
             v = v.add(v.rearrange(FOLD_8));
         }

@@ -29,6 +29,8 @@ public final class Sampler {
     private final float[] work;
     private final float[] probs;
     private final int[] order;
+    /** top_p without top_k: the ids that survive the pruning, selected from again as k grows. */
+    private final int[] candidates;
     /** Sum of probs[0, n) after {@link #truncate}, added in index order as the draw scans them. */
     private double mass;
     private int generated;
@@ -62,6 +64,7 @@ public final class Sampler {
         this.work = new float[vocab];
         this.probs = params.isGreedy() ? null : new float[vocab];
         this.order = params.isGreedy() ? null : new int[vocab];
+        this.candidates = params.isGreedy() || params.topP() >= 1f ? null : new int[vocab];
     }
 
     /**
@@ -82,6 +85,9 @@ public final class Sampler {
      * the token the sequence actually appends before sampling the next one.
      */
     public int sample(float[] logits, int off) {
+        if (params.isGreedy() && leavesLogitsAlone()) {
+            return Ops.argmax(logits, off, vocab);  // nothing to apply: no copy of the row
+        }
         process(logits, off);
         if (params.isGreedy()) {
             return Ops.argmax(work, 0, vocab);
@@ -129,6 +135,11 @@ public final class Sampler {
         return p;
     }
 
+    /** Whether {@link #process} would copy the logits unchanged: no bias, no banned stop tokens, no penalties. */
+    private boolean leavesLogitsAlone() {
+        return biasIds.length == 0 && (generated >= params.minTokens() || stopIds.length == 0) && penalties == null;
+    }
+
     /** work = logits with bias, min_tokens and penalties applied. */
     private void process(float[] logits, int off) {
         System.arraycopy(logits, off, work, 0, vocab);
@@ -168,20 +179,14 @@ public final class Sampler {
             sum += probs[i];
         }
         if (params.topP() < 1f) {
+            double cut = params.topP() * sum;
             if (!sorted) {
                 // Tokens below (1 - top_p) * sum / n together hold less than 1 - top_p of the mass, so
-                // the nucleus drops each of them anyway: drop them before the sort, which then sees
-                // only the head of a large vocabulary.
-                n = keepAtLeast((float) ((1 - params.topP()) * sum / n), n);
-                TopK.sortDescending(probs, order, n);
+                // the nucleus drops each of them anyway; the head of what remains is then selected, not sorted.
+                n = nucleus(keepAtLeast((float) ((1 - params.topP()) * sum / n), n), cut, max, invT);
+            } else {
+                n = prefixBelow(cut, n);
             }
-            // Keep a token while the mass strictly above it is below top_p (the most likely one always).
-            double cut = params.topP() * sum, above = 0;
-            int keep = 0;
-            while (keep < n && above < cut) {
-                above += probs[keep++];
-            }
-            n = keep;
         }
         if (params.minP() > 0f) {
             // The most likely token has probability 1 here, so min_p * max is min_p itself.
@@ -192,6 +197,36 @@ public final class Sampler {
             mass += probs[i];
         }
         return n;
+    }
+
+    /**
+     * The nucleus among the n candidate ids in order[0, n): the k most likely (a bounded heap over the logits, ties to
+     * the lower id), for k = 64, 128, ... until their prefix reaches {@code cut}. O(n log k), never a sort of the
+     * vocabulary. Leaves the kept ids in descending order with their probabilities; returns their count.
+     */
+    private int nucleus(int n, double cut, float max, float invT) {
+        System.arraycopy(order, 0, candidates, 0, n);
+        for (int k = Math.min(n, 64); ; k = Math.min(n, 2 * k)) {
+            System.arraycopy(candidates, 0, order, 0, n);
+            TopK.select(work, 0, order, n, k);
+            for (int i = 0; i < k; i++) {
+                probs[i] = (float) Math.exp((work[order[i]] - max) * invT);
+            }
+            int keep = prefixBelow(cut, k);
+            if (keep < k || k == n) {
+                return keep;
+            }
+        }
+    }
+
+    /** Of probs[0, n) in descending order, how many to keep: a token while the mass strictly above it is below cut (the first always). */
+    private int prefixBelow(double cut, int n) {
+        double above = 0;
+        int keep = 0;
+        while (keep < n && above < cut) {
+            above += probs[keep++];
+        }
+        return keep;
     }
 
     /** Compacts probs/order[0, n) to the entries with probability >= floor, in order; returns their count. */

@@ -1,6 +1,6 @@
 package dev.pagoda.sampling;
 
-/** Primitive selection and sorting of token ids by score, without boxing. */
+/** Primitive selection of the best token ids by score, without boxing. */
 final class TopK {
     private TopK() {
     }
@@ -28,11 +28,6 @@ final class TopK {
             ids[end] = t;
             siftDown(scores, off, ids, 0, end);
         }
-    }
-
-    /** Sorts values[0, n) descending, permuting ids alongside (insertion sort over a small or nearly sorted prefix is not assumed). */
-    static void sortDescending(float[] values, int[] ids, int n) {
-        quickSort(values, ids, 0, n - 1);
     }
 
     private static boolean better(float[] s, int off, int a, int b) {
@@ -69,38 +64,6 @@ final class TopK {
             h[worst] = h[i];
             h[i] = t;
             i = worst;
-        }
-    }
-
-    private static void quickSort(float[] v, int[] ids, int lo, int hi) {
-        while (lo < hi) {
-            float pivot = v[(lo + hi) >>> 1];
-            int i = lo, j = hi;
-            while (i <= j) {
-                while (v[i] > pivot) {
-                    i++;
-                }
-                while (v[j] < pivot) {
-                    j--;
-                }
-                if (i <= j) {
-                    float tv = v[i];
-                    v[i] = v[j];
-                    v[j] = tv;
-                    int ti = ids[i];
-                    ids[i] = ids[j];
-                    ids[j] = ti;
-                    i++;
-                    j--;
-                }
-            }
-            if (j - lo < hi - i) {
-                quickSort(v, ids, lo, j);
-                lo = i;
-            } else {
-                quickSort(v, ids, i, hi);
-                hi = j;
-            }
         }
     }
 }

@@ -99,6 +99,16 @@ class SamplerTest {
     }
 
     @Test
+    void topPOverAFlatVocabularyKeepsTheLowestIdsOfTies() {
+        // 1000 equal logits: the nucleus of 0.5 is 500 tokens, more than the first selection of 64 holds;
+        // ties go to the lower id, as a sort by (logit, id) would order them.
+        float[] logits = new float[1000];
+        double[] expected = new double[1000];
+        Arrays.fill(expected, 0, 500, 1 / 500.0);
+        assertDistribution(sampler(params().topP(0.5f).build(), 1000).distribution(logits, 0), expected);
+    }
+
+    @Test
     void minPDropsTokensBelowAFractionOfTheTopOne() {
         // Relative to the top 0.50: 0.3, 1, 0.2, 0.5.
         assertDistribution(sampler(params().minP(0.4f).build(), 4).distribution(QUARTET, 0),
