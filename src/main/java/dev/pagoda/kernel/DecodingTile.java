@@ -35,14 +35,18 @@ final class DecodingTile {
     /** Whether {@code type} rows of {@code cols} columns have a decoding tile on this machine's vectors. */
     static boolean supports(TensorType type, int cols) {
         return RowDecoder.VECTOR && cols % type.blockSize == 0
-                && (type == TensorType.Q8_0 || type == TensorType.Q4_K || type == TensorType.Q6_K);
+                && (type == TensorType.Q8_0 || type == TensorType.Q4_K && L == 16 || type == TensorType.Q6_K);
     }
 
-    /** Rows at byte offsets w0..w3 of {@code w} against x[xb..]; row j's accumulator goes to acc[j*L..]. */
-    static void run(TensorType type, MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+    /**
+     * Rows at byte offsets w0..w3 of {@code w} against x[xb..]; row j's accumulator goes to acc[j*L..].
+     * {@code scales} (at least 64 floats) is scratch for decoded block scales.
+     */
+    static void run(TensorType type, MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc,
+                    float[] scales) {
         switch (type) {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
-            case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc);
+            case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
@@ -74,43 +78,78 @@ final class DecodingTile {
 
     /**
      * Q4_K (layout in {@link Dequant}): group g of 64 columns is the low nibbles of 32 bytes (sub-block 2g), then
-     * their high nibbles (sub-block 2g + 1); each element is (nibble * (d * scale)) - (dmin * min), in float.
+     * their high nibbles (sub-block 2g + 1); each element is (nibble * (d * scale)) - (dmin * min), in float. Needs
+     * L = 16: a group's bytes are two vectors per row, widened once for both nibbles. The sub-block scales and
+     * mins of a super-block are decoded first into {@code scales} (64 floats).
      */
-    private static void q4_K(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+    private static void q4_K(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc,
+                             float[] scales) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         for (int b = 0; b < cols / 256; b++) {
             long o = 144L * b;
-            float d0 = Dequant.half(w, w0 + o), d1 = Dequant.half(w, w1 + o), d2 = Dequant.half(w, w2 + o), d3 = Dequant.half(w, w3 + o);
-            float n0 = Dequant.half(w, w0 + o + 2), n1 = Dequant.half(w, w1 + o + 2);
-            float n2 = Dequant.half(w, w2 + o + 2), n3 = Dequant.half(w, w3 + o + 2);
-            for (int sub = 0; sub < 8; sub++) {
-                float s0 = d0 * Dequant.scaleK4(w, w0 + o + 4, sub), m0 = n0 * Dequant.minK4(w, w0 + o + 4, sub);
-                float s1 = d1 * Dequant.scaleK4(w, w1 + o + 4, sub), m1 = n1 * Dequant.minK4(w, w1 + o + 4, sub);
-                float s2 = d2 * Dequant.scaleK4(w, w2 + o + 4, sub), m2 = n2 * Dequant.minK4(w, w2 + o + 4, sub);
-                float s3 = d3 * Dequant.scaleK4(w, w3 + o + 4, sub), m3 = n3 * Dequant.minK4(w, w3 + o + 4, sub);
-                long q = o + 16 + 32L * (sub / 2);
-                int shift = 4 * (sub % 2);
-                for (int l = 0; l < 32; l += L) {
-                    FloatVector t = FloatVector.fromArray(F, x, xb + 256 * b + 32 * sub + l);
-                    a0 = ((IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q + l, LE).convertShape(VectorOperators.B2I, I, 0))
-                            .lanewise(VectorOperators.ASHR, shift).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
-                            .mul(s0).sub(m0).fma(t, a0);
-                    a1 = ((IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q + l, LE).convertShape(VectorOperators.B2I, I, 0))
-                            .lanewise(VectorOperators.ASHR, shift).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
-                            .mul(s1).sub(m1).fma(t, a1);
-                    a2 = ((IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q + l, LE).convertShape(VectorOperators.B2I, I, 0))
-                            .lanewise(VectorOperators.ASHR, shift).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
-                            .mul(s2).sub(m2).fma(t, a2);
-                    a3 = ((IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q + l, LE).convertShape(VectorOperators.B2I, I, 0))
-                            .lanewise(VectorOperators.ASHR, shift).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
-                            .mul(s3).sub(m3).fma(t, a3);
-                }
+            scalesK4(w, w0 + o, scales, 0);
+            scalesK4(w, w1 + o, scales, 16);
+            scalesK4(w, w2 + o, scales, 32);
+            scalesK4(w, w3 + o, scales, 48);
+            for (int g = 0; g < 4; g++) {
+                long q = o + 16 + 32L * g;
+                IntVector p0 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector p1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector p2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector p3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector r0 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q + 16, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector r1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q + 16, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector r2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q + 16, LE).convertShape(VectorOperators.B2I, I, 0);
+                IntVector r3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q + 16, LE).convertShape(VectorOperators.B2I, I, 0);
+                int lo = 2 * g, hi = 2 * g + 1;
+                int xg = xb + 256 * b + 64 * g;
+                FloatVector t = FloatVector.fromArray(F, x, xg);
+                a0 = p0.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[lo]).sub(scales[8 + lo]).fma(t, a0);
+                a1 = p1.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[16 + lo]).sub(scales[24 + lo]).fma(t, a1);
+                a2 = p2.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[32 + lo]).sub(scales[40 + lo]).fma(t, a2);
+                a3 = p3.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[48 + lo]).sub(scales[56 + lo]).fma(t, a3);
+                t = FloatVector.fromArray(F, x, xg + 16);
+                a0 = r0.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[lo]).sub(scales[8 + lo]).fma(t, a0);
+                a1 = r1.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[16 + lo]).sub(scales[24 + lo]).fma(t, a1);
+                a2 = r2.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[32 + lo]).sub(scales[40 + lo]).fma(t, a2);
+                a3 = r3.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().mul(scales[48 + lo]).sub(scales[56 + lo]).fma(t, a3);
+                t = FloatVector.fromArray(F, x, xg + 32);
+                a0 = p0.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[hi]).sub(scales[8 + hi]).fma(t, a0);
+                a1 = p1.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[16 + hi]).sub(scales[24 + hi]).fma(t, a1);
+                a2 = p2.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[32 + hi]).sub(scales[40 + hi]).fma(t, a2);
+                a3 = p3.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[48 + hi]).sub(scales[56 + hi]).fma(t, a3);
+                t = FloatVector.fromArray(F, x, xg + 48);
+                a0 = r0.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[hi]).sub(scales[8 + hi]).fma(t, a0);
+                a1 = r1.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[16 + hi]).sub(scales[24 + hi]).fma(t, a1);
+                a2 = r2.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[32 + hi]).sub(scales[40 + hi]).fma(t, a2);
+                a3 = r3.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats()
+                        .mul(scales[48 + hi]).sub(scales[56 + hi]).fma(t, a3);
             }
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);
         a2.intoArray(acc, 2 * L);
         a3.intoArray(acc, 3 * L);
+    }
+
+    /**
+     * The 8 sub-block steps d * scale and offsets dmin * min of the Q4_K super-block at {@code p} into
+     * dst[off..off+8) and dst[off+8..off+16), computed as {@link RowDecoder} does.
+     */
+    private static void scalesK4(MemorySegment w, long p, float[] dst, int off) {
+        float d = Dequant.half(w, p);
+        float dmin = Dequant.half(w, p + 2);
+        for (int j = 0; j < 8; j++) {
+            dst[off + j] = d * Dequant.scaleK4(w, p + 4, j);
+            dst[off + 8 + j] = dmin * Dequant.minK4(w, p + 4, j);
+        }
     }
 
     /**

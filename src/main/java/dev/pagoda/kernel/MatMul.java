@@ -126,7 +126,7 @@ public final class MatMul {
                 // few tokens: decoding in registers beats decoding to scratch (same values, same order)
                 long rb = w.rowBytes();
                 for (int t = t0; t < t1; t++) {
-                    DecodingTile.run(w.type(), w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc);
+                    DecodingTile.run(w.type(), w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc, scratch.tmp);
                     store(acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
                 }
                 return;
@@ -177,7 +177,7 @@ public final class MatMul {
         Scratch ensure(int cols) {
             if (tmp.length < cols) {
                 rows = Arena.ofAuto().allocate(4L * ROW_TILE * cols, 64);
-                tmp = new float[cols];
+                tmp = new float[cols];  // also the decoding tiles' block scales (64 floats; their cols >= 256)
             }
             return this;
         }
