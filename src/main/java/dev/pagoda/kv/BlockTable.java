@@ -4,9 +4,10 @@ import java.util.Arrays;
 
 /**
  * A sequence's paged block table: logical block j -> physical block id. Append-only except for copy-on-write,
- * which repoints one entry at a private copy. Mutated only through {@link PagedAllocator}.
+ * which repoints one entry at a private copy. Created by its {@link PagedAllocator} and mutated only through it.
  */
 public final class BlockTable implements KvSequence {
+    private final PagedAllocator allocator;
     private final int blockSize;
     private int[] ids;
     private int numBlocks;
@@ -24,8 +25,9 @@ public final class BlockTable implements KvSequence {
     int chainGeneration;
     long extraKey;
 
-    BlockTable(int blockSize, int capacityBlocks) {
-        this.blockSize = blockSize;
+    BlockTable(PagedAllocator allocator, int capacityBlocks) {
+        this.allocator = allocator;
+        this.blockSize = allocator.blockSize();
         this.ids = new int[Math.max(4, capacityBlocks)];
     }
 
@@ -47,6 +49,37 @@ public final class BlockTable implements KvSequence {
     @Override
     public int slotFor(int position) {
         return ids[position / blockSize] * blockSize + position % blockSize;
+    }
+
+    @Override
+    public boolean canAppend(int n) {
+        return allocator.canAppend(this, n);
+    }
+
+    @Override
+    public void append(int n) {
+        allocator.append(this, n);
+    }
+
+    @Override
+    public void cacheFullBlocks(int[] tokens, int computedLength) {
+        allocator.cacheFullBlocks(this, tokens, computedLength);
+    }
+
+    @Override
+    public BlockTable fork() {
+        return allocator.fork(this);
+    }
+
+    @Override
+    public void free() {
+        allocator.free(this);
+    }
+
+    @Override
+    public SwapSpace.Handle swapOut(int length) {
+        SwapSpace swap = allocator.swapSpace();
+        return swap == null ? null : swap.swapOut(this, length);
     }
 
     public int numBlocks() {
@@ -106,7 +139,7 @@ public final class BlockTable implements KvSequence {
     }
 
     BlockTable copy() {
-        BlockTable t = new BlockTable(blockSize, numBlocks);
+        BlockTable t = new BlockTable(allocator, numBlocks);
         System.arraycopy(ids, 0, t.ids, 0, numBlocks);
         t.numBlocks = numBlocks;
         t.length = length;

@@ -98,7 +98,7 @@ public final class PagedAllocator implements KvAllocator {
             throw new IllegalStateException("cannot admit " + initialTokens + " tokens: " + pool.freeBlocks()
                     + " free blocks");
         }
-        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
         sequences++;
         grow(table, initialTokens);
         return table;
@@ -159,7 +159,7 @@ public final class PagedAllocator implements KvAllocator {
                     + " new tokens: needs " + blocksToAdmit(hit, newTokens) + " blocks, " + pool.freeBlocks()
                     + " free");
         }
-        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
         // Hit blocks leave the free queue before fresh blocks are popped from it.
         for (PhysicalBlock b : hit.blocks) {
             pool.touch(b.id);
@@ -180,9 +180,7 @@ public final class PagedAllocator implements KvAllocator {
      * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens ({@code tokens} holds at
      * least those ids): caches every block that is now full and not hashed yet. No-op with prefix caching off.
      */
-    @Override
-    public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
-        BlockTable table = table(seq);
+    void cacheFullBlocks(BlockTable table, int[] tokens, int computedLength) {
         if (computedLength < 0 || computedLength > table.length() || computedLength > tokens.length) {
             throw new IllegalArgumentException("computed length " + computedLength + " outside 0.."
                     + Math.min(table.length(), tokens.length));
@@ -211,14 +209,11 @@ public final class PagedAllocator implements KvAllocator {
         return table.newBlocksFor(n) + (copyOnWrite.appendNeedsCopy(table) ? 1 : 0);
     }
 
-    @Override
-    public boolean canAppend(KvSequence seq, int n) {
-        return pool.canAllocate(blocksNeededToAppend(table(seq), n));
+    boolean canAppend(BlockTable table, int n) {
+        return pool.canAllocate(blocksNeededToAppend(table, n));
     }
 
-    @Override
-    public void append(KvSequence seq, int n) {
-        BlockTable table = table(seq);
+    void append(BlockTable table, int n) {
         if (!canAppend(table, n)) {
             throw new IllegalStateException("cannot append " + n + " tokens: needs "
                     + blocksNeededToAppend(table, n) + " blocks, " + pool.freeBlocks() + " free");
@@ -242,10 +237,8 @@ public final class PagedAllocator implements KvAllocator {
         sequenceTokens += n;
     }
 
-    @Override
-    public BlockTable fork(KvSequence parent) {
-        BlockTable source = table(parent);
-        BlockTable child = source.copy();
+    BlockTable fork(BlockTable parent) {
+        BlockTable child = parent.copy();
         for (int j = 0; j < child.numBlocks(); j++) {
             pool.share(child.blockId(j));
         }
@@ -255,9 +248,7 @@ public final class PagedAllocator implements KvAllocator {
     }
 
     /** Frees tail first, so a sequence's last blocks are the first to be reused (evicted). */
-    @Override
-    public void free(KvSequence seq) {
-        BlockTable table = table(seq);
+    void free(BlockTable table) {
         for (int j = table.numBlocks() - 1; j >= 0; j--) {
             pool.free(table.blockId(j));
         }
@@ -284,13 +275,6 @@ public final class PagedAllocator implements KvAllocator {
         long allocated = (long) used * blockSize;
         return new KvMemoryUsage(KvLayout.PAGED, totalSlots(), tokens, allocated - tokens, 0, 0,
                 totalSlots() - allocated, requestSlots, pool.freeBlocks(), used, shared, sequenceTokens, sequences);
-    }
-
-    private static BlockTable table(KvSequence seq) {
-        if (seq instanceof BlockTable t) {
-            return t;
-        }
-        throw new IllegalArgumentException("paged allocator given a " + seq.getClass().getSimpleName());
     }
 
     static void checkLengths(int initialTokens, int maxLength) {

@@ -55,10 +55,13 @@ public final class SwapSpace implements AutoCloseable {
         return blocksFor(length) <= freeCount;
     }
 
-    /** Copies positions 0..length-1 of {@code seq} out of the KV memory; the caller frees the sequence afterwards. */
+    /**
+     * Preemption by swapping: copies positions 0..length-1 of {@code seq} out of the KV memory, then frees
+     * {@code seq}. Null, with nothing changed, when the swap space has no room.
+     */
     Handle swapOut(KvSequence seq, int length) {
         if (!canSwapOut(length)) {
-            throw new IllegalStateException("swap space has " + freeCount + " free blocks, " + blocksFor(length) + " needed");
+            return null;
         }
         int[] blocks = new int[blocksFor(length)];
         for (int i = 0; i < blocks.length; i++) {
@@ -68,6 +71,7 @@ public final class SwapSpace implements AutoCloseable {
         for (int p = 0; p < length; p++) {
             copyToken(seq.slotFor(p), h, p, true);
         }
+        seq.free();
         return h;
     }
 
