@@ -108,9 +108,30 @@ public final class MatMul {
             int chunk = Math.max(TOKEN_TILE, CHUNK_BYTES / (4 * cols) / TOKEN_TILE * TOKEN_TILE);
             for (int t0 = 0; t0 < nTokens; t0 += chunk) {
                 int t1 = Math.min(nTokens, t0 + chunk);
+                // few tokens: decoding in registers beats decoding to scratch (same values, same order). A method
+                // apart, so that block's compiled code and profile are the same whether or not decode steps ran.
+                boolean inRegisters = t1 - t0 < TOKEN_TILE && DecodingTile.supports(w.type(), cols);
                 for (int b = firstBlock; b < endBlock; b++) {
-                    block(b * ROW_TILE, t0, t1);
+                    if (inRegisters) {
+                        decodingBlock(b * ROW_TILE, t0, t1);
+                    } else {
+                        block(b * ROW_TILE, t0, t1);
+                    }
                 }
+            }
+        }
+
+        /** {@link #block} for fewer than 4 tokens with {@link DecodingTile}. */
+        private void decodingBlock(int r0, int t0, int t1) {
+            WeightMatrix w = this.w;
+            int rows = w.rows();
+            int cols = w.cols();
+            int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
+            Scratch scratch = SCRATCH.get().ensure(cols);
+            long rb = w.rowBytes();
+            for (int t = t0; t < t1; t++) {
+                DecodingTile.run(w.type(), w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, scratch.acc, scratch.tmp);
+                store(scratch.acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
             }
         }
 
@@ -122,15 +143,6 @@ public final class MatMul {
             int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
             Scratch scratch = SCRATCH.get().ensure(cols);
             float[] acc = scratch.acc;
-            if (t1 - t0 < TOKEN_TILE && DecodingTile.supports(w.type(), cols)) {
-                // few tokens: decoding in registers beats decoding to scratch (same values, same order)
-                long rb = w.rowBytes();
-                for (int t = t0; t < t1; t++) {
-                    DecodingTile.run(w.type(), w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc, scratch.tmp);
-                    store(acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
-                }
-                return;
-            }
             MemorySegment seg;
             long w0, w1, w2, w3;
             if (w.type() == TensorType.F32) {
