@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorMask;
  * activations stay in the L2 cache, so a large batch streams the weights a few times rather than the
  * activations once per row block. Non-F32 rows are first decoded to float32 scratch (exactly as
  * {@link Dequant}), once per block and chunk, so a quantized matmul equals the F32 matmul of the dequantized
- * weights, bit for bit.
+ * weights, bit for bit; with fewer than 4 tokens, Q8_0, Q4_K and Q6_K rows are decoded in registers instead
+ * ({@link DecodingTile}: the same values in the same order).
  *
  * <p>Determinism and batch invariance: every output element is one vector accumulator of L lanes, fed by fused
  * multiply-adds over the columns in ascending chunks of L (a masked last chunk when cols is not a multiple of L),
@@ -107,9 +108,30 @@ public final class MatMul {
             int chunk = Math.max(TOKEN_TILE, CHUNK_BYTES / (4 * cols) / TOKEN_TILE * TOKEN_TILE);
             for (int t0 = 0; t0 < nTokens; t0 += chunk) {
                 int t1 = Math.min(nTokens, t0 + chunk);
+                // few tokens: decoding in registers beats decoding to scratch (same values, same order). A method
+                // apart, so that block's compiled code and profile are the same whether or not decode steps ran.
+                boolean inRegisters = t1 - t0 < TOKEN_TILE && DecodingTile.supports(w.type(), cols);
                 for (int b = firstBlock; b < endBlock; b++) {
-                    block(b * ROW_TILE, t0, t1);
+                    if (inRegisters) {
+                        decodingBlock(b * ROW_TILE, t0, t1);
+                    } else {
+                        block(b * ROW_TILE, t0, t1);
+                    }
                 }
+            }
+        }
+
+        /** {@link #block} for fewer than 4 tokens with {@link DecodingTile}. */
+        private void decodingBlock(int r0, int t0, int t1) {
+            WeightMatrix w = this.w;
+            int rows = w.rows();
+            int cols = w.cols();
+            int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
+            Scratch scratch = SCRATCH.get().ensure(cols);
+            long rb = w.rowBytes();
+            for (int t = t0; t < t1; t++) {
+                DecodingTile.run(w.type(), w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, scratch.acc, scratch.tmp);
+                store(scratch.acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
             }
         }
 
@@ -121,15 +143,6 @@ public final class MatMul {
             int r1 = Math.min(r0 + 1, rows - 1), r2 = Math.min(r0 + 2, rows - 1), r3 = Math.min(r0 + 3, rows - 1);
             Scratch scratch = SCRATCH.get().ensure(cols);
             float[] acc = scratch.acc;
-            if (w.type() == TensorType.Q8_0 && t1 - t0 < TOKEN_TILE && cols % 32 == 0 && L <= 32) {
-                // few tokens: decoding in registers beats decoding to scratch (same values, same order)
-                long rb = w.rowBytes();
-                for (int t = t0; t < t1; t++) {
-                    q8_0Tile4x1(w.data(), r0 * rb, r1 * rb, r2 * rb, r3 * rb, cols, x, xOff + t * cols, acc);
-                    store(acc, 1, out, outOff + t * rows + r0, rows, r1 - r0, r2 - r0, r3 - r0);
-                }
-                return;
-            }
             MemorySegment seg;
             long w0, w1, w2, w3;
             if (w.type() == TensorType.F32) {
@@ -176,7 +189,7 @@ public final class MatMul {
         Scratch ensure(int cols) {
             if (tmp.length < cols) {
                 rows = Arena.ofAuto().allocate(4L * ROW_TILE * cols, 64);
-                tmp = new float[cols];
+                tmp = new float[cols];  // also the decoding tiles' block scales (64 floats; their cols >= 256)
             }
             return this;
         }
@@ -237,30 +250,6 @@ public final class MatMul {
         a31.intoArray(acc, 13 * L);
         a32.intoArray(acc, 14 * L);
         a33.intoArray(acc, 15 * L);
-    }
-
-    /**
-     * {@link #tile4x1} on Q8_0 rows at byte offsets w0..w3, decoding each chunk of L weights in registers exactly
-     * as {@link RowDecoder} does (f16 d times the int8 value, in float), then the same fused multiply-add.
-     */
-    private static void q8_0Tile4x1(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        for (int b = 0; b < cols / 32; b++) {
-            long o = 34L * b;
-            float d0 = Dequant.half(w, w0 + o), d1 = Dequant.half(w, w1 + o), d2 = Dequant.half(w, w2 + o), d3 = Dequant.half(w, w3 + o);
-            for (int j = 0; j < 32; j += L) {
-                FloatVector t = FloatVector.fromArray(F, x, xb + 32 * b + j);
-                long q = o + 2 + j;
-                a0 = RowDecoder.q8(w, w0 + q).mul(d0).fma(t, a0);
-                a1 = RowDecoder.q8(w, w1 + q).mul(d1).fma(t, a1);
-                a2 = RowDecoder.q8(w, w2 + q).mul(d2).fma(t, a2);
-                a3 = RowDecoder.q8(w, w3 + q).mul(d3).fma(t, a3);
-            }
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
     }
 
     /**

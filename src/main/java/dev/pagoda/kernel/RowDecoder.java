@@ -21,9 +21,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class RowDecoder {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** L shorts / L bytes, widened to L ints / floats. Vector decoding needs L >= 8 (64-bit byte vectors). */
-    private static final boolean VECTOR = L >= 8;
+    static final boolean VECTOR = L >= 8;
     private static final VectorSpecies<Short> S = VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
-    private static final VectorSpecies<Byte> B = VECTOR ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
+    static final VectorSpecies<Byte> B = VECTOR ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** 2^112 rescales an f16 exponent field (bias 15) moved into float position (bias 127), subnormals included. */
@@ -61,17 +61,27 @@ final class RowDecoder {
     }
 
     // One small method per type: C2 gives up intrinsifying Vector API calls inside very large inlined bodies.
+    // No helper takes or returns a vector: once such a helper is compiled on its own (boxing its vectors, which
+    // makes it larger than C2's InlineSmallCode), C2 no longer inlines it, and every caller compiled afterwards
+    // boxes a vector per call, 5-20x slower depending on which caller got hot first.
 
     private static void f16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        // exact f16 -> f32 for all inputs: magnitude bits shifted into place and rescaled; Inf/NaN get the max exponent
         for (int i = 0; i < n; i += L) {
-            f16(s, base + 2L * i).intoMemorySegment(dst, dstOff + 4L * i, LE);
+            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
+            IntVector mag = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
+            IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+            IntVector finite = mag.reinterpretAsFloats().mul(F16_RESCALE).reinterpretAsInts();
+            IntVector special = mag.or(0x7F800000);
+            IntVector bits = finite.blend(special, h.and(0x7C00).eq(0x7C00));
+            bits.or(sign).reinterpretAsFloats().intoMemorySegment(dst, dstOff + 4L * i, LE);
         }
     }
 
     private static void bf16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
         for (int i = 0; i < n; i += L) {
-            widenShorts(s, base + 2L * i).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
-                    .intoMemorySegment(dst, dstOff + 4L * i, LE);
+            ((IntVector) ShortVector.fromMemorySegment(S, s, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                    .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, dstOff + 4L * i, LE);
         }
     }
 
@@ -80,7 +90,8 @@ final class RowDecoder {
             long p = base + 34L * b;
             float d = Dequant.half(s, p);
             for (int j = 0; j < 32; j += L) {
-                q8(s, p + 2 + j).mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
+                ((FloatVector) ByteVector.fromMemorySegment(B, s, p + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoMemorySegment(dst, dstOff + 4L * (32 * b + j), LE);
             }
         }
     }
@@ -120,8 +131,8 @@ final class RowDecoder {
                     ByteVector packed = ByteVector.fromMemorySegment(B, s, qs + 32L * g + l, LE);
                     ByteVector lo = packed.and((byte) 0xF);
                     ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4);
-                    nibbles(lo).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
-                    nibbles(hi).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
+                    ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
+                    ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
                 }
             }
         }
@@ -160,30 +171,5 @@ final class RowDecoder {
                 }
             }
         }
-    }
-
-    /** L byte lanes (0..255 after masking) as floats. */
-    static FloatVector nibbles(ByteVector v) {
-        return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** L int8 values at {@code off} as floats. */
-    static FloatVector q8(MemorySegment s, long off) {
-        return (FloatVector) ByteVector.fromMemorySegment(B, s, off, LE).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    private static IntVector widenShorts(MemorySegment s, long off) {
-        return (IntVector) ShortVector.fromMemorySegment(S, s, off, LE).convertShape(VectorOperators.S2I, I, 0);
-    }
-
-    /** Exact f16 -> f32 for all inputs: magnitude bits shifted into place and rescaled; Inf/NaN get the max exponent. */
-    private static FloatVector f16(MemorySegment s, long off) {
-        IntVector h = widenShorts(s, off);
-        IntVector mag = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-        IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        IntVector finite = mag.reinterpretAsFloats().mul(F16_RESCALE).reinterpretAsInts();
-        IntVector special = mag.or(0x7F800000);
-        IntVector bits = finite.blend(special, h.and(0x7C00).eq(0x7C00));
-        return bits.or(sign).reinterpretAsFloats();
     }
 }

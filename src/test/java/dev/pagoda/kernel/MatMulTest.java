@@ -115,11 +115,14 @@ class MatMulTest {
         }
         WeightMatrix f32 = TestMatrices.encode(TensorType.F32, deq, rows, cols);
         float[] x = TestMatrices.gaussian(rnd, 5 * cols, 1f);
-        float[] a = new float[5 * rows];
-        float[] b = new float[5 * rows];
-        MatMul.matmul(w, x, 0, 5, a, 0);
-        MatMul.matmul(f32, x, 0, 5, b, 0);
-        assertThat(bits(a)).isEqualTo(bits(b));
+        // 1-3 tokens take the decoding tiles where the type has one, 4 the tiles over decoded rows
+        for (int n : new int[] {1, 3, 5}) {
+            float[] a = new float[n * rows];
+            float[] b = new float[n * rows];
+            MatMul.matmul(w, x, 0, n, a, 0);
+            MatMul.matmul(f32, x, 0, n, b, 0);
+            assertThat(bits(a)).as("%d tokens", n).isEqualTo(bits(b));
+        }
     }
 
     /** Token t's output is bit-identical alone and at every place in batches of 1..65, for any pool size. */
