@@ -15,6 +15,14 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
     /** The slot of logical block {@code j}'s first position. */
     int blockSlotStart(int j);
 
-    /** The slot holding position {@code position} (0 <= position < length). */
+    /** The slot holding position {@code position} (0 <= position < length, not in a released block). */
     int slotFor(int position);
+
+    /**
+     * Leading logical blocks released because every later query's sliding window starts past them (paged layout,
+     * every layer sliding); they have no slot. 0 when nothing was released.
+     */
+    default int releasedBlocks() {
+        return 0;
+    }
 }
