@@ -149,7 +149,7 @@ final class SharingBench {
 
         KvSequence start(Group g, KvSequence first) {
             if (first != null) {
-                return forks ? allocator.fork(first) : allocator.admit(g.prompt, g.maxLength);
+                return forks ? first.fork() : allocator.admit(g.prompt, g.maxLength);
             }
             if (allocator.prefixCaching()) {
                 PrefixHit hit = allocator.lookupPrefix(g.tokens, g.prompt);
@@ -163,7 +163,7 @@ final class SharingBench {
         }
 
         KvSequence branch(KvSequence parent, int maxLength) {
-            return forks ? allocator.fork(parent) : allocator.admit(parent.length(), maxLength);
+            return forks ? parent.fork() : allocator.admit(parent.length(), maxLength);
         }
 
         @Override
@@ -297,10 +297,10 @@ final class SharingBench {
                 return;
             }
             for (Lane lane : g.lanes) {
-                if (!ensure(g, () -> kv.allocator.canAppend(lane.seq(), 1))) {
+                if (!ensure(g, () -> lane.seq().canAppend(1))) {
                     return;
                 }
-                kv.allocator.append(lane.seq(), 1);
+                lane.seq().append(1);
             }
             g.generated++;
         }
@@ -382,7 +382,7 @@ final class SharingBench {
         }
 
         private void free(Lane lane) {
-            kv.allocator.free(lane.seq());
+            lane.seq().free();
         }
 
         /** The step wrote the K/V of every running sequence's tokens: caches the blocks it filled. */
@@ -392,7 +392,7 @@ final class SharingBench {
             }
             for (Group g : running) {
                 for (Lane lane : g.lanes) {
-                    kv.allocator.cacheFullBlocks(lane.seq(), g.tokens, lane.seq().length());
+                    lane.seq().cacheFullBlocks(g.tokens, lane.seq().length());
                 }
             }
         }

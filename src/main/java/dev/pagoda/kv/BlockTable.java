@@ -5,12 +5,14 @@ import java.util.Arrays;
 /**
  * A sequence's paged block table: logical block j -> physical block id. Append-only except for copy-on-write,
  * which repoints one entry at a private copy, and for the release of blocks out of every layer's sliding window,
- * which turns a leading run of entries into holes ({@link #RELEASED}). Mutated only through {@link PagedAllocator}.
+ * which turns a leading run of entries into holes ({@link #RELEASED}). Created by its {@link PagedAllocator} and
+ * mutated only through it.
  */
 public final class BlockTable implements KvSequence {
     /** The entry of a released logical block: its tokens are out of every window and have no slot any more. */
     static final int RELEASED = -1;
 
+    private final PagedAllocator allocator;
     private final int blockSize;
     private int[] ids;
     private int numBlocks;
@@ -30,8 +32,9 @@ public final class BlockTable implements KvSequence {
     int chainGeneration;
     long extraKey;
 
-    BlockTable(int blockSize, int capacityBlocks) {
-        this.blockSize = blockSize;
+    BlockTable(PagedAllocator allocator, int capacityBlocks) {
+        this.allocator = allocator;
+        this.blockSize = allocator.blockSize();
         this.ids = new int[Math.max(4, capacityBlocks)];
     }
 
@@ -58,6 +61,42 @@ public final class BlockTable implements KvSequence {
     @Override
     public int slotFor(int position) {
         return blockSlotStart(position / blockSize) + position % blockSize;
+    }
+
+    @Override
+    public boolean canAppend(int n) {
+        return allocator.canAppend(this, n);
+    }
+
+    @Override
+    public void append(int n) {
+        allocator.append(this, n);
+    }
+
+    @Override
+    public void cacheFullBlocks(int[] tokens, int computedLength) {
+        allocator.cacheFullBlocks(this, tokens, computedLength);
+    }
+
+    @Override
+    public void releaseOutOfWindow(int computedLength) {
+        allocator.releaseOutOfWindow(this, computedLength);
+    }
+
+    @Override
+    public BlockTable fork() {
+        return allocator.fork(this);
+    }
+
+    @Override
+    public void free() {
+        allocator.free(this);
+    }
+
+    @Override
+    public SwapSpace.Handle swapOut(int length) {
+        SwapSpace swap = allocator.swapSpace();
+        return swap == null ? null : swap.swapOut(this, length);
     }
 
     public int numBlocks() {
@@ -139,7 +178,7 @@ public final class BlockTable implements KvSequence {
     }
 
     BlockTable copy() {
-        BlockTable t = new BlockTable(blockSize, numBlocks);
+        BlockTable t = new BlockTable(allocator, numBlocks);
         System.arraycopy(ids, 0, t.ids, 0, numBlocks);
         t.numBlocks = numBlocks;
         t.length = length;

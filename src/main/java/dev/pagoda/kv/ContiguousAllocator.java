@@ -73,10 +73,6 @@ public final class ContiguousAllocator implements KvAllocator {
     }
 
     @Override
-    public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
-    }
-
-    @Override
     public PrefixCacheStats prefixCacheStats() {
         return PrefixCacheStats.NONE;
     }
@@ -123,19 +119,11 @@ public final class ContiguousAllocator implements KvAllocator {
         sequences++;
         reservedTotal += maxLength;
         sequenceTokens += initialTokens;
-        return new ContiguousRun(blockSize, start, maxLength, initialTokens);
+        return new ContiguousRun(this, start, maxLength, initialTokens);
     }
 
-    @Override
-    public boolean canAppend(KvSequence seq, int n) {
-        ContiguousRun run = run(seq);
-        return run.length() + n <= run.reserved();
-    }
-
-    @Override
-    public void append(KvSequence seq, int n) {
-        ContiguousRun run = run(seq);
-        if (!canAppend(run, n)) {
+    void append(ContiguousRun run, int n) {
+        if (!run.canAppend(n)) {
             throw new IllegalStateException("cannot append " + n + " tokens: reservation of " + run.reserved()
                     + " slots holds " + run.length());
         }
@@ -143,9 +131,7 @@ public final class ContiguousAllocator implements KvAllocator {
         sequenceTokens += n;
     }
 
-    @Override
-    public void free(KvSequence seq) {
-        ContiguousRun run = run(seq);
+    void free(ContiguousRun run) {
         if (run.reserved() == 0) {
             throw new IllegalStateException("contiguous run freed twice");
         }
@@ -187,10 +173,4 @@ public final class ContiguousAllocator implements KvAllocator {
                 external, free, requestSlots, freeBlocks, numBlocks - freeBlocks, 0, sequenceTokens, sequences);
     }
 
-    private static ContiguousRun run(KvSequence seq) {
-        if (seq instanceof ContiguousRun r) {
-            return r;
-        }
-        throw new IllegalArgumentException("contiguous allocator given a " + seq.getClass().getSimpleName());
-    }
 }

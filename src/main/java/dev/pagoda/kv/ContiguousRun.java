@@ -2,16 +2,19 @@ package dev.pagoda.kv;
 
 /**
  * A sequence of the contiguous baseline: one run of {@code reserved} adjacent slots starting at {@code base},
- * reserved at admission for the sequence's maximum length. Mutated only through {@link ContiguousAllocator}.
+ * reserved at admission for the sequence's maximum length. Created by its {@link ContiguousAllocator} and mutated
+ * only through it.
  */
 public final class ContiguousRun implements KvSequence {
+    private final ContiguousAllocator allocator;
     private final int blockSize;
     private int base;
     private int reserved;
     private int length;
 
-    ContiguousRun(int blockSize, int base, int reserved, int length) {
-        this.blockSize = blockSize;
+    ContiguousRun(ContiguousAllocator allocator, int base, int reserved, int length) {
+        this.allocator = allocator;
+        this.blockSize = allocator.blockSize();
         this.base = base;
         this.reserved = reserved;
         this.length = length;
@@ -35,6 +38,42 @@ public final class ContiguousRun implements KvSequence {
     @Override
     public int slotFor(int position) {
         return base + position;
+    }
+
+    @Override
+    public boolean canAppend(int n) {
+        return length + n <= reserved;
+    }
+
+    @Override
+    public void append(int n) {
+        allocator.append(this, n);
+    }
+
+    /** Nothing is shared between contiguous reservations, so nothing is cached. */
+    @Override
+    public void cacheFullBlocks(int[] tokens, int computedLength) {
+    }
+
+    /** A reservation is freed whole: nothing is released early. */
+    @Override
+    public void releaseOutOfWindow(int computedLength) {
+    }
+
+    @Override
+    public KvSequence fork() {
+        throw new UnsupportedOperationException(KvLayout.CONTIGUOUS.label() + " KV layout cannot share memory between sequences");
+    }
+
+    @Override
+    public void free() {
+        allocator.free(this);
+    }
+
+    @Override
+    public SwapSpace.Handle swapOut(int length) {
+        SwapSpace swap = allocator.swapSpace();
+        return swap == null ? null : swap.swapOut(this, length);
     }
 
     public int base() {

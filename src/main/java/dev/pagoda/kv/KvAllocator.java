@@ -1,12 +1,13 @@
 package dev.pagoda.kv;
 
 /**
- * Places sequences in the KV cache; the one interface the scheduler uses, whatever the layout. The scheduler
- * asks {@link #allocate} and {@link #appendSlots} for slots and gets them, or "no" with nothing changed; prefix
- * caching ({@link #lookupPrefix}, {@link #cacheFullBlocks}) and swapping ({@link #swapOut}, {@link #swapIn}) sit
- * behind it and do nothing where the layout or configuration has none. The check-then-act primitives
- * ({@code canAdmit}/{@code admit}, {@code canAppend}/{@code append}) throw {@link IllegalStateException} when the
- * check fails, and never half-allocate. Not thread-safe: owned by the scheduler thread.
+ * Places sequences in the KV cache; the one interface the scheduler uses, whatever the layout. The scheduler asks
+ * {@link #allocate} for a new sequence's slots and gets its {@link KvSequence} handle, or "no" with nothing changed;
+ * the handle then grows ({@link KvSequence#appendSlots}), forks, caches its full blocks and is freed or swapped out
+ * through itself. Prefix caching ({@link #lookupPrefix}) and swapping ({@link #swapIn}) do nothing where the layout
+ * or configuration has none. The check-then-act pair {@code canAdmit}/{@code admit} throws
+ * {@link IllegalStateException} when the check fails, and never half-allocates. Not thread-safe: owned by the
+ * scheduler thread.
  */
 public interface KvAllocator {
 
@@ -30,7 +31,7 @@ public interface KvAllocator {
 
     /**
      * As above, for a model every layer of which attends only to its last {@code window} positions (0: some layer
-     * attends to all): the paged layout releases the blocks out of that window ({@link #releaseOutOfWindow}); the
+     * attends to all): the paged layout releases the blocks out of that window ({@link KvSequence#releaseOutOfWindow}); the
      * contiguous baseline reserves the maximum length whatever the window.
      */
     static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching, SwapSpace swap, int window) {
@@ -102,54 +103,16 @@ public interface KvAllocator {
      */
     KvSequence allocate(PrefixHit hit, int newTokens, int maxLength, int keepFree);
 
-    /** Slots for {@code n} more tokens of {@code seq}; false, with nothing changed, when they do not fit now. */
-    default boolean appendSlots(KvSequence seq, int n) {
-        if (!canAppend(seq, n)) {
-            return false;
-        }
-        append(seq, n);
-        return true;
-    }
-
-    /**
-     * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens: makes the blocks that are
-     * now full reusable by later sequences with the same prefix. No-op without a prefix cache.
-     */
-    void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength);
-
-    /**
-     * After {@link #cacheFullBlocks} for the same step: releases the blocks of {@code seq} that no query at a
-     * position >= {@code computedLength} can read, because they lie before every layer's sliding window. No-op
-     * without a window, and for the contiguous layout (a reservation is freed whole).
-     */
-    default void releaseOutOfWindow(KvSequence seq, int computedLength) {
-    }
-
     /** Prefix-cache counters and size (all 0 without a prefix cache). */
     PrefixCacheStats prefixCacheStats();
 
-    /** Whether {@link #fork} can share a sequence's blocks (paged layout). */
+    /** Whether {@link KvSequence#fork} can share a sequence's blocks (paged layout). */
     default boolean canFork() {
         return false;
     }
 
     /** The swap space preempted sequences go to; null when they never swap. */
     SwapSpace swapSpace();
-
-    /**
-     * Preemption by swapping: copies positions 0..length-1 of {@code seq} to the swap space and frees
-     * {@code seq}. Null, with nothing changed, when there is no swap space or it has no room.
-     */
-    default SwapSpace.Handle swapOut(KvSequence seq, int length) {
-        SwapSpace swap = swapSpace();
-        int released = seq.releasedBlocks();
-        if (swap == null || !swap.canSwapOut(released, length)) {
-            return null;
-        }
-        SwapSpace.Handle h = swap.swapOut(seq, released, length);
-        free(seq);
-        return h;
-    }
 
     /**
      * Brings a swapped sequence back: slots for its swapped tokens plus {@code newTokens}, as {@link #allocate}
@@ -177,23 +140,6 @@ public interface KvAllocator {
 
     /** Places a new sequence holding slots for {@code initialTokens} tokens. */
     KvSequence admit(int initialTokens, int maxLength);
-
-    /** Whether {@code n} more tokens of {@code seq} can get slots now. */
-    boolean canAppend(KvSequence seq, int n);
-
-    /** Gives {@code n} more tokens of {@code seq} slots (its length grows by n). */
-    void append(KvSequence seq, int n);
-
-    /** Releases every slot of {@code seq}; the sequence must not be used afterwards. */
-    void free(KvSequence seq);
-
-    /**
-     * A new sequence sharing all of {@code parent}'s tokens (parallel sampling, beam search). Paged only: the
-     * contiguous baseline cannot share and throws {@link UnsupportedOperationException}.
-     */
-    default KvSequence fork(KvSequence parent) {
-        throw new UnsupportedOperationException(layout().label() + " KV layout cannot share memory between sequences");
-    }
 
     /**
      * Accounting now; {@code requestSlots} is the maximum length of the request that external fragmentation

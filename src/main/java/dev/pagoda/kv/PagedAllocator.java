@@ -121,7 +121,7 @@ public final class PagedAllocator implements KvAllocator {
             throw new IllegalStateException("cannot admit " + initialTokens + " tokens: " + pool.freeBlocks()
                     + " free blocks");
         }
-        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
         sequences++;
         grow(table, initialTokens);
         return table;
@@ -185,7 +185,7 @@ public final class PagedAllocator implements KvAllocator {
                     + " new tokens: needs " + blocksToAdmit(hit, newTokens) + " blocks, " + pool.freeBlocks()
                     + " free");
         }
-        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
         int holes = outOfWindow(hit.cachedTokens());
         // Hit blocks leave the free queue before fresh blocks are popped from it.
         for (int j = 0; j < hit.blocks.length; j++) {
@@ -211,9 +211,7 @@ public final class PagedAllocator implements KvAllocator {
      * After a step wrote the K/V of {@code seq}'s first {@code computedLength} tokens ({@code tokens} holds at
      * least those ids): caches every block that is now full and not hashed yet. No-op with prefix caching off.
      */
-    @Override
-    public void cacheFullBlocks(KvSequence seq, int[] tokens, int computedLength) {
-        BlockTable table = table(seq);
+    void cacheFullBlocks(BlockTable table, int[] tokens, int computedLength) {
         if (computedLength < 0 || computedLength > table.length() || computedLength > tokens.length) {
             throw new IllegalArgumentException("computed length " + computedLength + " outside 0.."
                     + Math.min(table.length(), tokens.length));
@@ -224,13 +222,11 @@ public final class PagedAllocator implements KvAllocator {
     }
 
     /**
-     * After {@link #cacheFullBlocks} for the same step: releases {@code seq}'s blocks that lie wholly before the
+     * After {@link #cacheFullBlocks} for the same step: releases {@code table}'s blocks that lie wholly before the
      * window of position {@code computedLength}, the next one to compute (one reference fewer each: a block
      * another sequence shares stays, a cached one goes to the free queue with its hash). No-op without a window.
      */
-    @Override
-    public void releaseOutOfWindow(KvSequence seq, int computedLength) {
-        BlockTable table = table(seq);
+    void releaseOutOfWindow(BlockTable table, int computedLength) {
         int end = Math.min(outOfWindow(computedLength), table.numBlocks());
         // Blocks are hashed before they are released, as a cached block's chain runs through its predecessors.
         if (prefixCache != null && !table.chainEnded && end > table.hashedBlocks) {
@@ -260,14 +256,11 @@ public final class PagedAllocator implements KvAllocator {
         return table.newBlocksFor(n) + (copyOnWrite.appendNeedsCopy(table) ? 1 : 0);
     }
 
-    @Override
-    public boolean canAppend(KvSequence seq, int n) {
-        return pool.canAllocate(blocksNeededToAppend(table(seq), n));
+    boolean canAppend(BlockTable table, int n) {
+        return pool.canAllocate(blocksNeededToAppend(table, n));
     }
 
-    @Override
-    public void append(KvSequence seq, int n) {
-        BlockTable table = table(seq);
+    void append(BlockTable table, int n) {
         if (!canAppend(table, n)) {
             throw new IllegalStateException("cannot append " + n + " tokens: needs "
                     + blocksNeededToAppend(table, n) + " blocks, " + pool.freeBlocks() + " free");
@@ -303,7 +296,7 @@ public final class PagedAllocator implements KvAllocator {
         if (!pool.canAllocate(need) || pool.freeBlocks() - need < keepFree) {
             return null;
         }
-        BlockTable table = new BlockTable(blockSize, blocksFor(maxLength));
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
         for (int j = 0; j < holes; j++) {
             table.addReleased();
         }
@@ -316,10 +309,8 @@ public final class PagedAllocator implements KvAllocator {
         return table;
     }
 
-    @Override
-    public BlockTable fork(KvSequence parent) {
-        BlockTable source = table(parent);
-        BlockTable child = source.copy();
+    BlockTable fork(BlockTable parent) {
+        BlockTable child = parent.copy();
         for (int j = child.releasedBlocks(); j < child.numBlocks(); j++) {
             pool.share(child.blockId(j));
         }
@@ -329,9 +320,7 @@ public final class PagedAllocator implements KvAllocator {
     }
 
     /** Frees tail first, so a sequence's last blocks are the first to be reused (evicted); holes hold nothing. */
-    @Override
-    public void free(KvSequence seq) {
-        BlockTable table = table(seq);
+    void free(BlockTable table) {
         for (int j = table.numBlocks() - 1; j >= table.releasedBlocks(); j--) {
             pool.free(table.blockId(j));
         }
@@ -358,13 +347,6 @@ public final class PagedAllocator implements KvAllocator {
         long allocated = (long) used * blockSize;
         return new KvMemoryUsage(KvLayout.PAGED, totalSlots(), tokens, allocated - tokens, 0, 0,
                 totalSlots() - allocated, requestSlots, pool.freeBlocks(), used, shared, sequenceTokens, sequences);
-    }
-
-    private static BlockTable table(KvSequence seq) {
-        if (seq instanceof BlockTable t) {
-            return t;
-        }
-        throw new IllegalArgumentException("paged allocator given a " + seq.getClass().getSimpleName());
     }
 
     static void checkLengths(int initialTokens, int maxLength) {

@@ -65,13 +65,14 @@ public final class SwapSpace implements AutoCloseable {
     }
 
     /**
-     * Copies the positions of {@code seq}'s held blocks, from logical block {@code releasedBlocks} to
-     * {@code length - 1}, out of the KV memory; the caller frees the sequence afterwards.
+     * Preemption by swapping: copies the positions of {@code seq}'s held blocks (those out of every window were
+     * released: they are not swapped) up to {@code length - 1} out of the KV memory, then frees {@code seq}. Null,
+     * with nothing changed, when the swap space has no room.
      */
-    Handle swapOut(KvSequence seq, int releasedBlocks, int length) {
+    Handle swapOut(KvSequence seq, int length) {
+        int releasedBlocks = seq.releasedBlocks();
         if (!canSwapOut(releasedBlocks, length)) {
-            throw new IllegalStateException("swap space has " + freeCount + " free blocks, "
-                    + (blocksFor(length) - releasedBlocks) + " needed");
+            return null;
         }
         int[] blocks = new int[blocksFor(length) - releasedBlocks];
         for (int i = 0; i < blocks.length; i++) {
@@ -81,6 +82,7 @@ public final class SwapSpace implements AutoCloseable {
         for (int p = h.firstPosition(shape.blockSize()); p < length; p++) {
             copyToken(seq.slotFor(p), h, p, true);
         }
+        seq.free();
         return h;
     }
 

@@ -53,7 +53,7 @@ public final class Scheduler<T> {
         if (!allocator.canFork()) {
             return null;
         }
-        Sequence<T> child = new Sequence<>(owner, parent, allocator.fork(parent.kv));
+        Sequence<T> child = new Sequence<>(owner, parent, parent.kv.fork());
         running.add(child);
         return child;
     }
@@ -74,7 +74,7 @@ public final class Scheduler<T> {
                 continue;
             }
             boolean self = false;
-            while (!allocator.appendSlots(s.kv, n)) {
+            while (!s.kv.appendSlots(n)) {
                 Sequence<T> victim = running.removeLast();
                 preempt(victim);
                 preempted = true;
@@ -157,13 +157,13 @@ public final class Scheduler<T> {
     }
 
     private void preempt(Sequence<T> s) {
-        if (config.preemptionMode() == PreemptionMode.SWAP && (s.swapped = allocator.swapOut(s.kv, s.computed)) != null) {
+        if (config.preemptionMode() == PreemptionMode.SWAP && (s.swapped = s.kv.swapOut(s.computed)) != null) {
             s.kv = null;
             s.status = SequenceStatus.SWAPPED;
             swapped.addFirst(s);
             swapPreemptions++;
         } else {
-            allocator.free(s.kv);
+            s.kv.free();
             s.kv = null;
             s.computed = 0;
             s.status = SequenceStatus.WAITING;
@@ -180,8 +180,8 @@ public final class Scheduler<T> {
         for (int i = 0; i < b.size(); i++) {
             Sequence<T> s = b.sequence(i);
             s.computed += b.count(i);
-            allocator.cacheFullBlocks(s.kv, s.tokens(), s.computed);
-            allocator.releaseOutOfWindow(s.kv, s.computed);
+            s.kv.cacheFullBlocks(s.tokens(), s.computed);
+            s.kv.releaseOutOfWindow(s.computed);
         }
     }
 
@@ -191,7 +191,7 @@ public final class Scheduler<T> {
             case WAITING -> waiting.remove(s);
             case RUNNING -> {
                 running.remove(s);
-                allocator.free(s.kv);
+                s.kv.free();
                 s.kv = null;
             }
             case SWAPPED -> {

@@ -92,7 +92,7 @@ class PagedAttentionTest {
 
             ForwardBatch<KvSequence> batch = new ForwardBatch<>(512, 16);
             for (Seq s : seqs) {
-                allocator.append(s.kv, s.chunk - (s.kv.length() - s.history));
+                s.kv.append(s.chunk - (s.kv.length() - s.history));
                 add(batch, s.kv, s.history, s.chunk);
             }
             float[][] q = new float[batch.tokenCount()][];
@@ -136,7 +136,7 @@ class PagedAttentionTest {
         }
         Collections.shuffle(decoys, rnd);
         for (int i = 0; i < decoys.size(); i += 2) {
-            allocator.free(decoys.get(i));
+            decoys.get(i).free();
         }
         int[][] historyAndChunk = {
             {0, 1}, {0, 1 + rnd.nextInt(40)}, {1, 1}, {blockSize, 1}, {2 * blockSize, 3},
@@ -167,7 +167,7 @@ class PagedAttentionTest {
             seqs.add(s);
         }
         for (int i = 1; i < decoys.size(); i += 2) {
-            allocator.free(decoys.get(i));
+            decoys.get(i).free();
         }
         return seqs;
     }

@@ -131,7 +131,7 @@ class BeamSearchTest {
             batch.addSequence(kv, seq, 0, seq.length, 0, true);
             float[] logits = new float[c.vocabSize()];
             tf.forward(batch, attention, logits);
-            alloc.free(kv);
+            kv.free();
             return logits;
         }
     }

@@ -18,8 +18,8 @@ class ContiguousAllocatorTest {
         assertThat(new int[] {a.base(), b.base(), c.base(), d.base()}).containsExactly(0, 5, 9, 12);
         assertThat(allocator.canAdmit(1, 1)).isFalse();
 
-        allocator.free(b); // free run [5,9)
-        allocator.free(d); // free run [12,16)
+        b.free(); // free run [5,9)
+        d.free(); // free run [12,16)
         ContiguousRun e = (ContiguousRun) allocator.admit(1, 3);
         assertThat(e.base()).as("first fit: the lowest run long enough").isEqualTo(5);
         // Free runs now: [8,9) of 1 slot and [12,16) of 4 slots.
@@ -35,7 +35,7 @@ class ContiguousAllocatorTest {
         assertThat(forFive.blocksFree()).as("only block 3 (slots 12..15) is wholly free").isEqualTo(1);
         assertThat(forFive.wasteFraction()).isEqualTo(10.0 / 16);
 
-        allocator.free(c); // merges [8,9) + [9,12) + [12,16)
+        c.free(); // merges [8,9) + [9,12) + [12,16)
         assertThat(allocator.usage(8).externalFragmentation()).isZero();
         assertThat(((ContiguousRun) allocator.admit(0, 8)).base()).isEqualTo(8);
     }
@@ -44,14 +44,14 @@ class ContiguousAllocatorTest {
     void appendStaysInsideTheReservation() {
         KvSequence s = allocator.admit(3, 5);
         assertThat(s.slotFor(2)).isEqualTo(2);
-        assertThat(allocator.canAppend(s, 2)).isTrue();
-        assertThat(allocator.canAppend(s, 3)).isFalse();
-        allocator.append(s, 2);
+        assertThat(s.canAppend(2)).isTrue();
+        assertThat(s.canAppend(3)).isFalse();
+        s.append(2);
         assertThat(s.length()).isEqualTo(5);
-        assertThatThrownBy(() -> allocator.append(s, 1)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> allocator.fork(s)).isInstanceOf(UnsupportedOperationException.class);
-        allocator.free(s);
-        assertThatThrownBy(() -> allocator.free(s)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> s.append(1)).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(s::fork).isInstanceOf(UnsupportedOperationException.class);
+        s.free();
+        assertThatThrownBy(s::free).isInstanceOf(IllegalStateException.class);
         assertThat(allocator.usage(16).freeSlots()).isEqualTo(16);
     }
 

@@ -129,10 +129,10 @@ class SlidingWindowReleaseTest {
                 row[0] = p;
                 memory.writeToken(0, KvMemory.K, seq.slotFor(p), row, 0);
             }
-            allocator.cacheFullBlocks(seq, tokens, 14);
-            allocator.releaseOutOfWindow(seq, 14);
+            seq.cacheFullBlocks(tokens, 14);
+            seq.releaseOutOfWindow(14);
             assertThat(seq.releasedBlocks()).isEqualTo(2);
-            SwapSpace.Handle h = allocator.swapOut(seq, 14);
+            SwapSpace.Handle h = seq.swapOut(14);
             assertThat(h).as("2 held blocks fit in 3 swap blocks; all 4 would not").isNotNull();
             assertThat(swap.freeBlocks()).isEqualTo(1);
             assertThat(allocator.usedBlocks()).isZero();
@@ -146,9 +146,9 @@ class SlidingWindowReleaseTest {
                 memory.readToken(0, KvMemory.K, back.slotFor(p), row, 0);
                 assertThat(row[0]).as("position %d came back", p).isEqualTo(p);
             }
-            allocator.cacheFullBlocks(back, range(0, 15), 15);
-            allocator.releaseOutOfWindow(back, 15);
-            allocator.free(back);
+            back.cacheFullBlocks(range(0, 15), 15);
+            back.releaseOutOfWindow(15);
+            back.free();
             assertThat(allocator.usedBlocks()).isZero();
         }
     }
