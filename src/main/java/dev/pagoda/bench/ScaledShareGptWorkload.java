@@ -28,7 +28,7 @@ public record ScaledShareGptWorkload(int meanInput, int meanOutput) implements M
         try {
             return new ScaledShareGptWorkload(Integer.parseInt(p[1]), Integer.parseInt(p[2]));
         } catch (NumberFormatException e) {
-            throw new PagodaException("workload '" + spec + "': IN and OUT are token counts");
+            throw new PagodaException("workload '" + spec + "': expected sharegpt:IN:OUT, IN and OUT token counts");
         }
     }
 
