@@ -9,6 +9,7 @@ import dev.pagoda.model.ModelLoader;
 import dev.pagoda.model.SyntheticDtype;
 import dev.pagoda.model.SyntheticModel;
 import dev.pagoda.model.SyntheticShape;
+import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.scheduler.PreemptionMode;
 import java.nio.file.Path;
@@ -88,6 +89,30 @@ class SlidingWindowEngineTest {
                     .as("preemption exercised").isPositive();
             if (mode == PreemptionMode.RECOMPUTE) {
                 assertThat(s.prefixHitTokens()).as("prefix cache hits exercised").isPositive();
+            }
+            EngineFixtures.assertAllFree(llm.engine());
+        }
+    }
+
+    /**
+     * Beams share their history's blocks and each drops its own references as the window moves on; they equal the
+     * plain beam search that recomputes every beam from scratch, every position kept.
+     */
+    @Test
+    void beamsPastTheWindowEqualAPlainReference() throws Exception {
+        BeamSearchParams params = new BeamSearchParams(3, 1.0f, BeamSearchParams.EarlyStopping.FALSE, 40, false);
+        int[] prompt = prompts().getFirst();
+        List<BeamSearchTest.Beam> reference;
+        try (Model m = ModelLoader.open(file)) {
+            reference = BeamSearchTest.plainBeamSearch(m, prompt, params);
+        }
+        EngineConfig config = EngineConfig.builder().blockSize(4).enablePrefixCaching(true)
+                .kvCacheMemory(40 * bytesPerToken()).maxModelLen(MAX_LEN).maxNumBatchedTokens(16).maxNumSeqs(4).build();
+        try (LLM llm = LLM.of(ModelLoader.open(file), config)) {
+            RequestResult r = llm.engine().addBeamSearch("beam", prompt, params).result().join();
+            assertThat(r.outputs()).hasSize(3);
+            for (int i = 0; i < 3; i++) {
+                assertThat(r.outputs().get(i).tokenIds()).as("beam %d", i).containsExactly(reference.get(i).tokens());
             }
             EngineFixtures.assertAllFree(llm.engine());
         }
