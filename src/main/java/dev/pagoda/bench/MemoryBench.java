@@ -132,9 +132,9 @@ public final class MemoryBench {
         ModelFreeReplay<Progress> replay = new ModelFreeReplay<>(allocator, Integer.MAX_VALUE,
                 Progress::outputTokens);
         long reservationSum = 0;
-        for (Request r : requests) {
-            Progress p = new Progress(r, config);
-            replay.add(p, new int[p.promptTokens()], p.reservation());
+        for (int i = 0; i < requests.size(); i++) {
+            Progress p = new Progress(requests.get(i), config);
+            replay.add(i, p, new int[p.promptTokens()], p.reservation());
             reservationSum += p.reservation();
         }
         int meanReservation = (int) (reservationSum / requests.size());
@@ -154,7 +154,7 @@ public final class MemoryBench {
             if (next != null) {
                 saturated.add(usage, scheduler.numRunning());
             }
-        }, s -> { });
+        }, replay::sampleToken);
         Sums s = saturated.steps > 0 ? saturated : all;
         return new LayoutResult(layout, allocator.totalSlots(), s.mean(s.tokens), s.mean(s.internal),
                 s.mean(s.reserved), s.mean(s.external), s.mean(s.free), s.mean(s.running), s.maxRunning,

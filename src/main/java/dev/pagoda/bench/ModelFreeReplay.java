@@ -8,22 +8,23 @@ import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.SchedulerConfig;
 import dev.pagoda.scheduler.Sequence;
+import dev.pagoda.scheduler.SequenceStatus;
 import java.util.function.Consumer;
 import java.util.function.ToIntFunction;
 
 /**
  * Runs the engine's {@link Scheduler} over an allocator without a model, so the memory benchmarks replay the one
- * scheduling policy the engine has (watermark, FCFS admission, preemption of the latest by recomputation). A step
- * schedules, marks the scheduled tokens computed, and appends a token (its value does not matter) to every
- * sequence whose chunk reached its end, as sampling would; a sequence finishes when it holds its output length.
- * No token budget: prompts are prefilled whole, as one chunk.
+ * scheduling policy the engine has (watermark, FCFS admission of whole requests, preemption of the latest request
+ * by recomputation). A step schedules, marks the scheduled tokens computed, and hands every sequence whose chunk
+ * reached its end to the caller, as the model's logits would be: {@link #sampleToken} appends a token (its value
+ * does not matter) and finishes the sequence when it holds its output length; the caller may fork first (parallel
+ * samples, beams). No token budget: prompts are prefilled whole, as one chunk.
  *
  * @param <T> the caller's per-sequence state
  */
 final class ModelFreeReplay<T> {
     private final Scheduler<T> scheduler;
     private final ToIntFunction<T> outputTokens;
-    private long arrivals;
     private int steps;
 
     /** @param outputTokens each sequence's output length, read from its owner */
@@ -37,40 +38,41 @@ final class ModelFreeReplay<T> {
         return scheduler;
     }
 
-    /** Queues a sequence with {@code prompt} as its tokens and at most {@code maxLength} tokens ever. */
-    Sequence<T> add(T owner, int[] prompt, int maxLength) {
-        Sequence<T> s = new Sequence<>(owner, arrivals++, prompt, maxLength);
+    /**
+     * Queues a sequence of request {@code request} (its FCFS rank; a request's sequences are queued together) with
+     * {@code prompt} as its tokens and at most {@code maxLength} tokens ever.
+     */
+    Sequence<T> add(long request, T owner, int[] prompt, int maxLength) {
+        Sequence<T> s = new Sequence<>(owner, request, prompt, maxLength);
         scheduler.addWaiting(s);
         return s;
     }
 
     /**
-     * Steps until every sequence finished. After each step's slots are allocated (before sequences finish),
-     * {@code observe} reads the scheduler; {@code sampled} sees each sequence that got a new token and has not
-     * finished (where samples fork).
+     * Steps until every sequence finished. After each step's slots are allocated and computed, {@code observe}
+     * reads the scheduler; then {@code sampled} sees each running sequence that has all its tokens computed, in
+     * batch order (a sequence that an earlier call finished or extended is skipped).
      */
     void run(Consumer<Scheduler<T>> observe, Consumer<Sequence<T>> sampled) {
         while (scheduler.hasWork()) {
             steps++;
             long preemptionsBefore = scheduler.recomputePreemptions();
             ScheduledBatch<T> batch = scheduler.schedule();
-            if (batch.size() == 0 && scheduler.recomputePreemptions() == preemptionsBefore) {
-                Sequence<T> next = scheduler.nextWaiting();
-                throw new PagodaException("a request with a " + next.length() + "-token prompt (at most "
-                        + next.maxLength() + " tokens) never fits the KV budget of "
+            if (!batch.ignored().isEmpty()) {
+                Sequence<T> never = batch.ignored().getFirst();
+                throw new PagodaException("a request with a " + never.promptLength() + "-token prompt (at most "
+                        + never.maxLength() + " tokens" + (batch.ignored().size() > 1 ? " in each of "
+                        + batch.ignored().size() + " sequences" : "") + ") never fits the KV budget of "
                         + scheduler.allocator().totalSlots() + " slots");
+            }
+            if (batch.size() == 0 && scheduler.recomputePreemptions() == preemptionsBefore) {
+                throw new IllegalStateException("the replay made no progress");
             }
             scheduler.advance(batch);
             observe.accept(scheduler);
             for (int i = 0; i < batch.size(); i++) {
                 Sequence<T> s = batch.sequence(i);
-                if (s.computed() < s.length()) {
-                    continue;
-                }
-                s.append(0);
-                if (s.outputLength() >= outputTokens.applyAsInt(s.owner())) {
-                    scheduler.finish(s);
-                } else {
+                if (s.status() == SequenceStatus.RUNNING && s.computed() == s.length()) {
                     sampled.accept(s);
                 }
             }
@@ -78,6 +80,14 @@ final class ModelFreeReplay<T> {
         int used = scheduler.allocator().usedBlocks();
         if (used != 0) {
             throw new IllegalStateException(used + " KV blocks not back in the pool after the replay");
+        }
+    }
+
+    /** The sequence's next token: appended; the sequence finishes when it holds its output length. */
+    void sampleToken(Sequence<T> s) {
+        s.append(0);
+        if (s.outputLength() >= outputTokens.applyAsInt(s.owner())) {
+            scheduler.finish(s);
         }
     }
 

@@ -4,33 +4,33 @@ import dev.pagoda.PagodaException;
 import dev.pagoda.bench.SharingResult.BlockUsage;
 import dev.pagoda.bench.SharingResult.Capacity;
 import dev.pagoda.bench.SyntheticWorkload.Request;
-import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.kv.KvMemory;
-import dev.pagoda.kv.KvSequence;
 import dev.pagoda.kv.KvShape;
-import dev.pagoda.kv.PagedAllocator;
 import dev.pagoda.kv.PrefixCacheStats;
-import dev.pagoda.kv.PrefixHit;
-import java.util.ArrayDeque;
+import dev.pagoda.scheduler.Scheduler;
+import dev.pagoda.scheduler.Sequence;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.function.BooleanSupplier;
 
 /**
  * Measures what block sharing saves (paged allocator, no model): parallel sampling, beam search or prefix
  * caching, against the same requests without sharing.
  *
- * <p>The replay is {@link MemoryBench}'s: all requests arrive at once and are admitted first-come first-served
- * while the prompts of all their sequences fit above a 1% watermark of free blocks (with sharing: one prompt)
- * and at most {@code maxNumSeqs} sequences run (a request that would run alone needs only its blocks); each
- * step every running sequence grows by one token; when a sequence cannot grow, the most recently admitted
- * request is preempted (all its sequences freed; it restarts from its prompt later, with the same output lengths
- * and beam draws). Full blocks are cached after the step that computed them, so requests admitted in the same
- * step do not share a prefix, as in the scheduler.
+ * <p>The replay is {@link MemoryBench}'s, through the engine's scheduler ({@link ModelFreeReplay}): all requests
+ * arrive at once and are admitted first-come first-served above the watermark, whole, at most {@code maxNumSeqs}
+ * sequences running (a request's first sequence holds the seats of the samples or beams it will fork into); each
+ * step every running sequence grows by one token; when a sequence cannot grow, the most recently admitted request
+ * is preempted with all its sequences, which recompute their tokens later (each a private copy). With sharing, a
+ * request's samples fork after its prompt's prefill and its beams fork and finish through the scheduler as in
+ * the engine; without, each sample is its own sequence from the start and a beam picked twice is copied
+ * ({@link Scheduler#copy}: its K/V computed again into blocks of its own, in the step its siblings decode).
+ * Prefix caching is the scheduler's: full blocks are cached after the step that computed them, so requests
+ * admitted in the same step do not share a prefix.
  *
  * <p>Equal work, as the paper measures it: the run with sharing, in the KV budget, counts at every step the
  * blocks in use and the blocks the same live sequences would hold without sharing, each a private copy of all
@@ -54,7 +54,7 @@ final class SharingBench {
         int numBlocks = config.kvSlots() / config.blockSize();
         boolean caching = sharing instanceof BlockSharing.PrefixCaching;
         Replay with;
-        try (Placement p = new Placement(!caching, caching, numBlocks, config.blockSize())) {
+        try (Placement p = new Placement(true, caching, numBlocks, config.blockSize())) {
             with = new Replay(groups, p, sharing, maxNumSeqs).run();
         }
         Replay without;
@@ -84,29 +84,32 @@ final class SharingBench {
                         config.maxModelLen()), config.maxTokens());
             }
             int maxLength = Math.min(r.promptTokens() + config.maxTokens(), config.maxModelLen());
-            groups.add(new Group(r.promptTokens(), outputs, maxLength, ids == null ? null : ids.get(i),
+            int[] prompt = ids == null ? new int[r.promptTokens()] : Arrays.copyOf(ids.get(i), r.promptTokens());
+            groups.add(new Group(i, outputs, maxLength, prompt,
                     (config.seed() ^ BEAM_SALT) * 31 + i));
         }
         return groups;
     }
 
-    /** One sequence of a request (a sample or a beam) and the output length it stops at. */
-    private record Lane(KvSequence seq, int output) {
+    /** One sequence of a request (a sample or a beam): its request and the output length it stops at. */
+    private record Lane(Group group, int output) {
     }
 
-    /** A request: its sequences (samples or beams, best beam first) and progress. Reset on preemption. */
+    /** A request: its lengths and prompt, and, during a replay, its sequences (beams: best first). */
     private static final class Group {
-        final int prompt;
         final int[] outputs;
         final int maxLength;
         final int[] tokens;
         final long beamSeed;
-        List<Lane> lanes;
-        int generated;
+        final int rank;
+        List<Sequence<Lane>> lanes;
+        /** Whether the request runs as its final sequences (samples forked, or never forking). */
+        boolean forked;
         SplittableRandom beamDraws;
+        int seenAtStep;
 
-        Group(int prompt, int[] outputs, int maxLength, int[] tokens, long beamSeed) {
-            this.prompt = prompt;
+        Group(int rank, int[] outputs, int maxLength, int[] tokens, long beamSeed) {
+            this.rank = rank;
             this.outputs = outputs;
             this.maxLength = maxLength;
             this.tokens = tokens;
@@ -115,12 +118,12 @@ final class SharingBench {
     }
 
     /**
-     * The KV cache of a replay: with sharing (prompt forked, beams forked, or prefix caching on) or without
-     * (every sequence a private copy). The kv package makes a prefix-caching allocator only over real memory, so
-     * that one gets the smallest shape: one f16 element of K and V per token, 4 bytes per slot.
+     * The KV cache of a replay: with sharing (samples and beams forked, or prefix caching on) or without (every
+     * sequence a private copy). The kv package makes a prefix-caching allocator only over real memory, so that
+     * one gets the smallest shape: one f16 element of K and V per token, 4 bytes per slot.
      */
     private static final class Placement implements AutoCloseable {
-        final PagedAllocator allocator;
+        final KvAllocator allocator;
         final boolean forks;
         private final KvMemory memory;
         private final int blockSize;
@@ -130,40 +133,12 @@ final class SharingBench {
             this.blockSize = blockSize;
             this.memory = caching ? KvMemory.ofBlocks(new KvShape(1, 1, 1, blockSize, KvDtype.F16), numBlocks)
                     : null;
-            this.allocator = (PagedAllocator) (caching ? KvAllocator.create(KvLayout.PAGED, memory, true)
-                    : KvAllocator.accounting(KvLayout.PAGED, numBlocks, blockSize));
+            this.allocator = caching ? KvAllocator.create(KvLayout.PAGED, memory, true)
+                    : KvAllocator.accounting(KvLayout.PAGED, numBlocks, blockSize);
         }
 
         int blocksFor(int tokens) {
             return (tokens + blockSize - 1) / blockSize;
-        }
-
-        /** Free blocks for the prompts of a group's {@code sequences} sequences. */
-        int blocksToStart(Group g, int sequences) {
-            if (allocator.prefixCaching()) {
-                PrefixHit hit = allocator.lookupPrefix(g.tokens, g.prompt);
-                return allocator.blocksToAdmit(hit, g.prompt - hit.cachedTokens());
-            }
-            return (forks ? 1 : sequences) * blocksFor(g.prompt);
-        }
-
-        KvSequence start(Group g, KvSequence first) {
-            if (first != null) {
-                return forks ? first.fork() : allocator.admit(g.prompt, g.maxLength);
-            }
-            if (allocator.prefixCaching()) {
-                PrefixHit hit = allocator.lookupPrefix(g.tokens, g.prompt);
-                return allocator.admitCached(hit, g.prompt - hit.cachedTokens(), g.maxLength);
-            }
-            return allocator.admit(g.prompt, g.maxLength);
-        }
-
-        boolean canBranch(KvSequence parent) {
-            return forks || allocator.pool().canAllocate(blocksFor(parent.length()));
-        }
-
-        KvSequence branch(KvSequence parent, int maxLength) {
-            return forks ? parent.fork() : allocator.admit(parent.length(), maxLength);
         }
 
         @Override
@@ -174,18 +149,12 @@ final class SharingBench {
         }
     }
 
-    /** One replay in the KV budget. */
+    /** One replay in the KV budget, through the engine's scheduler ({@link ModelFreeReplay}). */
     private static final class Replay {
-        final List<Group> groups;
         final Placement kv;
         final BlockSharing sharing;
-        final int watermarkBlocks;
-        final int maxNumSeqs;
-        int runningSeqs;
-        final ArrayDeque<Group> waiting = new ArrayDeque<>();
-        final List<Group> running = new ArrayList<>();
-        boolean preempted;
-        int preemptions;
+        final ModelFreeReplay<Lane> replay;
+        final Scheduler<Lane> scheduler;
         int steps;
         double runningSum;
         double saturatedRunningSum;
@@ -200,54 +169,55 @@ final class SharingBench {
         PrefixCacheStats cacheStats;
 
         Replay(List<Group> groups, Placement kv, BlockSharing sharing, int maxNumSeqs) {
-            this.maxNumSeqs = maxNumSeqs;
-            this.groups = groups;
             this.kv = kv;
             this.sharing = sharing;
-            this.watermarkBlocks = (int) Math.ceil(EngineConfig.WATERMARK * kv.allocator.pool().numBlocks());
+            this.replay = new ModelFreeReplay<>(kv.allocator, maxNumSeqs, Lane::output);
+            this.scheduler = replay.scheduler();
+            for (Group g : groups) {
+                g.seenAtStep = 0;
+                start(g);
+            }
+        }
+
+        /** Queues the request's first sequences. */
+        private void start(Group g) {
+            g.lanes = new ArrayList<>();
+            g.beamDraws = new SplittableRandom(g.beamSeed);
+            // Without forks each sample is its own sequence from the start, prefill included, as in the engine.
+            int initial = kv.forks ? 1 : g.outputs.length;
+            g.forked = initial > 1 || sharing.sequences() == 1;
+            for (int i = 0; i < initial; i++) {
+                Sequence<Lane> seq = replay.add(g.rank, new Lane(g, g.outputs[i]), g.tokens, g.maxLength);
+                // A request's first sequence holds the seats of the samples or beams it forks into.
+                seq.setSeats(g.forked ? 1 : sharing.sequences());
+                g.lanes.add(seq);
+            }
         }
 
         Replay run() {
-            for (Group g : groups) {
-                reset(g);
-                waiting.add(g);
-            }
-            while (!waiting.isEmpty() || !running.isEmpty()) {
-                steps++;
-                preempted = false;
-                for (int i = 0; i < running.size(); i++) {
-                    decode(running.get(i));
-                }
-                admit();
-                if (running.isEmpty()) {
-                    throw new PagodaException("a request with a " + waiting.peekFirst().prompt + "-token prompt and "
-                            + sharing.label() + " never fits the KV budget of " + kv.allocator.totalSlots()
-                            + " slots with " + (kv.forks || kv.allocator.prefixCaching() ? sharing.withLabel()
-                            : sharing.withoutLabel()));
-                }
-                record();
-                cacheComputedBlocks();
-                finish();
-            }
-            int lost = kv.allocator.pool().numBlocks() - kv.allocator.pool().freeBlocks();
-            if (lost != 0) {
-                throw new IllegalStateException(lost + " KV blocks not back in the pool after the run");
-            }
+            replay.run(this::record, this::sampled);
             cacheStats = kv.allocator.prefixCacheStats();
             return this;
         }
 
-        private void record() {
-            int used = kv.allocator.pool().usedBlocks();
+        private void record(Scheduler<Lane> scheduler) {
+            steps++;
+            int used = kv.allocator.usedBlocks();
             int privateBlocks = 0;
             long privateTokens = 0;
-            for (Group g : running) {
-                for (Lane lane : g.lanes) {
-                    privateBlocks += kv.blocksFor(lane.seq().length());
-                    privateTokens += lane.seq().length();
+            int requests = 0;
+            for (Sequence<Lane> s : scheduler.running()) {
+                Group g = s.owner().group();
+                // Before its samples fork, a request's prompt stands for each of them.
+                int copies = g.forked ? 1 : g.outputs.length;
+                privateBlocks += copies * kv.blocksFor(s.kv().length());
+                privateTokens += (long) copies * s.kv().length();
+                if (g.seenAtStep != steps) {
+                    g.seenAtStep = steps;
+                    requests++;
                 }
             }
-            if (!kv.forks && !kv.allocator.prefixCaching() && used != privateBlocks) {
+            if (!kv.forks && used != privateBlocks) {
                 throw new IllegalStateException("without sharing " + used + " blocks are in use, but the sequences"
                         + " hold " + privateBlocks);
             }
@@ -257,93 +227,68 @@ final class SharingBench {
             privateBlockSum += privateBlocks;
             peakPrivateBlocks = Math.max(peakPrivateBlocks, privateBlocks);
             privateTokenSum += privateTokens;
-            runningSum += running.size();
-            maxRunning = Math.max(maxRunning, running.size());
-            if (!waiting.isEmpty()) {
-                saturatedRunningSum += running.size();
+            runningSum += requests;
+            maxRunning = Math.max(maxRunning, requests);
+            if (scheduler.numWaiting() > 0) {
+                saturatedRunningSum += requests;
                 saturatedSteps++;
             }
         }
 
-        private void reset(Group g) {
-            g.lanes = new ArrayList<>();
-            g.generated = 0;
-            g.beamDraws = new SplittableRandom(g.beamSeed);
-        }
-
-        /** The prompt's prefill yields the first token of each sample (beam search: of the single sequence). */
-        private void admit() {
-            while (!preempted && !waiting.isEmpty()) {
-                Group g = waiting.peekFirst();
-                int lanes = g.outputs.length;
-                int need = kv.blocksToStart(g, sharing.sequences());
-                if (!kv.allocator.pool().canAllocate(need) || (!running.isEmpty()
-                        && (kv.allocator.pool().freeBlocks() - need < watermarkBlocks
-                        || runningSeqs + sharing.sequences() > maxNumSeqs))) {
-                    break;
+        /** A sequence's logits came out: its next token, after the samples fork or the beams are chosen. */
+        private void sampled(Sequence<Lane> s) {
+            Group g = s.owner().group();
+            if (sharing instanceof BlockSharing.BeamSearch beam) {
+                beamStep(g, beam);
+            } else if (!g.forked) {
+                // Parallel sampling: the prompt was computed once; the samples share its blocks (copy-on-write).
+                for (int i = 1; i < g.outputs.length; i++) {
+                    g.lanes.add(scheduler.fork(s, new Lane(g, g.outputs[i])));
                 }
-                runningSeqs += sharing.sequences();
-                waiting.removeFirst();
-                for (int s = 0; s < lanes; s++) {
-                    g.lanes.add(new Lane(kv.start(g, s == 0 ? null : g.lanes.getFirst().seq()), g.outputs[s]));
-                }
-                g.generated = 1;
-                running.add(g);
+                s.setSeats(1);
+                g.forked = true;
+                List.copyOf(g.lanes).forEach(replay::sampleToken);
+            } else {
+                replay.sampleToken(s);
             }
-        }
-
-        private void decode(Group g) {
-            if (sharing instanceof BlockSharing.BeamSearch beam && !beamStep(g, beam)) {
-                return;
-            }
-            for (Lane lane : g.lanes) {
-                if (!ensure(g, () -> lane.seq().canAppend(1))) {
-                    return;
-                }
-                lane.seq().append(1);
-            }
-            g.generated++;
         }
 
         /**
-         * Replaces the group's beams by {@code width} new ones (see {@link BlockSharing.BeamSearch}), before they
-         * grow by their new token. False if the group was preempted meanwhile.
+         * Once every beam of the request has its logits (a copy computes its tokens while its siblings decode),
+         * replaces them by {@code width} new ones (see {@link BlockSharing.BeamSearch}), best first, each then
+         * getting its token. A beam picked k times is forked k - 1 times (without sharing: copied), a beam picked
+         * by nobody is finished.
          */
-        private boolean beamStep(Group g, BlockSharing.BeamSearch beam) {
-            List<Lane> current = g.lanes;
-            int[] picks = new int[current.size()];
-            for (int i = 0; i < beam.width(); i++) {
-                picks[drawParent(g.beamDraws, current.size(), beam.parentDecay())]++;
-            }
-            List<Lane> kept = new ArrayList<>(beam.width());
-            for (int r = 0; r < current.size(); r++) {
-                if (picks[r] == 0) {
-                    free(current.get(r));
-                } else {
-                    kept.add(current.get(r));
+        private void beamStep(Group g, BlockSharing.BeamSearch beam) {
+            for (Sequence<Lane> lane : g.lanes) {
+                if (lane.computed() < lane.length()) {
+                    return;
                 }
             }
-            // Every held lane stays in g.lanes, so a preemption halfway frees them all.
-            g.lanes = new ArrayList<>(kept);
-            List<Lane> ranked = new ArrayList<>(beam.width());
-            int k = 0;
-            for (int r = 0; r < current.size(); r++) {
-                if (picks[r] == 0) {
-                    continue;
+            List<Sequence<Lane>> current = g.lanes;
+            if (current.getFirst().outputLength() + 1 < g.outputs[0]) {
+                int[] picks = new int[current.size()];
+                for (int i = 0; i < beam.width(); i++) {
+                    picks[drawParent(g.beamDraws, current.size(), beam.parentDecay())]++;
                 }
-                Lane parent = kept.get(k++);
-                ranked.add(parent);
-                for (int c = 1; c < picks[r]; c++) {
-                    if (!ensure(g, () -> kv.canBranch(parent.seq()))) {
-                        return false;
+                List<Sequence<Lane>> ranked = new ArrayList<>(beam.width());
+                for (int r = 0; r < current.size(); r++) {
+                    Sequence<Lane> parent = current.get(r);
+                    if (picks[r] == 0) {
+                        scheduler.finish(parent);
+                        continue;
                     }
-                    Lane child = new Lane(kv.branch(parent.seq(), g.maxLength), parent.output());
-                    g.lanes.add(child);
-                    ranked.add(child);
+                    parent.setSeats(1);
+                    ranked.add(parent);
+                    for (int c = 1; c < picks[r]; c++) {
+                        ranked.add(kv.forks ? scheduler.fork(parent, parent.owner())
+                                : scheduler.copy(parent, parent.owner()));
+                    }
                 }
+                g.lanes = ranked;
+                g.forked = true;
             }
-            g.lanes = ranked;
-            return true;
+            List.copyOf(g.lanes).forEach(replay::sampleToken);
         }
 
         /** Rank r of {@code n} with probability proportional to decay^r. */
@@ -362,61 +307,6 @@ final class SharingBench {
             return n - 1;
         }
 
-        /** Preempts the newest requests until {@code can} holds; false if {@code g} itself was preempted. */
-        private boolean ensure(Group g, BooleanSupplier can) {
-            while (!can.getAsBoolean()) {
-                Group victim = running.removeLast();
-                runningSeqs -= sharing.sequences();
-                for (Lane lane : victim.lanes) {
-                    free(lane);
-                }
-                reset(victim);
-                waiting.addFirst(victim);
-                preemptions++;
-                preempted = true;
-                if (victim == g) {
-                    return false;
-                }
-            }
-            return true;
-        }
-
-        private void free(Lane lane) {
-            lane.seq().free();
-        }
-
-        /** The step wrote the K/V of every running sequence's tokens: caches the blocks it filled. */
-        private void cacheComputedBlocks() {
-            if (!kv.allocator.prefixCaching()) {
-                return;
-            }
-            for (Group g : running) {
-                for (Lane lane : g.lanes) {
-                    lane.seq().cacheFullBlocks(g.tokens, lane.seq().length());
-                }
-            }
-        }
-
-        /** Sequences that generated all their tokens leave; a request leaves with its last sequence. */
-        private void finish() {
-            for (int i = running.size() - 1; i >= 0; i--) {
-                Group g = running.get(i);
-                List<Lane> left = new ArrayList<>(g.lanes.size());
-                for (Lane lane : g.lanes) {
-                    if (g.generated >= lane.output()) {
-                        free(lane);
-                    } else {
-                        left.add(lane);
-                    }
-                }
-                g.lanes = left;
-                if (left.isEmpty()) {
-                    running.remove(i);
-                    runningSeqs -= sharing.sequences();
-                }
-            }
-        }
-
         BlockUsage usage() {
             return new BlockUsage((double) blockSum / steps, peakBlocks, (double) tokenSum / steps);
         }
@@ -429,7 +319,7 @@ final class SharingBench {
 
         Capacity capacity() {
             double fit = saturatedSteps > 0 ? saturatedRunningSum / saturatedSteps : runningSum / steps;
-            return new Capacity(fit, maxRunning, preemptions, steps);
+            return new Capacity(fit, maxRunning, (int) replay.preemptions(), replay.steps());
         }
     }
 }

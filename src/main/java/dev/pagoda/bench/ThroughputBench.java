@@ -105,7 +105,7 @@ public final class ThroughputBench {
 
         public String label() {
             return layout.label() + (prefixCaching ? "" : ", no prefix caching") + (sharing == Sharing.NONE ? "" : ", " + sharing.label())
-                    + (guided == null ? "" : ", " + guided.kind().name().toLowerCase(java.util.Locale.ROOT));
+                    + (guided == null ? "" : ", " + guided.kind().name().toLowerCase(Locale.ROOT));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.pagoda.cli;
 
 import dev.pagoda.bench.DecodeBench;
 import dev.pagoda.model.Model;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,7 +38,7 @@ final class DecodeBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        java.io.PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.open()) {
             DecodeBench.Result r = DecodeBench.run(m, promptTokens, tokens, repeat, batch);
             out.println("json".equals(output) ? r.toJson() : r.toTable());

@@ -6,6 +6,7 @@ import dev.pagoda.kv.KvDtype;
 import dev.pagoda.kv.KvShape;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelConfig;
+import java.io.PrintWriter;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,7 +25,7 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        java.io.PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = spec.commandLine().getOut();
         try (Model m = model.open()) {
             ModelConfig c = m.config();
             Map<TensorType, long[]> byType = new TreeMap<>();

@@ -1,5 +1,6 @@
 package dev.pagoda.constraint;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -62,6 +63,6 @@ final class Utf8Ranges {
     }
 
     private static byte[] encode(int cp) {
-        return new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8);
     }
 }

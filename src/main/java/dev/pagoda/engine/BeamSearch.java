@@ -106,18 +106,31 @@ final class BeamSearch {
         }
         if (atLimit || next.isEmpty() || done(bp, r.hypotheses, next.stream().mapToDouble(s -> s.cumulativeLogprob).max().orElse(0),
                 next.isEmpty() ? 0 : next.get(0).seq.length())) {
-            if (atLimit || r.hypotheses.size() < width) {
-                for (SeqState beam : next) {
-                    r.hypotheses.add(new RequestState.BeamHypothesis(Arrays.copyOfRange(beam.seq.tokens(), r.prompt.length, beam.seq.length()),
-                            beam.cumulativeLogprob, bp.score(beam.cumulativeLogprob, beam.seq.length())));
-                }
-            }
-            for (SeqState beam : List.copyOf(r.live)) {
-                scheduler.finish(beam.seq);
-                r.live.remove(beam);
-            }
-            finishRequest.accept(r);
+            finish(r, atLimit || r.hypotheses.size() < width);
         }
+    }
+
+    /**
+     * The request's beams can never be placed together again (their request outgrew the KV cache): the search
+     * ends with its finished hypotheses and its beams as they are.
+     */
+    void end(RequestState r) {
+        if (!r.live.isEmpty()) {
+            finish(r, true);
+        }
+    }
+
+    /** Ends the search: the live beams become hypotheses too when {@code keepBeams}; their blocks are freed. */
+    private void finish(RequestState r, boolean keepBeams) {
+        for (SeqState beam : List.copyOf(r.live)) {
+            if (keepBeams) {
+                r.hypotheses.add(new RequestState.BeamHypothesis(Arrays.copyOfRange(beam.seq.tokens(), r.prompt.length, beam.seq.length()),
+                        beam.cumulativeLogprob, r.beam.score(beam.cumulativeLogprob, beam.seq.length())));
+            }
+            scheduler.finish(beam.seq);
+            r.live.remove(beam);
+        }
+        finishRequest.accept(r);
     }
 
     /** The beam_width best hypotheses by score; a hypothesis ending in EOS has its text without it. */

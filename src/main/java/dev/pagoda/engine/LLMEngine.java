@@ -248,6 +248,7 @@ public final class LLMEngine implements AutoCloseable {
     private void step() {
         long t0 = System.nanoTime();
         ScheduledBatch<SeqState> b = scheduler.schedule();
+        outputs.endIgnored(b.ignored());
         if (b.size() == 0) {
             return;
         }

@@ -130,6 +130,21 @@ final class OutputProcessor {
         }
     }
 
+    /**
+     * Ends the sequences the scheduler dropped because their request can never be placed again (its samples or
+     * beams outgrew the KV cache together): finish reason length, with what they have generated.
+     */
+    void endIgnored(List<Sequence<SeqState>> ignored) {
+        for (Sequence<SeqState> seq : ignored) {
+            SeqState s = seq.owner();
+            if (s.request.beam != null) {
+                beams.end(s.request);
+            } else if (s.request.live.contains(s)) {
+                endUnsampled(s, FinishReason.LENGTH);
+            }
+        }
+    }
+
     /** After the scheduler advanced: every sequence whose tokens are all computed takes its next token. */
     void processOutputs(ScheduledBatch<SeqState> b, ModelRunner runner) {
         for (int i = 0; i < b.size(); i++) {

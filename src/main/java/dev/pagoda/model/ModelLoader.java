@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.PagodaException;
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -97,7 +98,7 @@ public final class ModelLoader {
         List<Path> dirs = new ArrayList<>();
         String env = System.getenv("PAGODA_MODELS");
         if (env != null && !env.isBlank()) {
-            for (String p : env.split(java.io.File.pathSeparator)) {
+            for (String p : env.split(File.pathSeparator)) {
                 if (!p.isBlank()) {
                     dirs.add(Path.of(p));
                 }

@@ -3,6 +3,7 @@ package dev.pagoda.model;
 import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.kernel.RopeTable;
+import java.util.Arrays;
 
 /**
  * A rotary position embedding: base theta, which head elements pair up, and the rope scaling, which only
@@ -24,7 +25,7 @@ public record Rope(float theta, RopeStyle style, float[] freqDivisors, float mag
     /** Position interpolation: every frequency divided by {@code factor}. */
     static Rope linear(float theta, RopeStyle style, int headDim, float factor) {
         float[] d = new float[headDim / 2];
-        java.util.Arrays.fill(d, factor);
+        Arrays.fill(d, factor);
         return new Rope(theta, style, d, 1f, "linear x" + factor);
     }
 

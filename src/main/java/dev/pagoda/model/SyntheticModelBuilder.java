@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Builds a random-weight model in off-heap memory, without a file: the same weights and vocabulary that
@@ -68,7 +69,7 @@ public final class SyntheticModelBuilder {
                 matrices.add(m);
             }
             // Every tensor has its own generator, so filling them in parallel gives the same bytes.
-            java.util.stream.IntStream.range(0, tensors.size()).parallel()
+            IntStream.range(0, tensors.size()).parallel()
                     .forEach(i -> tensors.get(i).data().fill(matrices.get(i).data()));
             ModelConfig config = new ModelConfig("llama", s.dim, s.hiddenDim, s.layers, s.heads, s.kvHeads, s.headDim(),
                     s.vocab, s.context, SyntheticModel.NORM_EPS, SyntheticModel.ROPE_THETA, RopeStyle.INTERLEAVED);

@@ -7,7 +7,10 @@ import java.util.Locale;
 public enum PreemptionMode {
     /** Free its blocks and recompute its tokens when it is scheduled again. */
     RECOMPUTE,
-    /** Copy its K/V into the swap space (all or nothing) and copy them back before any new admission. */
+    /**
+     * Copy its K/V into the swap space (all or nothing) and copy them back before any new admission. A request
+     * preempted with several running sequences (samples, beams) is recomputed instead.
+     */
     SWAP;
 
     public static PreemptionMode parse(String s) {

@@ -12,9 +12,16 @@ import java.util.List;
  * Iteration-level scheduling ("continuous batching"), vLLM style. Each step: running sequences first, in
  * arrival order, each taking the tokens it still has to compute (1 when decoding, a prefill chunk otherwise)
  * under the token budget; then swapped-out sequences come back; then waiting ones are admitted (FCFS), unless
- * this step preempted. When a running sequence cannot get slots, the most recently arrived running
- * sequence is preempted (recompute or swap) until it can, possibly itself.
- * The scheduler never sees the KV layout: the allocator answers "here are the slots" or "no".
+ * this step preempted. The scheduler never sees the KV layout: the allocator answers "here are the slots" or "no".
+ *
+ * <p>A request's sequences (its parallel samples or beams, which share its arrival: {@link Sequence#group()}) are
+ * scheduled as a group, as vLLM v0's sequence groups: when a running sequence cannot get slots, the latest
+ * running request is preempted with all its sequences, until the sequence fits or its own request was the
+ * latest; a group is admitted whole or not at all. So a beam never waits for a sibling that waits for memory
+ * the beam holds. A single sequence is preempted by swapping when configured and the swap space has room, a
+ * group of several by recomputation (each of its sequences then recomputes a private copy of its tokens). A
+ * group that cannot be placed even with nothing else running never will be: it leaves the scheduler and the
+ * step reports it ({@link ScheduledBatch#ignored()}).
  * Not thread-safe: owned by the engine thread.
  *
  * @param <T> the caller's per-sequence state, handed back through {@link Sequence#owner()}
@@ -27,6 +34,7 @@ public final class Scheduler<T> {
     private final List<Sequence<T>> runningView = Collections.unmodifiableList(running);
     private final ArrayDeque<Sequence<T>> swapped = new ArrayDeque<>();
     private final ScheduledBatch<T> batch = new ScheduledBatch<>();
+    private final List<Sequence<T>> victims = new ArrayList<>();
     private final int watermarkBlocks;
     private long recomputePreemptions;
     private long swapPreemptions;
@@ -37,14 +45,15 @@ public final class Scheduler<T> {
         this.watermarkBlocks = (int) Math.ceil(config.watermark() * allocator.numBlocks());
     }
 
+    /** Queues a sequence; a request's sequences are added one after the other. */
     public void addWaiting(Sequence<T> s) {
         s.status = SequenceStatus.WAITING;
         waiting.addLast(s);
     }
 
     /**
-     * A new running sequence sharing all of running {@code parent}'s tokens and K/V blocks (parallel sampling,
-     * beam search), or null when the allocator cannot share blocks.
+     * A new running sequence of {@code parent}'s group sharing all of running {@code parent}'s tokens and K/V
+     * blocks (parallel sampling, beam search), or null when the allocator cannot share blocks.
      */
     public Sequence<T> fork(Sequence<T> parent, T owner) {
         if (parent.status != SequenceStatus.RUNNING) {
@@ -54,6 +63,26 @@ public final class Scheduler<T> {
             return null;
         }
         Sequence<T> child = new Sequence<>(owner, parent, parent.kv.fork());
+        running.add(child);
+        return child;
+    }
+
+    /**
+     * A new running sequence of {@code parent}'s group with all of running {@code parent}'s tokens and none of its
+     * K/V: it computes a private copy of them from the next step on, as a recomputed sequence does (a beam forked
+     * without block sharing, as the memory benchmark measures it). Null when the allocator cannot place even an
+     * empty sequence now (the contiguous layout reserves its maximum length).
+     */
+    public Sequence<T> copy(Sequence<T> parent, T owner) {
+        if (parent.status != SequenceStatus.RUNNING) {
+            throw new IllegalArgumentException("only a running sequence is copied");
+        }
+        KvSequence kv = allocator.allocate(PrefixHit.none(allocator.blockSize()), 0, parent.maxLength(), 0);
+        if (kv == null) {
+            return null;
+        }
+        Sequence<T> child = new Sequence<>(owner, parent, kv);
+        child.computed = 0;
         running.add(child);
         return child;
     }
@@ -74,17 +103,16 @@ public final class Scheduler<T> {
                 continue;
             }
             boolean self = false;
-            while (!s.kv.appendSlots(n)) {
-                Sequence<T> victim = running.removeLast();
-                preempt(victim);
+            while (!self && !s.kv.appendSlots(n)) {
+                long victim = latestRunningGroup();
+                // Members of the victim before s were scheduled already: they leave the batch too.
+                i -= preemptGroup(victim, i);
+                budget += batch.removeGroup(victim);
                 preempted = true;
-                if (victim == s) {
-                    self = true;
-                    break;
-                }
+                self = victim == s.group();
             }
             if (self) {
-                break;
+                continue;
             }
             batch.add(s, n);
             budget -= n;
@@ -104,8 +132,9 @@ public final class Scheduler<T> {
         return running.isEmpty() ? 0 : watermarkBlocks;
     }
 
+    /** Swapped sequences are groups of one (see {@link #preemptGroup}): each comes back on its own. */
     private int swapIn(int budget) {
-        while (!swapped.isEmpty() && budget > 0 && hasRoom(swapped.peekFirst())) {
+        while (!swapped.isEmpty() && budget > 0 && hasRoom(swapped.peekFirst().seats())) {
             Sequence<T> s = swapped.peekFirst();
             int n = Math.min(s.length() - s.computed, budget);
             KvSequence kv = allocator.swapIn(s.swapped, n, s.maxLength(), keepFree());
@@ -123,53 +152,147 @@ public final class Scheduler<T> {
         return budget;
     }
 
+    /**
+     * Admits waiting groups in FCFS order, each whole or not at all: a group placed only in part is rolled back
+     * (its blocks freed), so no sequence runs while a sibling waits. A member the budget leaves no tokens for is
+     * placed and computes from the next step. A group that does not fit with nothing running is ignored.
+     */
     private void admit(int budget) {
-        while (!waiting.isEmpty() && budget > 0 && hasRoom(waiting.peekFirst())) {
-            Sequence<T> s = waiting.peekFirst();
-            // Cached full blocks of the same prefix are reused; only the rest is computed.
-            PrefixHit hit = s.cacheable() ? allocator.lookupPrefix(s.tokens(), s.length()) : PrefixHit.none(allocator.blockSize());
-            int n = Math.min(s.length() - hit.cachedTokens(), budget);
-            KvSequence kv = allocator.allocate(hit, n, s.maxLength(), keepFree());
-            if (kv == null) {
-                break;
+        while (!waiting.isEmpty() && budget > 0) {
+            int size = groupSizeAtHead();
+            int seats = 0;
+            int k = 0;
+            for (Sequence<T> s : waiting) {
+                if (k++ == size) {
+                    break;
+                }
+                seats += s.seats();
             }
-            waiting.removeFirst();
-            s.kv = kv;
-            s.computed = hit.cachedTokens();
-            s.status = SequenceStatus.RUNNING;
-            running.add(s);
-            batch.add(s, n);
-            budget -= n;
+            boolean placed = hasRoom(seats) && place(size, budget);
+            if (!placed && !running.isEmpty()) {
+                return;
+            }
+            for (int j = 0; j < size; j++) {
+                Sequence<T> s = waiting.removeFirst();
+                if (!placed) {
+                    s.status = SequenceStatus.FINISHED;
+                    batch.ignore(s);
+                    continue;
+                }
+                int n = s.length() - s.computed;
+                s.status = SequenceStatus.RUNNING;
+                running.add(s);
+                if (n > 0 && budget > 0) {
+                    n = Math.min(n, budget);
+                    batch.add(s, n);
+                    budget -= n;
+                }
+            }
         }
     }
 
     /**
-     * Room under max_num_seqs for the sequence and the samples it will fork into. Running parents that have
-     * not forked yet hold seats for their samples too, so a step never holds more than max_num_seqs
-     * sequences.
+     * Tries to give the first {@code size} waiting sequences their slots (cached prefix blocks reused, then a chunk
+     * of at most the budget): all get them (kv set, computed at the prefix hit), or none, nothing changed.
      */
-    private boolean hasRoom(Sequence<T> s) {
-        int seats = 0;
-        for (Sequence<T> r : running) {
-            seats += r.seats();
+    private boolean place(int size, int budget) {
+        int keepFree = keepFree();
+        int k = 0;
+        for (Sequence<T> s : waiting) {
+            if (k == size) {
+                break;
+            }
+            PrefixHit hit = s.cacheable() ? allocator.lookupPrefix(s.tokens(), s.length()) : PrefixHit.none(allocator.blockSize());
+            int n = Math.min(s.length() - hit.cachedTokens(), budget);
+            KvSequence kv = allocator.allocate(hit, n, s.maxLength(), keepFree);
+            if (kv == null) {
+                int j = 0;
+                for (Sequence<T> undo : waiting) {
+                    if (j++ == k) {
+                        break;
+                    }
+                    undo.kv.free();
+                    undo.kv = null;
+                    undo.computed = 0;
+                }
+                return false;
+            }
+            s.kv = kv;
+            s.computed = hit.cachedTokens();
+            budget -= n;
+            k++;
         }
-        return seats + s.seats() <= config.maxNumSeqs();
+        return true;
     }
 
-    private void preempt(Sequence<T> s) {
-        if (config.preemptionMode() == PreemptionMode.SWAP && (s.swapped = s.kv.swapOut(s.computed)) != null) {
-            s.kv = null;
-            s.status = SequenceStatus.SWAPPED;
-            swapped.addFirst(s);
+    /** Waiting sequences at the head of the queue that belong to the head's group (they are queued together). */
+    private int groupSizeAtHead() {
+        long group = waiting.peekFirst().group();
+        int size = 0;
+        for (Sequence<T> s : waiting) {
+            if (s.group() != group) {
+                break;
+            }
+            size++;
+        }
+        return size;
+    }
+
+    /**
+     * Room under max_num_seqs for {@code seats} more. Running parents that have not forked yet hold seats for
+     * their samples too, so a step never holds more than max_num_seqs sequences.
+     */
+    private boolean hasRoom(int seats) {
+        int held = 0;
+        for (Sequence<T> r : running) {
+            held += r.seats();
+        }
+        return held + seats <= config.maxNumSeqs();
+    }
+
+    /** The group of the latest request that has running sequences: the next to be preempted. */
+    private long latestRunningGroup() {
+        long latest = Long.MIN_VALUE;
+        for (Sequence<T> r : running) {
+            latest = Math.max(latest, r.group());
+        }
+        return latest;
+    }
+
+    /**
+     * Preempts every running sequence of {@code group}: one alone swaps out when the mode is swap and the swap
+     * space has room; otherwise all free their blocks and wait at the head of the queue, in their order, to be
+     * recomputed. Returns how many of them stood before running index {@code before}.
+     */
+    private int preemptGroup(long group, int before) {
+        victims.clear();
+        int removedBefore = 0;
+        for (int i = running.size() - 1; i >= 0; i--) {
+            if (running.get(i).group() == group) {
+                victims.add(running.remove(i));
+                if (i < before) {
+                    removedBefore++;
+                }
+            }
+        }
+        Sequence<T> only = victims.size() == 1 ? victims.getFirst() : null;
+        if (only != null && config.preemptionMode() == PreemptionMode.SWAP && (only.swapped = only.kv.swapOut(only.computed)) != null) {
+            only.kv = null;
+            only.status = SequenceStatus.SWAPPED;
+            swapped.addFirst(only);
             swapPreemptions++;
-        } else {
+            return removedBefore;
+        }
+        // victims holds the group in reverse running order: adding each first restores that order.
+        for (Sequence<T> s : victims) {
             s.kv.free();
             s.kv = null;
             s.computed = 0;
             s.status = SequenceStatus.WAITING;
             waiting.addFirst(s);
-            recomputePreemptions++;
         }
+        recomputePreemptions++;
+        return removedBefore;
     }
 
     /**

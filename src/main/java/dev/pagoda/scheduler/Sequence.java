@@ -28,7 +28,8 @@ public final class Sequence<T> {
     private boolean cacheable = true;
 
     /**
-     * @param arrival   FCFS order: lower arrives earlier (and is preempted later)
+     * @param arrival   FCFS order: lower arrives earlier (and is preempted later). A request's sequences share it:
+     *                  it is their group ({@link #group()})
      * @param maxLength the most tokens this sequence can ever hold (prompt + max new tokens, capped by the
      *                  model length): what the contiguous layout reserves
      */
@@ -44,8 +45,11 @@ public final class Sequence<T> {
         this.length = prompt.length;
     }
 
-    /** A running sequence sharing a parent's tokens and computed K/V (parallel sampling, beam search). */
-    Sequence(T owner, Sequence<T> parent, KvSequence forkedKv) {
+    /**
+     * A running sequence of a parent's group with its tokens, placed in {@code kv}: sharing the parent's computed
+     * K/V (a fork: parallel sampling, beam search), or empty (a copy: the caller sets computed to 0).
+     */
+    Sequence(T owner, Sequence<T> parent, KvSequence kv) {
         this.owner = owner;
         this.arrival = parent.arrival;
         this.tokens = Arrays.copyOf(parent.tokens, parent.tokens.length);
@@ -53,7 +57,7 @@ public final class Sequence<T> {
         this.maxLength = parent.maxLength;
         this.length = parent.length;
         this.computed = parent.computed;
-        this.kv = forkedKv;
+        this.kv = kv;
         this.status = SequenceStatus.RUNNING;
     }
 
@@ -62,6 +66,14 @@ public final class Sequence<T> {
     }
 
     public long arrival() {
+        return arrival;
+    }
+
+    /**
+     * The request this sequence belongs to, its arrival: forks inherit it, so a request's samples or beams are one
+     * group, preempted and admitted together.
+     */
+    public long group() {
         return arrival;
     }
 

@@ -8,6 +8,7 @@ import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * /v1/chat/completions: a {@code chat.completion}, or {@code chat.completion.chunk}s with a delta per choice.
@@ -70,7 +71,7 @@ final class ChatShape extends ResponseShape {
         return out;
     }
 
-    private ObjectNode delta(int choice, java.util.function.Consumer<ObjectNode> fill) {
+    private ObjectNode delta(int choice, Consumer<ObjectNode> fill) {
         ObjectNode chunk = header(chunkObject());
         ObjectNode c = chunk.putArray("choices").addObject();
         c.put("index", choice);

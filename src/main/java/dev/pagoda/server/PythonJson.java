@@ -1,5 +1,6 @@
 package dev.pagoda.server;
 
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -32,7 +33,7 @@ final class PythonJson {
             });
             case Iterable<?> list -> container('[', ']', list, !list.iterator().hasNext(), indent, depth, out,
                     (e, o) -> write(e, indent, depth + 1, o));
-            case Object[] array -> write(java.util.Arrays.asList(array), indent, depth, out);
+            case Object[] array -> write(Arrays.asList(array), indent, depth, out);
             default -> string(v.toString(), out);
         }
     }

@@ -1,6 +1,7 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.PagodaException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -73,7 +74,7 @@ enum ToolCallParser {
                 return p;
             }
         }
-        throw new dev.pagoda.PagodaException("--tool-call-parser '" + name + "' is not known (known: hermes, llama3_json)");
+        throw new PagodaException("--tool-call-parser '" + name + "' is not known (known: hermes, llama3_json)");
     }
 
     static boolean isCall(JsonNode n, String argumentsField) {

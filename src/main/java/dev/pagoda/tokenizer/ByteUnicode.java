@@ -46,7 +46,7 @@ final class ByteUnicode {
 
     /** The bytes a byte-level piece stands for; a character outside the map contributes its own UTF-8. */
     static byte[] decode(String piece) {
-        java.io.ByteArrayOutputStream out = new ByteArrayOutputStream(piece.length());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(piece.length());
         piece.codePoints().forEach(cp -> {
             int b = byteOf(cp);
             if (b >= 0) {

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -57,6 +58,49 @@ class BeamSearchTest {
             int peak = llm.engine().stats().peakBlocksUsed();
             assertThat(peak).as("peak blocks with sharing vs %d without", unsharedPeak).isLessThan(unsharedPeak);
             EngineFixtures.assertAllFree(llm.engine());
+        }
+    }
+
+    /**
+     * Four beam searches in a KV cache too small for them together: requests are preempted whole and come back
+     * whole, so idle beams never hold the blocks a sibling needs (that deadlocked). The beams equal those of a
+     * cache big enough for all. Each request alone fits even with its beams as private copies (28 of 32 blocks).
+     */
+    @Test
+    void beamsUnderMemoryPressureEqualThoseOfABigCache() throws Exception {
+        BeamSearchParams params = new BeamSearchParams(WIDTH, 1.0f, BeamSearchParams.EarlyStopping.FALSE, 20, false);
+        List<String> prompts = List.of("Once upon a time", "The cat", "Tim was sad", "A big bear");
+        EngineConfig big = EngineConfig.builder().blockSize(4).kvCacheMemory(4L << 20).maxNumSeqs(16).build();
+        List<RequestResult> reference = beamSearches(big, prompts, params);
+        List<RequestResult> tight = beamSearches(big.toBuilder().kvCacheMemory(32 * 4 * 1280L).build(), prompts, params);
+        for (int p = 0; p < prompts.size(); p++) {
+            assertThat(tight.get(p).outputs()).hasSize(WIDTH);
+            for (int i = 0; i < WIDTH; i++) {
+                CompletionOutput want = reference.get(p).outputs().get(i), got = tight.get(p).outputs().get(i);
+                assertThat(got.tokenIds()).as("prompt %d beam %d", p, i).containsExactly(want.tokenIds());
+                assertThat(got.cumulativeLogprob()).isEqualTo(want.cumulativeLogprob());
+                assertThat(got.finishReason()).isEqualTo(want.finishReason());
+            }
+        }
+    }
+
+    /** The results of beam searches over all prompts at once; checks that every block is back in the pool. */
+    private static List<RequestResult> beamSearches(EngineConfig config, List<String> prompts, BeamSearchParams params) throws Exception {
+        try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
+            List<RequestHandle> handles = new ArrayList<>();
+            for (String p : prompts) {
+                handles.add(llm.engine().addBeamSearch(p, llm.engine().model().tokenizer().encode(p, true, false), params));
+            }
+            List<RequestResult> results = new ArrayList<>();
+            for (RequestHandle h : handles) {
+                // A hang guard, not a speed limit: the deadlock this tests never returned.
+                results.add(h.result().get(2, TimeUnit.MINUTES));
+            }
+            if (config.kvCacheMemory() < (1 << 20)) {
+                assertThat(llm.engine().stats().preemptions()).as("the small cache preempts").isPositive();
+            }
+            EngineFixtures.assertAllFree(llm.engine());
+            return results;
         }
     }
 

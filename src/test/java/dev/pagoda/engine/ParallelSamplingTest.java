@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.sampling.SamplingParams;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** n > 1: the prompt is computed once and its blocks are shared by the samples (fork + copy-on-write). */
@@ -59,6 +61,38 @@ class ParallelSamplingTest {
             }
             assertThat(llm.engine().stats().preemptions()).as("a small cache preempts").isPositive();
             EngineFixtures.assertAllFree(llm.engine());
+        }
+    }
+
+    /** Parallel samples of several requests in a small cache: preempted and recomputed, they draw the same tokens. */
+    @Test
+    void samplesUnderMemoryPressureEqualThoseOfABigCache() throws Exception {
+        EngineConfig big = EngineConfig.builder().blockSize(4).kvCacheMemory(4L << 20).maxNumSeqs(16).build();
+        List<List<CompletionOutput>> reference = sampleAll(big);
+        List<List<CompletionOutput>> tight = sampleAll(big.toBuilder().kvCacheMemory(48 * 4 * 1280L).build());
+        for (int p = 0; p < reference.size(); p++) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(tight.get(p).get(i).tokenIds()).as("prompt %d sample %d", p, i)
+                        .containsExactly(reference.get(p).get(i).tokenIds());
+            }
+        }
+    }
+
+    private static List<List<CompletionOutput>> sampleAll(EngineConfig config) throws Exception {
+        try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
+            List<RequestHandle> handles = new ArrayList<>();
+            for (String p : EngineFixtures.prompts(4)) {
+                handles.add(llm.submit(p, sampled(3, 3)));
+            }
+            List<List<CompletionOutput>> outputs = new ArrayList<>();
+            for (RequestHandle h : handles) {
+                outputs.add(h.result().get(2, TimeUnit.MINUTES).outputs());
+            }
+            if (config.kvCacheMemory() < (1 << 20)) {
+                assertThat(llm.engine().stats().preemptions()).as("the small cache preempts").isPositive();
+            }
+            EngineFixtures.assertAllFree(llm.engine());
+            return outputs;
         }
     }
 

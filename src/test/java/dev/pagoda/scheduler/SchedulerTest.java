@@ -9,7 +9,9 @@ import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvShape;
 import dev.pagoda.kv.SwapSpace;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -183,5 +185,109 @@ class SchedulerTest {
         assertThat(s.recomputePreemptions()).isZero();
         assertThat(step(s)).as("runner is done growing; huge still cannot be placed").containsExactly();
         finishAll(s, List.of(runner, huge));
+    }
+
+    @Test
+    void preemptsTheLatestRequestWithAllItsSequences() {
+        // 6 blocks of 4. "early" (1 sequence) and "late" (forked into 3) fill them; early's 3rd block then needs
+        // one of late's: all of late goes back, in its order, though freeing one sequence would do.
+        Scheduler<String> s = scheduler(6, 8, 64, 0);
+        Sequence<String> early = seq("early", 1, 7, 20), late = seq("late", 2, 6, 20);
+        s.addWaiting(early);
+        s.addWaiting(late);
+        assertThat(step(s)).containsExactly("early:7", "late:6");
+        Sequence<String> l1 = s.fork(late, "l1"), l2 = s.fork(late, "l2");
+        assertThat(step(s)).containsExactly("early:1", "late:1", "l1:1", "l2:1");
+        assertThat(s.allocator().usedBlocks()).as("early 2, late 2 shared + 2 copy-on-write copies").isEqualTo(6);
+        assertThat(step(s)).as("early's 3rd block evicts late's whole group").containsExactly("early:1");
+        for (Sequence<String> q : List.of(late, l1, l2)) {
+            assertThat(q.status()).isEqualTo(SequenceStatus.WAITING);
+            assertThat(q.kv()).isNull();
+        }
+        assertThat(s.recomputePreemptions()).as("one request preempted").isEqualTo(1);
+        assertThat(s.nextWaiting()).isSameAs(late);
+        s.finish(early);
+        assertThat(step(s)).as("the group comes back whole, each a private copy").containsExactly("late:8", "l1:8", "l2:8");
+        finishAll(s, List.of(late, l1, l2));
+    }
+
+    @Test
+    void aGroupIsAdmittedWholeOrNotAtAll() {
+        Scheduler<String> s = scheduler(4, 8, 64, 0);
+        Sequence<String> runner = seq("runner", 1, 4, 6);
+        // Two sequences of one request (same arrival), 2 blocks each: beside runner, only one fits.
+        Sequence<String> a = seq("a", 2, 5, 8), b = seq("b", 2, 5, 8);
+        s.addWaiting(runner);
+        s.addWaiting(a);
+        s.addWaiting(b);
+        assertThat(step(s)).containsExactly("runner:4");
+        assertThat(step(s)).as("a alone would fit; without b it does not start").containsExactly("runner:1");
+        assertThat(a.status()).isEqualTo(SequenceStatus.WAITING);
+        assertThat(s.allocator().usedBlocks()).as("the partial placement was rolled back").isEqualTo(2);
+        s.finish(runner);
+        assertThat(step(s)).containsExactly("a:5", "b:5");
+        finishAll(s, List.of(a, b));
+    }
+
+    @Test
+    void aGroupThatCannotFitWithNothingElseRunningIsIgnored() {
+        // 4 blocks; three sequences of one request need 2 blocks each. "next" waits behind it and runs after.
+        Scheduler<String> s = scheduler(4, 8, 64, 0);
+        List<Sequence<String>> group = List.of(seq("g0", 1, 5, 8), seq("g1", 1, 5, 8), seq("g2", 1, 5, 8));
+        group.forEach(s::addWaiting);
+        Sequence<String> next = seq("next", 2, 3, 6);
+        s.addWaiting(next);
+        ScheduledBatch<String> b = s.schedule();
+        assertThat(b.ignored()).containsExactlyElementsOf(group);
+        assertThat(b.size()).isEqualTo(1);
+        assertThat(b.sequence(0)).isSameAs(next);
+        for (Sequence<String> q : group) {
+            assertThat(q.status()).isEqualTo(SequenceStatus.FINISHED);
+            assertThat(q.kv()).isNull();
+        }
+        s.advance(b);
+        assertThat(s.allocator().usedBlocks()).as("nothing of the group is held").isEqualTo(1);
+        finishAll(s, List.of(next));
+    }
+
+    /**
+     * Beam-search-like requests under memory pressure: a request forks into {@code width} sequences after its
+     * prefill, and its sequences get their next tokens only together, once each has its logits (as beam selection
+     * needs). Preempting one sequence at a time deadlocked here: idle beams held the blocks a preempted sibling
+     * needed to come back. Preempting requests whole, every request finishes.
+     */
+    @Test
+    void requestsWhoseSequencesAdvanceTogetherAllFinishUnderPressure() {
+        int width = 3;
+        Scheduler<String> s = scheduler(12, 16, 64, 0.01);
+        Map<Long, List<Sequence<String>>> requests = new LinkedHashMap<>();
+        for (long r = 0; r < 4; r++) {
+            Sequence<String> first = seq("r" + r, r, 5, 16);
+            s.addWaiting(first);
+            requests.put(r, new ArrayList<>(List.of(first)));
+        }
+        int steps = 0;
+        while (s.hasWork()) {
+            assertThat(++steps).as("steps").isLessThan(2000);
+            s.advance(s.schedule());
+            for (List<Sequence<String>> seqs : requests.values()) {
+                if (seqs.isEmpty() || !seqs.stream().allMatch(q -> q.status() == SequenceStatus.RUNNING && q.computed() == q.length())) {
+                    continue;
+                }
+                Sequence<String> first = seqs.getFirst();
+                if (first.length() == first.maxLength()) {
+                    seqs.forEach(s::finish);
+                    seqs.clear();
+                    continue;
+                }
+                while (seqs.size() < width) {
+                    seqs.add(s.fork(first, first.owner() + "." + seqs.size()));
+                }
+                seqs.forEach(q -> q.append(seqs.indexOf(q)));
+            }
+        }
+        assertThat(requests.values()).allMatch(List::isEmpty);
+        assertThat(s.recomputePreemptions()).as("memory was short").isPositive();
+        assertThat(s.allocator().usedBlocks()).isZero();
     }
 }
