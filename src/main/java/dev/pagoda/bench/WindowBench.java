@@ -68,9 +68,9 @@ final class WindowBench {
             KvAllocator allocator = KvAllocator.accounting(KvLayout.PAGED, config.kvSlots() / blockSize, blockSize, window);
             ModelFreeReplay<Live> replay = new ModelFreeReplay<>(allocator, Integer.MAX_VALUE,
                     l -> l.progress.outputTokens());
-            for (Request r : requests) {
-                Progress p = new Progress(r, config);
-                replay.add(new Live(p), new int[p.promptTokens()], p.reservation());
+            for (int i = 0; i < requests.size(); i++) {
+                Progress p = new Progress(requests.get(i), config);
+                replay.add(i, new Live(p), new int[p.promptTokens()], p.reservation());
             }
             replay.run(scheduler -> {
                 // The blocks this step computed with: those in use now, plus those its sequences released after it.
@@ -92,7 +92,7 @@ final class WindowBench {
                 record(scheduler.running().size(), scheduler.nextWaiting() != null,
                         allocator.usedBlocks() + releasedNow,
                         allocator.usage(1).tokenSlots() + (long) releasedNow * blockSize, keptBlocks, length);
-            }, s -> { });
+            }, replay::sampleToken);
             preemptions = (int) replay.preemptions();
         }
 
