@@ -76,31 +76,45 @@ public final class MemoryBench {
         }
     }
 
-    /** {@code sharing}: the {@link SharingBench} comparison, null when none was asked for. */
+    /**
+     * {@code sharing}: the {@link SharingBench} comparison, null when none was asked for; {@code window}: the
+     * {@link WindowBench} comparison, null when no sliding window was given.
+     */
     public record Result(Config config, List<Request> requests, LayoutResult paged, LayoutResult contiguous,
-                         SharingResult sharing) {
+                         SharingResult sharing, WindowResult window) {
+    }
+
+    /** A sliding window on every layer of the model shape, and the bytes of one block of that shape. */
+    public record Window(int tokens, long bytesPerBlock) {
     }
 
     private MemoryBench() {
     }
 
     public static Result run(Config config) {
-        return run(config, null, 0);
+        return run(config, null, 0, null);
+    }
+
+    /** The layout comparison and what {@code sharing} saves (see below), without a sliding window. */
+    public static Result run(Config config, BlockSharing sharing, int maxNumSeqs) {
+        return run(config, sharing, maxNumSeqs, null);
     }
 
     /**
-     * The layout comparison (one sequence per request) and, unless {@code sharing} is null, what sharing saves
-     * on the same requests with at most {@code maxNumSeqs} sequences running at once (see {@link SharingBench}).
+     * The layout comparison (one sequence per request); unless {@code sharing} is null, what sharing saves on the
+     * same requests with at most {@code maxNumSeqs} sequences running at once (see {@link SharingBench}); unless
+     * {@code window} is null, what releasing the blocks out of that sliding window saves (see {@link WindowBench}).
      */
-    public static Result run(Config config, BlockSharing sharing, int maxNumSeqs) {
+    public static Result run(Config config, BlockSharing sharing, int maxNumSeqs, Window window) {
         List<Request> requests = config.workload().generate(config.numRequests(), config.seed(), config.maxModelLen());
         return new Result(config, requests, simulate(KvLayout.PAGED, requests, config),
                 simulate(KvLayout.CONTIGUOUS, requests, config),
-                sharing == null ? null : SharingBench.run(sharing, maxNumSeqs, requests, config));
+                sharing == null ? null : SharingBench.run(sharing, maxNumSeqs, requests, config),
+                window == null ? null : WindowBench.run(window.tokens(), window.bytesPerBlock(), requests, config));
     }
 
     /** A request as the replay sees it: its lengths and the contiguous reservation. */
-    private record Progress(int promptTokens, int outputTokens, int reservation) {
+    record Progress(int promptTokens, int outputTokens, int reservation) {
         Progress(Request request, Config config) {
             this(request.promptTokens(), Math.min(request.outputTokens(), config.maxTokens()),
                     Math.min(request.promptTokens() + config.maxTokens(), config.maxModelLen()));

@@ -6,6 +6,7 @@ import dev.pagoda.PagodaException;
 import dev.pagoda.bench.MemoryBench.LayoutResult;
 import dev.pagoda.bench.MemoryBench.Result;
 import dev.pagoda.bench.SyntheticWorkload.Request;
+import dev.pagoda.kv.ByteSize;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -21,6 +22,8 @@ import org.knowm.xchart.CategoryChartBuilder;
 public final class MemoryBenchReport {
     private static final String[] KINDS = {"token states", "internal fragmentation", "reservation",
         "external fragmentation", "usable free"};
+    private static final String KEEP = "keep all";
+    private static final String RELEASE = "release";
 
     private MemoryBenchReport() {
     }
@@ -53,6 +56,9 @@ public final class MemoryBenchReport {
         if (r.sharing() != null) {
             sb.append('\n').append(sharingTable(r.sharing(), c.blockSize()));
         }
+        if (r.window() != null) {
+            sb.append('\n').append(windowTable(r.window(), c.blockSize()));
+        }
         return sb.toString();
     }
 
@@ -64,32 +70,64 @@ public final class MemoryBenchReport {
                 blockSize, s.maxNumSeqs()));
         sb.append(String.format(Locale.ROOT, "KV memory at equal work: the sequences of the run with %s, counted"
                 + " with and without sharing at each of its %d steps%n", m.withLabel(), s.capacityWith().steps()));
-        sb.append(String.format(Locale.ROOT, "%-12s %12s %12s %17s%n", "", "mean blocks", "peak blocks",
-                "mean token slots"));
-        for (var e : List.of(Map.entry(m.withoutLabel(), s.without()), Map.entry(m.withLabel(), s.with()))) {
-            SharingResult.BlockUsage u = e.getValue();
-            sb.append(String.format(Locale.ROOT, "%-12s %12.1f %12d %17.1f%n", e.getKey(), u.meanBlocks(),
-                    u.peakBlocks(), u.meanTokenSlots()));
-        }
-        sb.append(String.format(Locale.ROOT, "%-12s %11.1f%% %11.1f%%%n", "saved", 100 * s.savedFraction(),
-                100 * s.peakSavedFraction()));
+        usageRows(sb, Map.entry(m.withoutLabel(), s.without()), Map.entry(m.withLabel(), s.with()),
+                s.savedFraction(), s.peakSavedFraction(), 0);
         sb.append("saved = 1 - blocks with sharing / blocks without (mean over steps; peak); without sharing each"
                 + " sequence holds ceil(length / block size) blocks of its own\n");
         if (m instanceof BlockSharing.PrefixCaching) {
             sb.append(String.format(Locale.ROOT, "prefix cache: %d of %d prompt tokens hit (%.1f%%)%n",
                     s.prefixCache().hitTokens(), s.prefixCache().queriedTokens(), 100 * s.prefixCache().hitRate()));
         }
+        capacityRows(sb, Map.entry(m.withoutLabel(), s.capacityWithout()), Map.entry(m.withLabel(), s.capacityWith()));
+        return sb.toString();
+    }
+
+    /** The sliding-window comparison: blocks (and bytes) at equal work, then requests fit by each run in the budget. */
+    static String windowTable(WindowResult w, int blockSize) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "sliding window of %d tokens on every layer, paged, blocks of %d (%s"
+                + " each)%n", w.window(), blockSize, ByteSize.format(w.bytesPerBlock())));
+        sb.append(String.format(Locale.ROOT, "KV memory at equal work: the sequences of the run that releases the"
+                + " blocks out of the window, counted with and without release at each of its %d steps%n",
+                w.capacityReleased().steps()));
+        usageRows(sb, Map.entry(KEEP, w.kept()), Map.entry(RELEASE, w.released()), w.savedFraction(),
+                w.peakSavedFraction(), w.bytesPerBlock());
+        sb.append("saved = 1 - blocks with release / blocks kept (mean over steps; peak); keeping every block each"
+                + " sequence holds ceil(length / block size) blocks; with release, those a step computes with\n");
+        capacityRows(sb, Map.entry(KEEP, w.capacityKept()), Map.entry(RELEASE, w.capacityReleased()));
+        return sb.toString();
+    }
+
+    /** Mean and peak blocks of two runs (and their bytes, unless {@code bytesPerBlock} is 0), then the saving. */
+    private static void usageRows(StringBuilder sb, Map.Entry<String, SharingResult.BlockUsage> without,
+                                  Map.Entry<String, SharingResult.BlockUsage> with, double saved, double peakSaved,
+                                  long bytesPerBlock) {
+        sb.append(String.format(Locale.ROOT, "%-12s %12s %12s %17s", "", "mean blocks", "peak blocks",
+                "mean token slots"));
+        sb.append(bytesPerBlock == 0 ? "\n" : String.format(Locale.ROOT, " %11s %11s%n", "mean bytes", "peak bytes"));
+        for (var e : List.of(without, with)) {
+            SharingResult.BlockUsage u = e.getValue();
+            sb.append(String.format(Locale.ROOT, "%-12s %12.1f %12d %17.1f", e.getKey(), u.meanBlocks(),
+                    u.peakBlocks(), u.meanTokenSlots()));
+            sb.append(bytesPerBlock == 0 ? "\n" : String.format(Locale.ROOT, " %11s %11s%n",
+                    ByteSize.format((long) (u.meanBlocks() * bytesPerBlock)),
+                    ByteSize.format((long) u.peakBlocks() * bytesPerBlock)));
+        }
+        sb.append(String.format(Locale.ROOT, "%-12s %11.1f%% %11.1f%%%n", "saved", 100 * saved, 100 * peakSaved));
+    }
+
+    /** Requests fit, preemptions and steps of two runs, each alone in the KV budget. */
+    private static void capacityRows(StringBuilder sb, Map.Entry<String, SharingResult.Capacity> without,
+                                     Map.Entry<String, SharingResult.Capacity> with) {
         sb.append(String.format(Locale.ROOT, "%nEach run alone in the KV budget%n%-12s %13s %12s %7s%n", "",
                 "requests fit", "preemptions", "steps"));
-        for (var e : List.of(Map.entry(m.withoutLabel(), s.capacityWithout()),
-                Map.entry(m.withLabel(), s.capacityWith()))) {
+        for (var e : List.of(without, with)) {
             SharingResult.Capacity c = e.getValue();
             sb.append(String.format(Locale.ROOT, "%-12s %7.1f/%-5d %12d %7d%n", e.getKey(), c.requestsFit(),
                     c.requestsFitMax(), c.preemptions(), c.steps()));
         }
         sb.append("requests fit = mean/max requests running at once (mean over the steps in which some were"
                 + " waiting)\n");
-        return sb.toString();
     }
 
     public static String json(Result r) {
@@ -123,6 +161,9 @@ public final class MemoryBenchReport {
         if (r.sharing() != null) {
             sharingJson(r.sharing(), root.putObject("sharing"));
         }
+        if (r.window() != null) {
+            windowJson(r.window(), root.putObject("sliding_window"));
+        }
         try {
             return mapper.writeValueAsString(root);
         } catch (IOException e) {
@@ -145,19 +186,35 @@ public final class MemoryBenchReport {
                 n.put("prefix_cache_hit_tokens", s.prefixCache().hitTokens());
             }
         }
+        comparisonJson(n, Map.entry("without_sharing", s.without()), Map.entry("with_sharing", s.with()),
+                s.savedFraction(), s.peakSavedFraction(), Map.entry("without_sharing", s.capacityWithout()),
+                Map.entry("with_sharing", s.capacityWith()));
+    }
+
+    /** Under "sliding_window": the window, bytes per block, "equal_work" (blocks) and "capacity" (requests fit). */
+    private static void windowJson(WindowResult w, ObjectNode n) {
+        n.put("window", w.window());
+        n.put("bytes_per_block", w.bytesPerBlock());
+        comparisonJson(n, Map.entry("keep_all", w.kept()), Map.entry("release", w.released()), w.savedFraction(),
+                w.peakSavedFraction(), Map.entry("keep_all", w.capacityKept()), Map.entry("release", w.capacityReleased()));
+    }
+
+    /** "equal_work": both runs' blocks and the saving; "capacity": each run alone in the budget. */
+    private static void comparisonJson(ObjectNode n, Map.Entry<String, SharingResult.BlockUsage> without,
+                                       Map.Entry<String, SharingResult.BlockUsage> with, double saved, double peakSaved,
+                                       Map.Entry<String, SharingResult.Capacity> capacityWithout,
+                                       Map.Entry<String, SharingResult.Capacity> capacityWith) {
         ObjectNode work = n.putObject("equal_work");
-        for (var e : List.of(Map.entry("without_sharing", s.without()),
-                Map.entry("with_sharing", s.with()))) {
+        for (var e : List.of(without, with)) {
             ObjectNode u = work.putObject(e.getKey());
             u.put("mean_blocks", e.getValue().meanBlocks());
             u.put("peak_blocks", e.getValue().peakBlocks());
             u.put("mean_token_slots", e.getValue().meanTokenSlots());
         }
-        work.put("saved_fraction", s.savedFraction());
-        work.put("peak_saved_fraction", s.peakSavedFraction());
+        work.put("saved_fraction", saved);
+        work.put("peak_saved_fraction", peakSaved);
         ObjectNode capacity = n.putObject("capacity");
-        for (var e : List.of(Map.entry("without_sharing", s.capacityWithout()),
-                Map.entry("with_sharing", s.capacityWith()))) {
+        for (var e : List.of(capacityWithout, capacityWith)) {
             ObjectNode c = capacity.putObject(e.getKey());
             c.put("requests_fit", e.getValue().requestsFit());
             c.put("requests_fit_max", e.getValue().requestsFitMax());

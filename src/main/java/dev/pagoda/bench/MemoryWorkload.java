@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 /** What {@link MemoryBench} replays: seeded request lengths, and more output lengths from the same distribution. */
-public sealed interface MemoryWorkload permits SyntheticWorkload, SharedPrefixWorkload {
-    String USAGE = "sharegpt, alpaca, seed or prefix:SHARED:UNIQUE:OUT";
+public sealed interface MemoryWorkload permits SyntheticWorkload, SharedPrefixWorkload, ScaledShareGptWorkload {
+    String USAGE = "sharegpt, alpaca, seed, sharegpt:IN:OUT or prefix:SHARED:UNIQUE:OUT";
 
     String label();
 
@@ -23,6 +23,9 @@ public sealed interface MemoryWorkload permits SyntheticWorkload, SharedPrefixWo
     static MemoryWorkload parse(String spec) {
         if (spec.startsWith("prefix:")) {
             return SharedPrefixWorkload.parse(spec);
+        }
+        if (spec.startsWith("sharegpt:")) {
+            return ScaledShareGptWorkload.parse(spec);
         }
         try {
             return SyntheticWorkload.parse(spec);

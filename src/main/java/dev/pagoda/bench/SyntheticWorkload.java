@@ -99,43 +99,64 @@ public enum SyntheticWorkload implements MemoryWorkload {
 
     @Override
     public List<Request> generate(int n, long seed, int maxModelLen) {
-        if (maxModelLen < 2) {
-            throw new PagodaException("max model length " + maxModelLen + " is too small: at least 2 tokens");
-        }
+        return this == SEED ? seedRequests(n, seed, maxModelLen)
+                : logNormal(n, seed, maxModelLen, meanInput, meanOutput, sigma);
+    }
+
+    private static List<Request> seedRequests(int n, long seed, int maxModelLen) {
+        checkMaxModelLen(maxModelLen);
         SplittableRandom rnd = new SplittableRandom(seed);
         List<Request> requests = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            int prompt;
-            int output;
-            if (this == SEED) {
-                int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
-                prompt = Math.max(1, total / 5);
-                output = Math.max(1, total - prompt);
-            } else {
-                prompt = (int) Math.round(logNormal(rnd, meanInput));
-                output = (int) Math.round(logNormal(rnd, meanOutput));
-            }
+            int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
+            int prompt = Math.max(1, total / 5);
+            int output = Math.max(1, total - prompt);
             prompt = Math.clamp(prompt, 1, maxModelLen - 1);
-            output = Math.clamp(output, 1, maxModelLen - prompt);
-            requests.add(new Request(prompt, output));
+            requests.add(new Request(prompt, Math.clamp(output, 1, maxModelLen - prompt)));
         }
         return requests;
     }
 
+    /**
+     * {@code n} requests with log-normal prompt and output lengths of the given means and spread (sigma of the
+     * log), drawn with {@code seed}, each capped so prompt + output fits {@code maxModelLen}.
+     */
+    static List<Request> logNormal(int n, long seed, int maxModelLen, double meanInput, double meanOutput, double sigma) {
+        checkMaxModelLen(maxModelLen);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<Request> requests = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int prompt = (int) Math.round(logNormal(rnd, meanInput, sigma));
+            int output = (int) Math.round(logNormal(rnd, meanOutput, sigma));
+            prompt = Math.clamp(prompt, 1, maxModelLen - 1);
+            requests.add(new Request(prompt, Math.clamp(output, 1, maxModelLen - prompt)));
+        }
+        return requests;
+    }
+
+    private static void checkMaxModelLen(int maxModelLen) {
+        if (maxModelLen < 2) {
+            throw new PagodaException("max model length " + maxModelLen + " is too small: at least 2 tokens");
+        }
+    }
+
     @Override
     public int drawOutputTokens(SplittableRandom rnd, int promptTokens, int maxModelLen) {
-        int output;
-        if (this == SEED) {
-            int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
-            output = total - Math.max(1, total / 5);
-        } else {
-            output = (int) Math.round(logNormal(rnd, meanOutput));
+        if (this != SEED) {
+            return logNormalOutput(rnd, meanOutput, sigma, promptTokens, maxModelLen);
         }
+        int total = Math.min(maxModelLen, SEED_LENGTHS[rnd.nextInt(SEED_LENGTHS.length)]);
+        return Math.clamp(total - Math.max(1, total / 5), 1, Math.max(1, maxModelLen - promptTokens));
+    }
+
+    /** One more log-normal output length for a request of {@code promptTokens}, capped as {@link #logNormal}. */
+    static int logNormalOutput(SplittableRandom rnd, double meanOutput, double sigma, int promptTokens, int maxModelLen) {
+        int output = (int) Math.round(logNormal(rnd, meanOutput, sigma));
         return Math.clamp(output, 1, Math.max(1, maxModelLen - promptTokens));
     }
 
     /** Log-normal with the given mean: exp(mu + sigma * z), mu = ln(mean) - sigma^2 / 2. */
-    private double logNormal(SplittableRandom rnd, double mean) {
+    private static double logNormal(SplittableRandom rnd, double mean, double sigma) {
         double z = gaussian(rnd);
         return StrictMath.exp(StrictMath.log(mean) - sigma * sigma / 2 + sigma * z);
     }

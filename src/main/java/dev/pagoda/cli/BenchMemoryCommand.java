@@ -21,14 +21,18 @@ import picocli.CommandLine.Option;
             "With --n, --beam-width, or a prefix:SHARED:UNIQUE:OUT workload, also report the KV blocks that"
                 + " sharing (parallel sampling, beam search, prefix caching) uses against the same run without"
                 + " it, at equal work, and the requests each fits in the budget.",
+            "With --window W, also report the KV blocks and bytes held when the blocks out of a sliding window of W"
+                + " tokens on every layer are released, against keeping them all, and the requests each fits;"
+                + " sharegpt:IN:OUT gives ShareGPT-like lengths with other means (long outputs: sharegpt:161:8192).",
             "The KV budget is --kv-slots, or --kv-cache-memory divided by the bytes per token of the model shape"
                 + " (default: OPT-13B in f16 with 12 GiB of KV cache, the paper's setting).",
             "The engine options here (--block-size, --kv-cache-memory, --kv-cache-dtype, --max-model-len, --max-num-seqs)"
                 + " mean what they mean to the engine; their defaults are the paper's setting."})
 public final class BenchMemoryCommand implements Callable<Integer> {
     @Option(names = "--workload", defaultValue = "sharegpt",
-            description = "sharegpt, alpaca, seed, or prefix:SHARED:UNIQUE:OUT (a SHARED-token prefix common to all"
-                    + " prompts, UNIQUE tokens of each one's own, OUT output tokens; compares prefix caching on"
+            description = "sharegpt, alpaca, seed, sharegpt:IN:OUT (ShareGPT's length spread around a mean prompt of"
+                    + " IN and a mean output of OUT tokens), or prefix:SHARED:UNIQUE:OUT (a SHARED-token prefix common"
+                    + " to all prompts, UNIQUE tokens of each one's own, OUT output tokens; compares prefix caching on"
                     + " and off) (default: ${DEFAULT-VALUE})")
     String workload;
 
@@ -82,6 +86,11 @@ public final class BenchMemoryCommand implements Callable<Integer> {
                     + " proportional to this^r (0 < d <= 1; small: long common history) (default: ${DEFAULT-VALUE})")
     double beamParentDecay;
 
+    @Option(names = "--window", description = "sliding window of every layer of the model shape, in tokens (4096 for"
+            + " Mistral 7B v0.1, 2047 for Phi-3-mini): also compare keeping every KV block with releasing the blocks"
+            + " out of the window, at equal work and in the budget")
+    Integer window;
+
     @Option(names = "--max-num-seqs", defaultValue = "256",
             description = "sharing runs: most sequences (samples, beams) running at once (default: ${DEFAULT-VALUE})")
     int maxNumSeqs;
@@ -102,7 +111,8 @@ public final class BenchMemoryCommand implements Callable<Integer> {
         MemoryWorkload w = MemoryWorkload.parse(workload);
         MemoryBench.Config config = new MemoryBench.Config(w, numPrompts, seed, slots, blockSize, maxModelLen,
                 maxTokens != null ? maxTokens : maxModelLen);
-        MemoryBench.Result result = MemoryBench.run(config, sharing(w), maxNumSeqs);
+        MemoryBench.Result result = MemoryBench.run(config, sharing(w), maxNumSeqs,
+                window == null ? null : new MemoryBench.Window(window, shape.bytesPerBlock()));
         System.out.print(output.equals("json") ? MemoryBenchReport.json(result) + "\n"
                 : MemoryBenchReport.table(result));
         if (plot != null) {

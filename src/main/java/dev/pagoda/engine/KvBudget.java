@@ -3,6 +3,7 @@ package dev.pagoda.engine;
 import com.sun.management.OperatingSystemMXBean;
 import dev.pagoda.PagodaException;
 import dev.pagoda.kv.ByteSize;
+import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvShape;
 import dev.pagoda.model.ModelConfig;
@@ -22,8 +23,10 @@ final class KvBudget {
 
     /**
      * Allocates the KV memory ({@code --kv-cache-memory}, or {@link #automatic}). The max model length is the
-     * configured one (refused when it exceeds the model's context or the cache) or the model's context length,
-     * capped by the cache.
+     * configured one (refused when it exceeds the model's context, or when one such sequence cannot fit in the
+     * cache) or the model's context length, capped by the cache. A sequence fits when the slots it holds at once
+     * do: its whole length, or with the paged layout and a sliding window on every layer, its window and a step's
+     * chunk ({@link KvAllocator#slotsHeldAtMost}), so such a model serves sequences longer than the cache.
      */
     static Sized allocate(ModelConfig mc, EngineConfig config) {
         KvShape shape = new KvShape(mc.layers(), mc.kvHeads(), mc.headDim(), config.blockSize(), config.kvDtype());
@@ -31,9 +34,11 @@ final class KvBudget {
         if (modelLen > mc.contextLength()) {
             throw new PagodaException("--max-model-len " + modelLen + " exceeds the model's context length " + mc.contextLength());
         }
-        long kvBytes = config.kvCacheMemory() > 0 ? config.kvCacheMemory() : automatic(shape, config.maxNumSeqs(), modelLen);
+        int held = KvAllocator.slotsHeldAtMost(config.kvLayout(), config.blockSize(), mc.maxWindow(), modelLen,
+                config.maxNumBatchedTokens());
+        long kvBytes = config.kvCacheMemory() > 0 ? config.kvCacheMemory() : automatic(shape, config.maxNumSeqs(), held);
         KvMemory memory = KvMemory.allocate(shape, kvBytes);
-        if (modelLen > memory.totalSlots()) {
+        if (held > memory.totalSlots()) {
             if (config.maxModelLen() != 0) {
                 memory.close();
                 throw new PagodaException("--max-model-len " + modelLen + " tokens do not fit in the KV cache of " + memory.totalSlots()
@@ -45,11 +50,11 @@ final class KvBudget {
     }
 
     /**
-     * A quarter of free physical memory, but no more than maxNumSeqs sequences of maxModelLen tokens can
-     * use, and no less than one such sequence.
+     * A quarter of free physical memory, but no more than maxNumSeqs sequences holding {@code slotsPerSequence}
+     * slots each can use, and no less than one such sequence.
      */
-    static long automatic(KvShape shape, int maxNumSeqs, int maxModelLen) {
-        long perSequence = (long) maxModelLen * shape.bytesPerToken();
+    static long automatic(KvShape shape, int maxNumSeqs, int slotsPerSequence) {
+        long perSequence = (long) slotsPerSequence * shape.bytesPerToken();
         long free = ManagementFactory.getPlatformMXBean(OperatingSystemMXBean.class).getFreeMemorySize();
         long bytes = Math.min((long) (free * FREE_MEMORY_FRACTION), perSequence * maxNumSeqs);
         long oneBlockPadded = perSequence + shape.bytesPerBlock();

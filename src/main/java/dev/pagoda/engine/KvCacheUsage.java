@@ -11,7 +11,8 @@ import java.util.Locale;
  * @param layout         the KV layout's name, lower case
  * @param usageFraction  slots allocated or reserved over all slots
  * @param wasteFraction  wasted slots over slots allocated, reserved or stranded
- * @param sequenceTokens sum of the live sequences' lengths (exceeds tokenSlots by what sharing saves)
+ * @param sequenceTokens sum of the live sequences' lengths (exceeds tokenSlots by what sharing and released
+ *                       out-of-window blocks save)
  */
 public record KvCacheUsage(String layout, double usageFraction, long tokenSlots, long internalFragmentation,
                            long reservedSlots, long freeSlots, long externalFragmentation, double wasteFraction,

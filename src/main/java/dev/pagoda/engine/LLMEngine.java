@@ -67,7 +67,7 @@ public final class LLMEngine implements AutoCloseable {
         this.memory = kv.memory();
         this.maxModelLen = kv.maxModelLen();
         this.swap = config.preemptionMode() == PreemptionMode.SWAP ? new SwapSpace(memory, config.swapSpace()) : null;
-        this.allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching(), swap);
+        this.allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching(), swap, mc.maxWindow());
         this.scheduler = new Scheduler<>(new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator);
         this.runner = new ModelRunner(model, memory, config.maxNumBatchedTokens(), config.maxNumSeqs());

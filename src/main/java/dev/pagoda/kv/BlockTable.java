@@ -4,14 +4,21 @@ import java.util.Arrays;
 
 /**
  * A sequence's paged block table: logical block j -> physical block id. Append-only except for copy-on-write,
- * which repoints one entry at a private copy. Created by its {@link PagedAllocator} and mutated only through it.
+ * which repoints one entry at a private copy, and for the release of blocks out of every layer's sliding window,
+ * which turns a leading run of entries into holes ({@link #RELEASED}). Created by its {@link PagedAllocator} and
+ * mutated only through it.
  */
 public final class BlockTable implements KvSequence {
+    /** The entry of a released logical block: its tokens are out of every window and have no slot any more. */
+    static final int RELEASED = -1;
+
     private final PagedAllocator allocator;
     private final int blockSize;
     private int[] ids;
     private int numBlocks;
     private int length;
+    /** Logical blocks 0..released-1 are holes (released, out of the window); the rest hold a physical block. */
+    private int released;
     /*
      * Prefix-caching chain state: logical blocks 0..hashedBlocks-1 are hashed (each cached, or a duplicate of a
      * cached block); chainHash is the hash of the last of them and chainBlock the cached block holding that
@@ -41,14 +48,19 @@ public final class BlockTable implements KvSequence {
         return blockSize;
     }
 
+    /** Throws on a hole: attention masks out every position of a released block, so it is never read. */
     @Override
     public int blockSlotStart(int j) {
-        return ids[j] * blockSize;
+        int id = ids[j];
+        if (id < 0) {
+            throw new IllegalStateException("logical block " + j + " was released (out of every layer's window)");
+        }
+        return id * blockSize;
     }
 
     @Override
     public int slotFor(int position) {
-        return ids[position / blockSize] * blockSize + position % blockSize;
+        return blockSlotStart(position / blockSize) + position % blockSize;
     }
 
     @Override
@@ -64,6 +76,11 @@ public final class BlockTable implements KvSequence {
     @Override
     public void cacheFullBlocks(int[] tokens, int computedLength) {
         allocator.cacheFullBlocks(this, tokens, computedLength);
+    }
+
+    @Override
+    public void releaseOutOfWindow(int computedLength) {
+        allocator.releaseOutOfWindow(this, computedLength);
     }
 
     @Override
@@ -91,11 +108,17 @@ public final class BlockTable implements KvSequence {
         return numBlocks;
     }
 
+    /** The physical block of logical block {@code j}, or {@link #RELEASED} for a hole. */
     public int blockId(int j) {
         if (j >= numBlocks) {
             throw new IndexOutOfBoundsException("logical block " + j + " of " + numBlocks);
         }
         return ids[j];
+    }
+
+    @Override
+    public int releasedBlocks() {
+        return released;
     }
 
     /** New blocks needed to hold {@code n} more tokens (ignoring copy-on-write of the last block). */
@@ -114,6 +137,22 @@ public final class BlockTable implements KvSequence {
             ids = Arrays.copyOf(ids, ids.length * 2);
         }
         ids[numBlocks++] = id;
+    }
+
+    /** Appends a hole: a leading logical block that is out of the window from the start. */
+    void addReleased() {
+        if (released != numBlocks) {
+            throw new IllegalStateException("holes lead the table: block " + numBlocks + " follows a held block");
+        }
+        addBlock(RELEASED);
+        released++;
+    }
+
+    /** Turns the next held logical block into a hole; returns the physical block it held (the caller frees it). */
+    int releaseNext() {
+        int id = ids[released];
+        ids[released++] = RELEASED;
+        return id;
     }
 
     void setBlock(int j, int id) {
@@ -148,6 +187,7 @@ public final class BlockTable implements KvSequence {
         System.arraycopy(ids, 0, t.ids, 0, numBlocks);
         t.numBlocks = numBlocks;
         t.length = length;
+        t.released = released;
         t.hashedBlocks = hashedBlocks;
         t.chainEnded = chainEnded;
         t.chainHash = chainHash;
@@ -161,6 +201,7 @@ public final class BlockTable implements KvSequence {
     void clear() {
         numBlocks = 0;
         length = 0;
+        released = 0;
         hashedBlocks = 0;
         chainEnded = false;
         chainHash = null;

@@ -55,6 +55,11 @@ public final class ContiguousRun implements KvSequence {
     public void cacheFullBlocks(int[] tokens, int computedLength) {
     }
 
+    /** A reservation is freed whole: nothing is released early. */
+    @Override
+    public void releaseOutOfWindow(int computedLength) {
+    }
+
     @Override
     public KvSequence fork() {
         throw new UnsupportedOperationException(KvLayout.CONTIGUOUS.label() + " KV layout cannot share memory between sequences");

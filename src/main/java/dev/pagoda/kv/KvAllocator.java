@@ -28,21 +28,49 @@ public interface KvAllocator {
 
     /** As above, preempted sequences swapping out to {@code swap} (null: never swap). */
     static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching, SwapSpace swap) {
+        return create(layout, memory, prefixCaching, swap, 0);
+    }
+
+    /**
+     * As above, for a model every layer of which attends only to its last {@code window} positions (0: some layer
+     * attends to all): the paged layout releases the blocks out of that window ({@link KvSequence#releaseOutOfWindow}); the
+     * contiguous baseline reserves the maximum length whatever the window.
+     */
+    static KvAllocator create(KvLayout layout, KvMemory memory, boolean prefixCaching, SwapSpace swap, int window) {
         return create(layout, memory.numBlocks(), memory.blockSize(), memory,
-                prefixCaching ? new Sha256BlockHasher() : null, swap);
+                prefixCaching ? new Sha256BlockHasher() : null, swap, window);
     }
 
     /** An allocator that only accounts for slots (no memory behind them): for memory benchmarks. */
     static KvAllocator accounting(KvLayout layout, int numBlocks, int blockSize) {
-        return create(layout, numBlocks, blockSize, BlockCopier.NONE, null, null);
+        return accounting(layout, numBlocks, blockSize, 0);
+    }
+
+    /** As above, releasing blocks out of a sliding {@code window} (0: none) as {@link #create} does. */
+    static KvAllocator accounting(KvLayout layout, int numBlocks, int blockSize, int window) {
+        return create(layout, numBlocks, blockSize, BlockCopier.NONE, null, null, window);
     }
 
     private static KvAllocator create(KvLayout layout, int numBlocks, int blockSize, BlockCopier copier,
-                                      BlockHasher hasher, SwapSpace swap) {
+                                      BlockHasher hasher, SwapSpace swap, int window) {
         return switch (layout) {
-            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier, hasher, swap);
+            case PAGED -> new PagedAllocator(numBlocks, blockSize, copier, hasher, swap, window);
             case CONTIGUOUS -> new ContiguousAllocator(numBlocks, blockSize, swap);
         };
+    }
+
+    /**
+     * The most slots one sequence of at most {@code maxLength} tokens holds at once when a step computes at most
+     * {@code maxChunk} of its tokens: its whole length, except for the paged layout with a sliding
+     * {@code window}, where a step's chunk and the window before it touch at most ceil((W - 1 + chunk) / B) + 1
+     * blocks (vLLM reserves ceil(W / B) + 1 for decoding): what sizing the cache for a sequence has to count.
+     */
+    static int slotsHeldAtMost(KvLayout layout, int blockSize, int window, int maxLength, int maxChunk) {
+        if (layout == KvLayout.CONTIGUOUS || window == 0) {
+            return maxLength;
+        }
+        long windowBlocks = ((long) window - 1 + maxChunk + blockSize - 1) / blockSize + 1;
+        return (int) Math.min(maxLength, windowBlocks * blockSize);
     }
 
     KvLayout layout();

@@ -22,7 +22,8 @@ package dev.pagoda.kv;
  * @param blocksFree            blocks with no allocated or reserved slot
  * @param blocksUsed            blocks with at least one allocated or reserved slot
  * @param blocksShared          paged: blocks held by more than one sequence (ref count > 1)
- * @param sequenceTokens        sum of the sequences' lengths (exceeds tokenSlots by what sharing saves)
+ * @param sequenceTokens        sum of the sequences' lengths (exceeds tokenSlots by what sharing and the release
+ *                              of blocks out of a sliding window save)
  * @param sequences             live sequences
  */
 public record KvMemoryUsage(KvLayout layout, long totalSlots, long tokenSlots, long internalFragmentation,

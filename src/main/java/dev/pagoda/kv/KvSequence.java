@@ -19,7 +19,7 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
     /** The slot of logical block {@code j}'s first position. */
     int blockSlotStart(int j);
 
-    /** The slot holding position {@code position} (0 <= position < length). */
+    /** The slot holding position {@code position} (0 <= position < length, not in a released block). */
     int slotFor(int position);
 
     /** Whether {@code n} more tokens can get slots now. */
@@ -51,6 +51,21 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
      */
     KvSequence fork();
 
+    /**
+     * After {@link #cacheFullBlocks} for the same step: releases the blocks that no query at a position >=
+     * {@code computedLength} can read, because they lie before every layer's sliding window (paged layout with a
+     * window; a no-op otherwise: a contiguous reservation is freed whole).
+     */
+    void releaseOutOfWindow(int computedLength);
+
+    /**
+     * Leading logical blocks released because every later query's sliding window starts past them; they have no
+     * slot. 0 when nothing was released.
+     */
+    default int releasedBlocks() {
+        return 0;
+    }
+
     /** Releases every slot; the sequence must not be used afterwards. */
     void free();
 
@@ -58,7 +73,8 @@ public sealed interface KvSequence permits BlockTable, ContiguousRun {
     void describe(BlockMapWriter map, int sequence);
 
     /**
-     * Preemption by swapping: copies positions 0..length-1 to the allocator's swap space and frees the sequence.
+     * Preemption by swapping: copies positions 0..length-1 (but the released blocks') to the allocator's swap
+     * space and frees the sequence.
      * Null, with nothing changed, when there is no swap space or it has no room.
      */
     SwapSpace.Handle swapOut(int length);

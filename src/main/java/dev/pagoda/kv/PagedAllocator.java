@@ -7,6 +7,13 @@ import java.util.List;
  * one is full, so a sequence wastes at most B-1 slots. Forked sequences share blocks; writes into a shared
  * block go through {@link CopyOnWrite}.
  *
+ * <p>With a sliding window W (every layer of the model attends to at most its last W positions), a block whose
+ * positions all lie before the window of the next position to compute is read by no later query: after each
+ * step {@link #releaseOutOfWindow} drops the sequence's reference to it and leaves a hole in its table, and an
+ * admission on a prefix hit does not take such hit blocks at all. A released block that is cached keeps its hash
+ * on the free queue like any freed block, so later sequences with the same prefix still hit it until it is
+ * evicted (a lookup walks the chain from the first block, so the early blocks are what makes any hit possible).
+ *
  * <p>With prefix caching on, a new sequence reuses the cached blocks of its longest cached prefix
  * ({@link #lookupPrefix}, {@link #canAdmitCached}, {@link #admitCached}) and the caller reports the blocks whose
  * K/V each step completed ({@link #cacheFullBlocks}). Only full blocks are cached and a full block is never
@@ -18,12 +25,20 @@ public final class PagedAllocator implements KvAllocator {
     private final PrefixCache prefixCache;
     private final int blockSize;
     private final SwapSpace swap;
+    private final int window;
     private long sequenceTokens;
     private int sequences;
 
-    /** {@code hasher} null: prefix caching off; {@code swap} null: no swapping. */
-    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier, BlockHasher hasher, SwapSpace swap) {
+    /**
+     * {@code hasher} null: prefix caching off; {@code swap} null: no swapping; {@code window} 0: every block is
+     * kept, else the sliding window of every layer (blocks out of it are released).
+     */
+    PagedAllocator(int numBlocks, int blockSize, BlockCopier copier, BlockHasher hasher, SwapSpace swap, int window) {
+        if (window < 0) {
+            throw new IllegalArgumentException("negative sliding window " + window);
+        }
         this.swap = swap;
+        this.window = window;
         this.pool = new BlockPool(numBlocks, blockSize);
         this.copyOnWrite = new CopyOnWrite(pool, copier);
         this.prefixCache = hasher == null ? null : new PrefixCache(pool, hasher);
@@ -88,6 +103,14 @@ public final class PagedAllocator implements KvAllocator {
         return (tokens + blockSize - 1) / blockSize;
     }
 
+    /**
+     * Leading logical blocks that no query at a position >= {@code computed} reads: a query at position p reads
+     * p - W + 1 .. p, so every block ending at or before computed - W + 1 is out of the window for good.
+     */
+    private int outOfWindow(int computed) {
+        return window == 0 ? 0 : Math.max(0, computed - window + 1) / blockSize;
+    }
+
     @Override
     public boolean canAdmit(int initialTokens, int maxLength) {
         checkLengths(initialTokens, maxLength);
@@ -132,15 +155,17 @@ public final class PagedAllocator implements KvAllocator {
     }
 
     /**
-     * Free blocks that {@link #admitCached} takes: fresh blocks for the new tokens plus the hit blocks that are
-     * free now (cached but unreferenced), which leave the free queue and so cannot serve as fresh blocks.
+     * Free blocks that {@link #admitCached} takes: fresh blocks for the new tokens plus the hit blocks in the
+     * window that are free now (cached but unreferenced), which leave the free queue and so cannot serve as fresh
+     * blocks. Hit blocks out of the window are not taken.
      */
     public int blocksToAdmit(PrefixHit hit, int newTokens) {
         if (newTokens < 0) {
             throw new IllegalArgumentException("negative new tokens " + newTokens);
         }
         checkCurrent(hit);
-        return blocksFor(hit.cachedTokens() + newTokens) - hit.cachedBlocks() + hit.freeBlocks();
+        return blocksFor(hit.cachedTokens() + newTokens) - hit.cachedBlocks()
+                + hit.freeBlocks(outOfWindow(hit.cachedTokens()));
     }
 
     /** Whether {@link #admitCached} can place the sequence now. */
@@ -152,8 +177,9 @@ public final class PagedAllocator implements KvAllocator {
     /**
      * Places a new sequence on the hit's cached blocks (one more reference each) plus fresh blocks for
      * {@code newTokens} tokens: its table's length is {@code hit.cachedTokens() + newTokens}, and the caller
-     * computes from position {@code hit.cachedTokens()} on. All or nothing; throws if {@link #canAdmitCached}
-     * is false or the hit is stale.
+     * computes from position {@code hit.cachedTokens()} on. Hit blocks out of the window of that position are
+     * holes in the table from the start. All or nothing; throws if {@link #canAdmitCached} is false or the hit is
+     * stale.
      */
     public BlockTable admitCached(PrefixHit hit, int newTokens, int maxLength) {
         if (!canAdmitCached(hit, newTokens, maxLength)) {
@@ -162,10 +188,15 @@ public final class PagedAllocator implements KvAllocator {
                     + " free");
         }
         BlockTable table = new BlockTable(this, blocksFor(maxLength));
+        int holes = outOfWindow(hit.cachedTokens());
         // Hit blocks leave the free queue before fresh blocks are popped from it.
-        for (PhysicalBlock b : hit.blocks) {
-            pool.touch(b.id);
-            table.addBlock(b.id);
+        for (int j = 0; j < hit.blocks.length; j++) {
+            if (j < holes) {
+                table.addReleased();
+            } else {
+                pool.touch(hit.blocks[j].id);
+                table.addBlock(hit.blocks[j].id);
+            }
         }
         table.startChain(hit);
         table.setLength(hit.cachedTokens());
@@ -189,6 +220,22 @@ public final class PagedAllocator implements KvAllocator {
         }
         if (prefixCache != null) {
             prefixCache.cacheFullBlocks(table, tokens, computedLength);
+        }
+    }
+
+    /**
+     * After {@link #cacheFullBlocks} for the same step: releases {@code table}'s blocks that lie wholly before the
+     * window of position {@code computedLength}, the next one to compute (one reference fewer each: a block
+     * another sequence shares stays, a cached one goes to the free queue with its hash). No-op without a window.
+     */
+    void releaseOutOfWindow(BlockTable table, int computedLength) {
+        int end = Math.min(outOfWindow(computedLength), table.numBlocks());
+        // Blocks are hashed before they are released, as a cached block's chain runs through its predecessors.
+        if (prefixCache != null && !table.chainEnded && end > table.hashedBlocks) {
+            throw new IllegalStateException("releasing logical block " + (end - 1) + " before it was cached");
+        }
+        while (table.releasedBlocks() < end) {
+            pool.free(table.releaseNext());
         }
     }
 
@@ -239,9 +286,34 @@ public final class PagedAllocator implements KvAllocator {
         sequenceTokens += n;
     }
 
+    /**
+     * As {@link KvAllocator#swapIn}, except that the blocks the sequence had released stay holes: only its held
+     * blocks come back. Such a table caches no more blocks (its hash chain cannot continue across a hole).
+     */
+    @Override
+    public BlockTable swapIn(SwapSpace.Handle h, int newTokens, int maxLength, int keepFree) {
+        int holes = h.releasedBlocks();
+        checkLengths(h.length() + newTokens, maxLength);
+        int need = blocksFor(h.length() + newTokens) - holes;
+        if (!pool.canAllocate(need) || pool.freeBlocks() - need < keepFree) {
+            return null;
+        }
+        BlockTable table = new BlockTable(this, blocksFor(maxLength));
+        for (int j = 0; j < holes; j++) {
+            table.addReleased();
+        }
+        table.chainEnded = holes > 0;
+        table.setLength(holes * blockSize);
+        sequenceTokens += holes * blockSize;
+        sequences++;
+        grow(table, h.length() - holes * blockSize + newTokens);
+        swap.swapIn(h, table);
+        return table;
+    }
+
     BlockTable fork(BlockTable parent) {
         BlockTable child = parent.copy();
-        for (int j = 0; j < child.numBlocks(); j++) {
+        for (int j = child.releasedBlocks(); j < child.numBlocks(); j++) {
             pool.share(child.blockId(j));
         }
         sequences++;
@@ -249,9 +321,9 @@ public final class PagedAllocator implements KvAllocator {
         return child;
     }
 
-    /** Frees tail first, so a sequence's last blocks are the first to be reused (evicted). */
+    /** Frees tail first, so a sequence's last blocks are the first to be reused (evicted); holes hold nothing. */
     void free(BlockTable table) {
-        for (int j = table.numBlocks() - 1; j >= 0; j--) {
+        for (int j = table.numBlocks() - 1; j >= table.releasedBlocks(); j--) {
             pool.free(table.blockId(j));
         }
         sequenceTokens -= table.length();

@@ -46,11 +46,11 @@ public final class PrefixHit {
         return queriedTokens;
     }
 
-    /** Hit blocks that are free now: admitting takes them out of the free queue. */
-    int freeBlocks() {
+    /** Hit blocks from the {@code from}-th on that are free now: admitting takes them out of the free queue. */
+    int freeBlocks(int from) {
         int n = 0;
-        for (PhysicalBlock b : blocks) {
-            if (b.refCount == 0) {
+        for (int i = from; i < blocks.length; i++) {
+            if (blocks[i].refCount == 0) {
                 n++;
             }
         }

@@ -19,8 +19,16 @@ public final class SwapSpace implements AutoCloseable {
     private final int[] freeStack;
     private int freeCount;
 
-    /** Where a swapped-out sequence's tokens are: its swap blocks, in logical order, and its length. */
-    public record Handle(int[] blocks, int length) {
+    /**
+     * Where a swapped-out sequence's tokens are: its swap blocks, in logical order, and its length. Its first
+     * {@code releasedBlocks} logical blocks were released (out of every window): they are not swapped, and
+     * {@code blocks[i]} holds logical block {@code releasedBlocks + i}.
+     */
+    public record Handle(int[] blocks, int length, int releasedBlocks) {
+        /** The first position whose K/V the swap space holds. */
+        int firstPosition(int blockSize) {
+            return releasedBlocks * blockSize;
+        }
     }
 
     /** A swap space of {@code bytes} (rounded down to whole swap blocks) for the K/V of {@code memory}. */
@@ -51,24 +59,27 @@ public final class SwapSpace implements AutoCloseable {
         return freeCount == numBlocks;
     }
 
-    public boolean canSwapOut(int length) {
-        return blocksFor(length) <= freeCount;
+    /** Whether positions {@code releasedBlocks * B .. length-1} of a sequence fit in the free swap blocks. */
+    public boolean canSwapOut(int releasedBlocks, int length) {
+        return blocksFor(length) - releasedBlocks <= freeCount;
     }
 
     /**
-     * Preemption by swapping: copies positions 0..length-1 of {@code seq} out of the KV memory, then frees
-     * {@code seq}. Null, with nothing changed, when the swap space has no room.
+     * Preemption by swapping: copies the positions of {@code seq}'s held blocks (those out of every window were
+     * released: they are not swapped) up to {@code length - 1} out of the KV memory, then frees {@code seq}. Null,
+     * with nothing changed, when the swap space has no room.
      */
     Handle swapOut(KvSequence seq, int length) {
-        if (!canSwapOut(length)) {
+        int releasedBlocks = seq.releasedBlocks();
+        if (!canSwapOut(releasedBlocks, length)) {
             return null;
         }
-        int[] blocks = new int[blocksFor(length)];
+        int[] blocks = new int[blocksFor(length) - releasedBlocks];
         for (int i = 0; i < blocks.length; i++) {
             blocks[i] = freeStack[--freeCount];
         }
-        Handle h = new Handle(blocks, length);
-        for (int p = 0; p < length; p++) {
+        Handle h = new Handle(blocks, length, releasedBlocks);
+        for (int p = h.firstPosition(shape.blockSize()); p < length; p++) {
             copyToken(seq.slotFor(p), h, p, true);
         }
         seq.free();
@@ -77,7 +88,7 @@ public final class SwapSpace implements AutoCloseable {
 
     /** Copies a swapped sequence back into {@code seq}'s slots (already allocated) and releases its swap blocks. */
     void swapIn(Handle h, KvSequence seq) {
-        for (int p = 0; p < h.length(); p++) {
+        for (int p = h.firstPosition(shape.blockSize()); p < h.length(); p++) {
             copyToken(seq.slotFor(p), h, p, false);
         }
         release(h);
@@ -92,7 +103,7 @@ public final class SwapSpace implements AutoCloseable {
 
     private void copyToken(int slot, Handle h, int position, boolean out) {
         int b = shape.blockSize();
-        long record = ((long) h.blocks()[position / b] * b + position % b) * tokenBytes;
+        long record = ((long) h.blocks()[position / b - h.releasedBlocks()] * b + position % b) * tokenBytes;
         long row = memory.rowBytes();
         long at = record;
         for (int layer = 0; layer < shape.layers(); layer++) {

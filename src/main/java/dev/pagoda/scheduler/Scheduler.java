@@ -295,12 +295,16 @@ public final class Scheduler<T> {
         return removedBefore;
     }
 
-    /** After the model ran the batch: the scheduled tokens now have K/V in the cache (and full blocks are cached). */
+    /**
+     * After the model ran the batch: the scheduled tokens now have K/V in the cache, full blocks are cached, and
+     * blocks out of every layer's sliding window are released.
+     */
     public void advance(ScheduledBatch<T> b) {
         for (int i = 0; i < b.size(); i++) {
             Sequence<T> s = b.sequence(i);
             s.computed += b.count(i);
             s.kv.cacheFullBlocks(s.tokens(), s.computed);
+            s.kv.releaseOutOfWindow(s.computed);
         }
     }
 

@@ -160,7 +160,8 @@ public final class ServerMetrics {
         block(out, "used", kv.blocksUsed());
         block(out, "shared", kv.blocksShared());
         block(out, "cached", m.stats().prefixCachedBlocks());
-        gauge(out, "pagoda:kv_cache_sequence_tokens", "Tokens over all live sequences (exceeds token slots by what sharing saves).",
+        gauge(out, "pagoda:kv_cache_sequence_tokens",
+                "Tokens over all live sequences (exceeds token slots by what sharing and released out-of-window blocks save).",
                 kv.sequenceTokens());
         counter(out, "pagoda:num_preemptions_swap_total", "Preemptions by swapping out.", g.swapPreemptions());
     }

@@ -60,7 +60,8 @@ class PagedAttentionTest {
 
     /**
      * Sliding-window layers read only the last W positions (windows shorter than, equal to and longer than a block,
-     * sequences running well past them), with Gemma 2's score scale and soft-cap.
+     * sequences running well past them), with Gemma 2's score scale and soft-cap; the paged tables have released
+     * their blocks out of the window.
      */
     @ParameterizedTest(name = "{0} block {1} window {2}")
     @CsvSource({"PAGED, 1, 5", "PAGED, 16, 16", "PAGED, 16, 7", "PAGED, 32, 40", "CONTIGUOUS, 16, 23", "PAGED, 16, 1"})
@@ -86,9 +87,19 @@ class PagedAttentionTest {
         KvShape shape = new KvShape(LAYERS, KV_HEADS, HEAD_DIM, blockSize, dtype);
         int nHeads = KV_HEADS * group;
         try (KvMemory memory = KvMemory.ofBlocks(shape, TOTAL_SLOTS / blockSize)) {
-            KvAllocator allocator = KvAllocator.create(layout, memory);
+            KvAllocator allocator = KvAllocator.create(layout, memory, false, null, how.window());
             PagedAttention attention = new PagedAttention(memory, nHeads);
             List<Seq> seqs = buildSequences(allocator, attention, blockSize, rnd);
+            // With a window, the blocks before the window of each chunk's first position are released (holes, which
+            // throw if read): the kernel's mask must never reach them.
+            int released = 0;
+            int outOfWindow = 0;
+            for (Seq s : seqs) {
+                s.kv.releaseOutOfWindow(s.history);
+                released += s.kv.releasedBlocks();
+                outOfWindow += how.sliding() ? how.firstVisible(s.history) / blockSize : 0;
+            }
+            assertThat(released).isEqualTo(layout == KvLayout.PAGED ? outOfWindow : 0);
 
             ForwardBatch<KvSequence> batch = new ForwardBatch<>(512, 16);
             for (Seq s : seqs) {

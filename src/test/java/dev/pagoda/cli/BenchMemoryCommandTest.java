@@ -27,4 +27,20 @@ class BenchMemoryCommandTest {
         CliTest.Run badN = CliTest.run("bench", "memory", "--n", "0");
         assertThat(badN.err()).contains("--n must be >= 1");
     }
+
+    @Test
+    void slidingWindowOption() throws Exception {
+        CliTest.Run run = CliTest.run("bench", "memory", "--workload", "sharegpt:40:600", "--num-prompts", "30",
+                "--kv-slots", "4096", "--max-model-len", "1024", "--window", "128", "--output", "json");
+        assertThat(run.code()).isZero();
+        JsonNode w = new ObjectMapper().readTree(run.out()).path("sliding_window");
+        assertThat(w.path("window").asInt()).isEqualTo(128);
+        assertThat(w.path("equal_work").path("saved_fraction").asDouble()).isPositive();
+        assertThat(w.path("capacity").path("release").path("requests_fit").asDouble())
+                .isGreaterThan(w.path("capacity").path("keep_all").path("requests_fit").asDouble());
+        CliTest.Run bad = CliTest.run("bench", "memory", "--window", "0");
+        assertThat(bad.err()).contains("--window must be >= 1");
+        CliTest.Run badWorkload = CliTest.run("bench", "memory", "--workload", "sharegpt:x:5");
+        assertThat(badWorkload.err()).contains("sharegpt:IN:OUT");
+    }
 }

@@ -11,8 +11,9 @@ final class PoolInvariants {
     }
 
     /**
-     * Ref counts equal the number of tables holding each block; a block is on the free queue exactly when nothing
-     * holds it; tables take whole blocks for their length; the accounting adds up.
+     * Ref counts equal the number of tables holding each block (a released block, out of the window, is a hole
+     * holding nothing); a block is on the free queue exactly when nothing holds it; tables take whole blocks for
+     * their length; the accounting adds up.
      */
     static void check(PagedAllocator allocator, List<BlockTable> tables, int blockSize) {
         BlockPool pool = allocator.pool();
@@ -22,7 +23,11 @@ final class PoolInvariants {
             lengths += t.length();
             assertThat(t.numBlocks()).isEqualTo((t.length() + blockSize - 1) / blockSize);
             for (int j = 0; j < t.numBlocks(); j++) {
-                holders[t.blockId(j)]++;
+                if (j < t.releasedBlocks()) {
+                    assertThat(t.blockId(j)).as("a released block is a hole").isEqualTo(BlockTable.RELEASED);
+                } else {
+                    holders[t.blockId(j)]++;
+                }
             }
         }
         int referenced = 0;

@@ -14,7 +14,9 @@ import org.junit.jupiter.api.Test;
  * written at a position is a fingerprint of the tokens up to it (and the extra key), as real K/V are a function
  * of the prefix: so after every step each sequence must read exactly its own prefix's fingerprints, whatever
  * blocks it got from the cache. Also checked after every step: ref counts equal holders, free blocks are
- * exactly the unreferenced ones, and every cache map entry holds the content its hash and tokens claim.
+ * exactly the unreferenced ones, and every cache map entry holds the content its hash and tokens claim. With a
+ * sliding window, each sequence releases its blocks out of the window after every step and must still read its
+ * own fingerprints at every position the window of its next position covers.
  */
 class PrefixCacheRandomTest {
     private static final int LAYERS = 2;
@@ -37,13 +39,24 @@ class PrefixCacheRandomTest {
     }
 
     private final float[] row = new float[2];
+    /** The sliding window of the run (0: none). */
+    private int window;
     private long queried;
     private long hit;
 
     @Test
     void invariantsHoldWithSha256() {
         for (long seed = 1; seed <= 2; seed++) {
-            run(new Random(seed), new Sha256BlockHasher(), 1500);
+            run(new Random(seed), new Sha256BlockHasher(), 1500, 0);
+        }
+    }
+
+    /** Windows shorter than a block, of a block and a bit, and of several blocks; W = 1 reads only itself. */
+    @Test
+    void invariantsHoldWithASlidingWindow() {
+        int[] windows = {1, 3, 6, 13};
+        for (int i = 0; i < windows.length; i++) {
+            run(new Random(10 + i), new Sha256BlockHasher(), 1500, windows[i]);
         }
     }
 
@@ -58,11 +71,13 @@ class PrefixCacheRandomTest {
             return new BlockHash(new byte[] {(byte) (sum % 5)});
         };
         for (long seed = 3; seed <= 4; seed++) {
-            run(new Random(seed), weak, 1500);
+            run(new Random(seed), weak, 1500, 0);
         }
+        run(new Random(5), weak, 1500, 6);
     }
 
-    private void run(Random rnd, BlockHasher hasher, int steps) {
+    private void run(Random rnd, BlockHasher hasher, int steps, int window) {
+        this.window = window;
         queried = 0;
         hit = 0;
         int[][] bases = new int[4][];
@@ -71,7 +86,7 @@ class PrefixCacheRandomTest {
         }
         KvShape shape = new KvShape(LAYERS, 1, 2, BLOCK_SIZE, KvDtype.F32);
         try (KvMemory memory = KvMemory.ofBlocks(shape, BLOCKS)) {
-            PagedAllocator allocator = new PagedAllocator(BLOCKS, BLOCK_SIZE, memory, hasher, null);
+            PagedAllocator allocator = new PagedAllocator(BLOCKS, BLOCK_SIZE, memory, hasher, null, window);
             List<Live> live = new ArrayList<>();
             for (int step = 0; step < steps; step++) {
                 int op = rnd.nextInt(20);
@@ -90,6 +105,8 @@ class PrefixCacheRandomTest {
                 checkCachedContent(allocator, memory);
                 for (Live s : live) {
                     assertThat(s.table.length()).isEqualTo(s.computed);
+                    assertThat(s.table.releasedBlocks()).as("every block out of the window is released")
+                            .isEqualTo(firstVisible(s.computed) / BLOCK_SIZE);
                     checkReads(memory, s);
                 }
             }
@@ -140,6 +157,8 @@ class PrefixCacheRandomTest {
             }
         }
         int n = Math.min(prompt.length - cached, 1 + rnd.nextInt(16));
+        assertThat(allocator.blocksToAdmit(h, 0)).as("hit blocks out of the window are not taken")
+                .isLessThanOrEqualTo(h.cachedBlocks() - firstVisible(cached) / BLOCK_SIZE);
         int freeBefore = allocator.pool().freeBlocks();
         int needed = allocator.blocksToAdmit(h, n);
         if (!allocator.canAdmitCached(h, n, prompt.length + 24)) {
@@ -153,7 +172,7 @@ class PrefixCacheRandomTest {
         hit += cached;
         checkReads(memory, s); // the cached part already reads this prompt's K/V
         write(memory, s, n);
-        allocator.cacheFullBlocks(s.table, s.tokens, s.computed);
+        computed(allocator, s);
         live.add(s);
     }
 
@@ -169,7 +188,18 @@ class PrefixCacheRandomTest {
         }
         allocator.append(s.table, n);
         write(memory, s, n);
+        computed(allocator, s);
+    }
+
+    /** After a step, as the scheduler does: caches the full blocks, then releases those out of the window. */
+    private static void computed(PagedAllocator allocator, Live s) {
         allocator.cacheFullBlocks(s.table, s.tokens, s.computed);
+        allocator.releaseOutOfWindow(s.table, s.computed);
+    }
+
+    /** The first position the window of a query at {@code position} reads (0 without a window). */
+    private int firstVisible(int position) {
+        return window == 0 ? 0 : Math.max(0, position - window + 1);
     }
 
     /** Computes the next n positions of s: writes their K/V, the prefix fingerprints. */
@@ -188,10 +218,11 @@ class PrefixCacheRandomTest {
         s.computed += n;
     }
 
-    /** Positions 0..computed-1 of s read the fingerprints of s's own prefixes. */
+    /** The positions of s that its next query reads (all computed ones without a window): s's own prefixes. */
     private void checkReads(KvMemory memory, Live s) {
-        long fp = fingerprint(s.extraKey, s.tokens, 0);
-        for (int p = 0; p < s.computed; p++) {
+        int from = firstVisible(s.computed);
+        long fp = fingerprint(s.extraKey, s.tokens, from);
+        for (int p = from; p < s.computed; p++) {
             fp = next(fp, s.tokens[p]);
             expect(memory, s.table.slotFor(p), fp, "position " + p);
         }

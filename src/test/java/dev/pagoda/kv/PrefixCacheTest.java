@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class PrefixCacheTest {
 
     private static PagedAllocator cachingAllocator(int numBlocks, int blockSize) {
-        return new PagedAllocator(numBlocks, blockSize, BlockCopier.NONE, new Sha256BlockHasher(), null);
+        return new PagedAllocator(numBlocks, blockSize, BlockCopier.NONE, new Sha256BlockHasher(), null, 0);
     }
 
     private static int[] range(int from, int to) {
@@ -185,7 +185,7 @@ class PrefixCacheTest {
     void aHashCollisionNeverServesABlockComputedFromOtherTokens() {
         // Hashes a block by its own first token only, ignoring the chain: different prefixes collide.
         BlockHasher weak = (parent, tokens, from, count, extraKey) -> new BlockHash(new byte[] {(byte) tokens[from]});
-        PagedAllocator allocator = new PagedAllocator(16, 4, BlockCopier.NONE, weak, null);
+        PagedAllocator allocator = new PagedAllocator(16, 4, BlockCopier.NONE, weak, null, 0);
         int[] x = {1, 1, 1, 1, 7, 7, 7, 7, 0};
         int[] d = {2, 2, 2, 2, 8, 8, 8, 8, 0};
         computePrompt(allocator, x, 8);
