@@ -359,6 +359,9 @@ public final class PagedAllocator implements KvAllocator {
     void describe(BlockTable t, BlockMapWriter map, int sequence) {
         for (int j = 0; j < t.numBlocks(); j++) {
             int id = t.blockId(j);
+            if (id == BlockTable.RELEASED) {
+                continue; // a hole out of the window: the sequence owns nothing there
+            }
             map.owner(id, sequence, j * blockSize, pool.block(id).filled);
         }
     }

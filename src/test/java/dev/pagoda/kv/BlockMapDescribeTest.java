@@ -62,9 +62,23 @@ class BlockMapDescribeTest {
         return r;
     }
 
+    /** A sliding-window sequence's released leading blocks are holes: it owns nothing there. */
+    @Test
+    void releasedBlocksOutOfTheWindowHaveNoOwner() {
+        PagedAllocator allocator = new PagedAllocator(8, 4, BlockCopier.NONE, new Sha256BlockHasher(), null, 3);
+        int[] tokens = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        BlockTable a = allocator.allocate(PrefixHit.none(4), 10, 12, 0);
+        allocator.cacheFullBlocks(a, tokens, 10);
+        allocator.releaseOutOfWindow(a, 10);
+        assertThat(a.releasedBlocks()).isPositive();
+        Recorded map = describe(allocator, List.of(a), 12);
+        assertThat(map.owners).hasSize(a.numBlocks() - a.releasedBlocks()).allSatisfy(o -> assertThat(o).doesNotContain("block -1"));
+        a.free();
+    }
+
     @Test
     void pagedBlocksShowSharingCopyOnWriteAndCachedFreeBlocksInEvictionOrder() {
-        PagedAllocator allocator = new PagedAllocator(8, 4, BlockCopier.NONE, new Sha256BlockHasher(), null);
+        PagedAllocator allocator = new PagedAllocator(8, 4, BlockCopier.NONE, new Sha256BlockHasher(), null, 0);
         int[] tokens = {1, 2, 3, 4, 5, 6, 7};
         BlockTable a = allocator.allocate(PrefixHit.none(4), 6, 10, 0);
         allocator.cacheFullBlocks(a, tokens, 6);
