@@ -8,7 +8,8 @@ import java.util.Arrays;
  * One token sequence as the scheduler sees it: its tokens (prompt, then generated), how many of them have
  * K/V in the cache ({@code computed}), and where that K/V lives. Prefill and decode are the same thing:
  * each step computes some of the tokens in [computed, length). Invariant while RUNNING:
- * {@code kv.length() == computed} between steps. The caller's own state for the sequence is its
+ * {@code kv.length() == computed} between steps (a recomputed follower
+ * waiting to fork from its group's leader has no kv yet). The caller's own state for the sequence is its
  * {@code owner}, which the scheduled batch hands back (no downcast).
  *
  * @param <T> the caller's per-sequence state
@@ -24,6 +25,14 @@ public final class Sequence<T> {
     SequenceStatus status = SequenceStatus.WAITING;
     KvSequence kv;
     SwapSpace.Handle swapped;
+    /*
+     * Recomputing a group together (see Scheduler#preemptGroup): a follower holds no K/V until its leader has
+     * computed the first {@code shared} tokens, which they have in common, then forks from it; the leader computes
+     * no further than {@code forkAt} (> 0 while it has followers) before they fork.
+     */
+    Sequence<T> leader;
+    int shared;
+    int forkAt;
     private int seats = 1;
     private boolean cacheable = true;
 
