@@ -190,6 +190,7 @@ final class SharingBench {
                 Sequence<Lane> seq = replay.add(g.rank, new Lane(g, g.outputs[i]), g.tokens, g.maxLength);
                 // A request's first sequence holds the seats of the samples or beams it forks into.
                 seq.setSeats(g.forked ? 1 : sharing.sequences());
+                seq.setSharesOnRecompute(kv.forks);
                 g.lanes.add(seq);
             }
         }
@@ -210,8 +211,10 @@ final class SharingBench {
                 Group g = s.owner().group();
                 // Before its samples fork, a request's prompt stands for each of them.
                 int copies = g.forked ? 1 : g.outputs.length;
-                privateBlocks += copies * kv.blocksFor(s.kv().length());
-                privateTokens += (long) copies * s.kv().length();
+                // A recomputed sequence waiting to fork from its group's leader holds nothing yet.
+                int length = s.kv() == null ? 0 : s.kv().length();
+                privateBlocks += copies * kv.blocksFor(length);
+                privateTokens += (long) copies * length;
                 if (g.seenAtStep != steps) {
                     g.seenAtStep = steps;
                     requests++;

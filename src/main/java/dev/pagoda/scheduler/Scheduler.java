@@ -327,7 +327,8 @@ public final class Scheduler<T> {
     /**
      * Links a recomputed group (in reverse running order) so it shares its common prefix again: the longest token
      * prefix all its sequences have, short of each one's last token (whose logits each needs), when it spans a
-     * whole block at least (a shorter one would share nothing). Only where the allocator can fork.
+     * whole block at least (a shorter one would share nothing). Only where the allocator can fork and every
+     * sequence {@link Sequence#sharesOnRecompute()}.
      */
     private void lead(List<Sequence<T>> group) {
         if (group.size() < 2 || !allocator.canFork()) {
@@ -336,6 +337,9 @@ public final class Scheduler<T> {
         Sequence<T> leader = group.getLast();
         int common = leader.length() - 1;
         for (Sequence<T> s : group) {
+            if (!s.sharesOnRecompute()) {
+                return;
+            }
             common = Math.min(common, s.length() - 1);
             int p = 0;
             while (p < common && s.tokens()[p] == leader.tokens()[p]) {

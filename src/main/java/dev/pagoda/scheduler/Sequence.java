@@ -35,6 +35,7 @@ public final class Sequence<T> {
     int forkAt;
     private int seats = 1;
     private boolean cacheable = true;
+    private boolean sharesOnRecompute = true;
 
     /**
      * @param arrival   FCFS order: lower arrives earlier (and is preempted later). A request's sequences share it:
@@ -66,6 +67,7 @@ public final class Sequence<T> {
         this.maxLength = parent.maxLength;
         this.length = parent.length;
         this.computed = parent.computed;
+        this.sharesOnRecompute = parent.sharesOnRecompute;
         this.kv = kv;
         this.status = SequenceStatus.RUNNING;
     }
@@ -140,6 +142,18 @@ public final class Sequence<T> {
 
     public void setCacheable(boolean cacheable) {
         this.cacheable = cacheable;
+    }
+
+    /**
+     * Whether a recompute of its group may share this sequence's common prefix with its siblings (true by default;
+     * the memory benchmark's baseline without sharing says no, and copies inherit it).
+     */
+    public boolean sharesOnRecompute() {
+        return sharesOnRecompute;
+    }
+
+    public void setSharesOnRecompute(boolean shares) {
+        this.sharesOnRecompute = shares;
     }
 
     /** Appends a generated token (its K/V is computed next step). */
