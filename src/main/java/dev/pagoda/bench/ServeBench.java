@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pagoda.PagodaException;
+import dev.pagoda.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,9 +26,11 @@ import java.util.concurrent.Semaphore;
 import java.util.function.IntConsumer;
 
 /**
- * The serving benchmark (vLLM bench serve): requests sent to an OpenAI-compatible {@code /v1/completions} at
+ * The serving benchmark (vLLM bench serve): requests sent to an OpenAI-compatible completions endpoint at
  * gamma-distributed times, at most {@code maxConcurrency} in flight, each streamed with {@code ignore_eos} and
  * {@code max_tokens} set to its output length; one warm-up request first. The client times every streamed chunk.
+ * Tokens are counted with a local tokenizer (the served model's), so any server works: it needs no {@code /tokenize}
+ * and need not say its max model length; a usage chunk, when the server sends one, gives the output count.
  */
 public final class ServeBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -39,52 +42,76 @@ public final class ServeBench {
             + "and the birds could talk. Mia and Sam decided to build a boat and find the island. They worked hard all "
             + "summer, and when the boat was ready, they sailed away with the singing shell to show them the way.";
 
-    /** Where to send, and how. {@code maxConcurrency} 0 is unbounded. */
-    public record Options(URI baseUrl, String model, String apiKey, double requestRate, double burstiness, int maxConcurrency,
-                          long seed) {
+    /**
+     * Where to send, and how. {@code endpoint}: the completions path under the base URL (vLLM's {@code --endpoint});
+     * {@code maxConcurrency} 0 is unbounded.
+     */
+    public record Options(URI baseUrl, String endpoint, String model, String apiKey, double requestRate, double burstiness,
+                          int maxConcurrency, long seed) {
+        public Options {
+            if (endpoint.contains("chat")) {
+                throw new PagodaException("--endpoint " + endpoint + ": only a completions endpoint can be benchmarked (the prompts are token ids)");
+            }
+        }
     }
 
-    /** What the server says about itself: the served model id and its max model length. */
-    public record ServerInfo(String model, int maxModelLen) {
+    /**
+     * What the server says about itself: the served model id, its max model length (0 when it does not say), and
+     * where it loaded the model from (vLLM's and Pagoda's {@code root}; null when it does not say).
+     */
+    public record ServerInfo(String model, int maxModelLen, String root) {
+        public ServerInfo(String model, int maxModelLen) {
+            this(model, maxModelLen, null);
+        }
     }
 
     private final Options options;
+    private final Tokenizer tokenizer;
     private final HttpClient http;
 
-    public ServeBench(Options options) {
+    /** @param tokenizer the served model's tokenizer, local: it makes the prompts and counts output without usage */
+    public ServeBench(Options options, Tokenizer tokenizer) {
         this.options = options;
+        this.tokenizer = tokenizer;
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(10))
                 .executor(Executors.newVirtualThreadPerTaskExecutor()).build();
     }
 
-    /** GET /v1/models: the first model (or the one asked for) and its max_model_len. */
+    /**
+     * GET /v1/models: the first model (or the one asked for) and its max_model_len when listed (vLLM and Pagoda list it).
+     * A named model is taken at its word when the server lists another or has no /v1/models (llama-server serves its
+     * one model under any name), as vLLM's bench does.
+     */
     public ServerInfo probe() {
-        JsonNode models = get("/v1/models");
+        JsonNode models;
+        try {
+            models = get("/v1/models");
+        } catch (PagodaException e) {
+            if (options.model() == null) {
+                throw new PagodaException(e.getMessage() + " (name the model with --model to go without /v1/models)");
+            }
+            return new ServerInfo(options.model(), 0);
+        }
         for (JsonNode m : models.path("data")) {
             if (options.model() == null || options.model().equals(m.path("id").asText())) {
-                int len = m.path("max_model_len").asInt(0);
-                if (len <= 1) {
-                    throw new PagodaException(options.baseUrl() + "/v1/models does not say max_model_len of " + m.path("id").asText());
-                }
-                return new ServerInfo(m.path("id").asText(), len);
+                return new ServerInfo(m.path("id").asText(), Math.max(0, m.path("max_model_len").asInt(0)),
+                        m.hasNonNull("root") ? m.get("root").asText() : null);
             }
         }
-        throw new PagodaException(options.baseUrl() + " does not serve " + (options.model() == null ? "any model" : "model " + options.model()));
+        if (options.model() != null) {
+            return new ServerInfo(options.model(), 0);
+        }
+        throw new PagodaException(options.baseUrl() + "/v1/models lists no model");
     }
 
     /**
-     * Prompts of the workload's lengths made of the served model's own tokens (the corpus tokenized by the
-     * server's /tokenize, windows taken at seeded offsets); outputs as drawn.
+     * Prompts of the workload's lengths made of the served model's own tokens (the corpus tokenized by the local
+     * tokenizer, windows taken at seeded offsets); outputs as drawn. The same seed gives the same prompts for any server.
      */
     public List<ServeBenchRequest> requests(List<SyntheticWorkload.Request> lengths, long seed) {
-        ObjectNode body = JSON.createObjectNode().put("prompt", CORPUS).put("add_special_tokens", false);
-        JsonNode tokens = post("/tokenize", body).path("tokens");
-        if (tokens.isEmpty()) {
-            throw new PagodaException(options.baseUrl() + "/tokenize returned no tokens");
-        }
-        int[] pool = new int[tokens.size()];
-        for (int i = 0; i < pool.length; i++) {
-            pool[i] = tokens.get(i).asInt();
+        int[] pool = tokenizer.encode(CORPUS, false, false);
+        if (pool.length == 0) {
+            throw new PagodaException("the tokenizer makes no tokens of the benchmark's text");
         }
         SplittableRandom rnd = new SplittableRandom(seed);
         List<ServeBenchRequest> out = new ArrayList<>(lengths.size());
@@ -170,7 +197,7 @@ public final class ServeBench {
         body.putObject("stream_options").put("include_usage", true);
         int promptTokens = r.prompt().length;
         try {
-            HttpResponse<InputStream> resp = http.send(request("/v1/completions").POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            HttpResponse<InputStream> resp = http.send(request(options.endpoint()).POST(HttpRequest.BodyPublishers.ofString(body.toString()))
                     .header("Content-Type", "application/json").build(), HttpResponse.BodyHandlers.ofInputStream());
             try (BufferedReader in = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
                 if (resp.statusCode() != 200) {
@@ -182,6 +209,7 @@ public final class ServeBench {
                 long last = 0;
                 List<Double> itls = new ArrayList<>();
                 int outputTokens = -1;
+                StringBuilder text = new StringBuilder();
                 boolean done = false;
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
                     if (!line.startsWith("data: ")) {
@@ -198,6 +226,9 @@ public final class ServeBench {
                         return ServeBenchRequest.Outcome.failed(promptTokens, sendSeconds, chunk.get("error").path("message").asText());
                     }
                     if (!chunk.path("choices").isEmpty()) {
+                        for (JsonNode c : chunk.path("choices")) {
+                            text.append(c.path("text").asText(""));
+                        }
                         if (last == 0) {
                             ttft = (now - t0) / 1e9;
                         } else {
@@ -215,7 +246,7 @@ public final class ServeBench {
                 }
                 double latency = (last - t0) / 1e9;
                 return new ServeBenchRequest.Outcome(promptTokens, sendSeconds, ttft, itls.stream().mapToDouble(Double::doubleValue).toArray(),
-                        latency, outputTokens < 0 ? itls.size() + 1 : outputTokens, null);
+                        latency, outputTokens < 0 ? tokenizer.encode(text.toString(), false, false).length : outputTokens, null);
             }
         } catch (IOException e) {
             return ServeBenchRequest.Outcome.failed(promptTokens, sendSeconds, e.toString());
@@ -226,7 +257,10 @@ public final class ServeBench {
     }
 
     private HttpRequest.Builder request(String path) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(options.baseUrl().resolve(path)).timeout(Duration.ofMinutes(30));
+        // Appended, not resolved: a base URL with a path (a proxy's prefix) keeps it, as vLLM's --base-url does.
+        String base = options.baseUrl().toString();
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + path))
+                .timeout(Duration.ofMinutes(30));
         if (options.apiKey() != null) {
             b.header("Authorization", "Bearer " + options.apiKey());
         }
@@ -235,11 +269,6 @@ public final class ServeBench {
 
     private JsonNode get(String path) {
         return exchange(request(path).GET().build(), path);
-    }
-
-    private JsonNode post(String path, JsonNode body) {
-        return exchange(request(path).POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-                .header("Content-Type", "application/json").build(), path);
     }
 
     private JsonNode exchange(HttpRequest req, String path) {

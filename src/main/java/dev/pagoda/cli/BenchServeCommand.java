@@ -6,6 +6,7 @@ import dev.pagoda.bench.ServeBench;
 import dev.pagoda.bench.ServeBenchRequest;
 import dev.pagoda.bench.ServeBenchResult;
 import dev.pagoda.bench.SyntheticWorkload;
+import dev.pagoda.model.Model;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -22,18 +23,34 @@ import picocli.CommandLine.Option;
 
 /** {@code pagoda bench serve}: vLLM's serving benchmark against any OpenAI-compatible server. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Benchmark a running server (pagoda serve, or any OpenAI-compatible one with /tokenize) the way "
+        description = {"Benchmark a running server (pagoda serve, vLLM, llama-server or any OpenAI-compatible one) the way "
                 + "vLLM's bench serve does: streamed completions with ignore_eos at Poisson/gamma arrivals, one warm-up "
-                + "request first; reports throughput, goodput and TTFT/TPOT/ITL/end-to-end latency (mean, median, p90, p99)."})
+                + "request first; reports throughput, goodput and TTFT/TPOT/ITL/end-to-end latency (mean, median, p90, p99).",
+                "Tokens are counted with a local tokenizer (--tokenizer), so the same --seed sends the same prompts to any server."})
 final class BenchServeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--url", defaultValue = "http://127.0.0.1:8000", description = "Server base URL (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"--base-url", "--url"}, defaultValue = "http://127.0.0.1:8000", description = "Server base URL (default: ${DEFAULT-VALUE}).")
     String url;
 
-    @Option(names = "--model", description = "Served model id (default: the server's first).")
+    @Option(names = "--endpoint", defaultValue = "/v1/completions", description = "Completions path under the base URL (default: ${DEFAULT-VALUE}).")
+    String endpoint;
+
+    @Option(names = "--backend", defaultValue = "openai", description = "The API spoken: openai, the OpenAI completions API (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--model", description = "Served model id (default: the server's first in /v1/models; needed when it has none).")
     String model;
+
+    @Option(names = "--tokenizer", paramLabel = "MODEL",
+            description = "Local model whose tokenizer makes the prompts and counts tokens (as --model elsewhere; default: the served model id, "
+                    + "when it names a local model or one in the Hugging Face cache).")
+    String tokenizer;
+
+    @Option(names = "--max-model-len", paramLabel = "N",
+            description = "Cap of prompt + output tokens (default: the server's max_model_len in /v1/models, else no cap).")
+    Integer maxModelLen;
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "Sent as 'Authorization: Bearer KEY'.")
     String apiKey;
@@ -84,10 +101,44 @@ final class BenchServeCommand implements Callable<Integer> {
         if (maxConcurrency < 0) {
             throw new PagodaException("--max-concurrency must not be negative, got " + maxConcurrency);
         }
-        ServeBench bench = new ServeBench(new ServeBench.Options(URI.create(url.endsWith("/") ? url : url + "/"), model, apiKey,
-                rate, burstiness, maxConcurrency, seed));
-        ServeBench.ServerInfo info = bench.probe();
-        List<ServeBenchRequest> requests = bench.requests(lengths(info.maxModelLen()), seed);
+        if (!backend.equals("openai")) {
+            throw new PagodaException("--backend " + backend + " is not supported: openai (the OpenAI completions API) is");
+        }
+        ServeBench.Options options = new ServeBench.Options(URI.create(url), endpoint.startsWith("/") ? endpoint : "/" + endpoint, model,
+                apiKey, rate, burstiness, maxConcurrency, seed);
+        ServeBench.ServerInfo info = new ServeBench(options, null).probe();
+        try (Model local = tokenizerModel(info)) {
+            return run(out, err, new ServeBench(options, local.tokenizer()), info, slos);
+        }
+    }
+
+    /** The --tokenizer model, else the served model when its id, or the root the server loaded it from, resolves here. */
+    private Model tokenizerModel(ServeBench.ServerInfo info) {
+        if (tokenizer != null) {
+            return open(tokenizer);
+        }
+        try {
+            return open(info.model());
+        } catch (PagodaException e) {
+            if (info.root() != null && Files.exists(Path.of(info.root()))) {
+                return open(info.root());
+            }
+            throw new PagodaException("the served model '" + info.model() + "' is not a local model, so its tokenizer is unknown here: "
+                    + "name one with --tokenizer MODEL (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Model open(String spec) {
+        ModelOption m = new ModelOption();
+        m.model = spec;
+        m.revision = "main";
+        return m.open();
+    }
+
+    private int run(PrintWriter out, PrintWriter err, ServeBench bench, ServeBench.ServerInfo info, Map<String, Double> slos)
+            throws InterruptedException {
+        int cap = maxModelLen != null ? maxModelLen : info.maxModelLen() > 0 ? info.maxModelLen() : Integer.MAX_VALUE;
+        List<ServeBenchRequest> requests = bench.requests(lengths(cap), seed);
         err.printf("bench serve: %d requests of %s to %s (%s) at %s req/s, burstiness %s, max concurrency %s%n", numPrompts, workload,
                 url, info.model(), requestRate, burstiness, maxConcurrency == 0 ? "unbounded" : maxConcurrency);
         err.flush();
@@ -141,9 +192,9 @@ final class BenchServeCommand implements Callable<Integer> {
         if (!workload.equalsIgnoreCase("random")) {
             return SyntheticWorkload.parse(workload).generate(numPrompts, seed, maxModelLen);
         }
-        if (inputLen < 1 || outputLen < 1 || inputLen + outputLen > maxModelLen) {
+        if (inputLen < 1 || outputLen < 1 || (long) inputLen + outputLen > maxModelLen) {
             throw new PagodaException("--input-len " + inputLen + " + --output-len " + outputLen + " must be at least 1 each and fit the "
-                    + "server's max model length " + maxModelLen);
+                    + "max model length " + maxModelLen);
         }
         List<SyntheticWorkload.Request> out = new ArrayList<>(numPrompts);
         for (int i = 0; i < numPrompts; i++) {

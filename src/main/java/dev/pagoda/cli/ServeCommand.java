@@ -1,8 +1,10 @@
 package dev.pagoda.cli;
 
+import dev.pagoda.PagodaException;
 import dev.pagoda.engine.LLM;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
+import dev.pagoda.server.ServerLog;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -77,31 +79,54 @@ final class ServeCommand implements Callable<Integer> {
                     + "(Llama 3.x JSON calls). Without it, auto replies are plain content.")
     String toolCallParser;
 
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+            description = "error, warn, info or debug: the least severe lines logged; info has one access line per request "
+                    + "and the stats line, debug adds /health and /metrics requests and idle stats (default: ${DEFAULT-VALUE}).")
+    String logLevel;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "text (key=value) or json (one object per line) (default: ${DEFAULT-VALUE}).")
+    String logFormat;
+
+    @Option(names = "--log-stats-interval", paramLabel = "SECONDS", defaultValue = "10",
+            description = "While busy, log prompt and generation tok/s, running/waiting/swapped, KV cache usage and prefix cache "
+                    + "hit rate every SECONDS; 0: never (default: ${DEFAULT-VALUE}).")
+    double logStatsInterval;
+
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
+        ServerLog.Level level = ServerLog.Level.parse(logLevel);
+        ServerLog.Format format = ServerLog.Format.parse(logFormat);
+        if (!(logStatsInterval >= 0)) {
+            throw new PagodaException("--log-stats-interval must be 0 or more seconds, got " + logStatsInterval);
+        }
         CountDownLatch stop = new CountDownLatch(1);
         // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
+        ServerLog log;
         try (LLM llm = LLM.of(chatTemplate.applyTo(model.open()), engine.toConfig())) {
             String name = servedModelName == null ? llm.model().name() : servedModelName;
             ServerConfig config = new ServerConfig(host, port, apiKey, name, maxWaiting,
                     maxBodySize == null ? 0 : EngineOptions.size("--max-body-size", maxBodySize, 1),
                     Duration.ofSeconds(shutdownTimeout), Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
-                    Duration.ofSeconds(idleTimeout), maxConnections, publicMetrics, toolCallParser);
-            OpenAiServer server = OpenAiServer.start(llm, config);
-            err.printf("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)%n", name,
-                    server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout());
-            err.println("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
-            err.flush();
+                    Duration.ofSeconds(idleTimeout), maxConnections, publicMetrics, toolCallParser, level, format,
+                    Duration.ofMillis(Math.round(logStatsInterval * 1000)));
+            // The server's lines and these go to the same stream, in one format.
+            OpenAiServer server = OpenAiServer.start(llm, config, line -> {
+                err.println(line);
+                err.flush();
+            });
+            log = server.log();
+            log.info(String.format("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)", name,
+                    server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout()));
+            log.info("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
             stop.await();
-            err.println("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");
-            err.flush();
+            log.info("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");
             server.shutdown();
         }
-        err.println("pagoda serve: stopped");
-        err.flush();
+        log.info("pagoda serve: stopped");
         return 0;
     }
 }

@@ -9,7 +9,13 @@ import java.util.List;
  * @param index             its position among the request's returned completions
  * @param logprobs          one entry per generated token, or null when not requested
  * @param cumulativeLogprob sum of the generated tokens' logprobs (ranks best_of candidates and beams)
+ * @param stopReason        the stop string or stop token id that ended it, or null (see {@link StopReason})
  */
 public record CompletionOutput(int index, int[] tokenIds, String text, FinishReason finishReason,
-                               List<TokenLogprobs> logprobs, double cumulativeLogprob) {
+                               List<TokenLogprobs> logprobs, double cumulativeLogprob, StopReason stopReason) {
+    /** A completion without a stop reason. */
+    public CompletionOutput(int index, int[] tokenIds, String text, FinishReason finishReason, List<TokenLogprobs> logprobs,
+                            double cumulativeLogprob) {
+        this(index, tokenIds, text, finishReason, logprobs, cumulativeLogprob, null);
+    }
 }

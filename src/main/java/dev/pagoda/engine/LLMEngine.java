@@ -256,6 +256,8 @@ public final class LLMEngine implements AutoCloseable {
             RequestState r = b.sequence(i).owner().request;
             if (r.firstScheduledNanos == 0) {
                 r.firstScheduledNanos = t0;
+                // Admission starts a sequence past its cached prefix: what is computed already came from the cache.
+                r.cachedPromptTokens = b.sequence(i).computed();
             }
         }
         runner.execute(b);

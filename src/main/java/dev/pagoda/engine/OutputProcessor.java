@@ -208,8 +208,11 @@ final class OutputProcessor {
         stats.generationTokens++;
         FinishReason reason = null;
         String delta;
-        if ((!r.params.ignoreEos() && model.isStopToken(token)) || contains(r.params.stopTokenIds(), token)) {
+        boolean eos = !r.params.ignoreEos() && model.isStopToken(token);
+        if (eos || contains(r.params.stopTokenIds(), token)) {
             reason = FinishReason.STOP;
+            // As vLLM: the model's end of sequence has no stop reason; a requested stop token does.
+            s.stopReason = eos ? null : StopReason.token(token);
             delta = flushText(s);
         } else {
             delta = s.stops.next(s.detokenizer.next(token));
@@ -219,10 +222,13 @@ final class OutputProcessor {
                 delta += flushText(s);
                 reason = s.stops.stopped() ? FinishReason.STOP : FinishReason.LENGTH;
             }
+            if (s.stops.stopped()) {
+                s.stopReason = StopReason.string(s.stops.matched());
+            }
         }
         s.text.append(delta);
         if (r.streams()) {
-            r.handle.stream.add(new RequestOutput(r.id, s.index, new int[] {token}, delta, lp, reason, null));
+            r.handle.stream.add(new RequestOutput(r.id, s.index, new int[] {token}, delta, lp, reason, null, s.stopReason));
         }
         if (reason != null) {
             endSequence(s, reason);
@@ -319,7 +325,8 @@ final class OutputProcessor {
         List<CompletionOutput> outputs = r.beam != null ? beams.outputs(r) : sampledOutputs(r);
         // A streamed request has sent its samples' ends already; not those it never forked (see sampledOutputs).
         for (CompletionOutput c : r.streams() ? outputs.subList(r.done.size(), outputs.size()) : outputs) {
-            r.handle.stream.add(new RequestOutput(r.id, c.index(), c.tokenIds(), c.text(), c.logprobs(), c.finishReason(), null));
+            r.handle.stream.add(new RequestOutput(r.id, c.index(), c.tokenIds(), c.text(), c.logprobs(), c.finishReason(), null,
+                    c.stopReason()));
         }
         int outTokens = 0;
         for (CompletionOutput c : outputs) {
@@ -327,7 +334,8 @@ final class OutputProcessor {
             outTokens += c.tokenIds().length;
         }
         r.handle.result.complete(new RequestResult(r.id, r.handle.promptTokenIds(), outputs, r.promptLogprobs,
-                new RequestMetrics(r.arrivalNanos, r.firstScheduledNanos, r.firstTokenNanos, now, r.prompt.length, outTokens)));
+                new RequestMetrics(r.arrivalNanos, r.firstScheduledNanos, r.firstTokenNanos, now, r.prompt.length, outTokens,
+                        r.cachedPromptTokens)));
     }
 
     /** The n samples returned: in sample order, or the best n of best_of by cumulative logprob. */
@@ -342,7 +350,7 @@ final class OutputProcessor {
         for (int i = 0; i < chosen.size(); i++) {
             SeqState s = chosen.get(i);
             outputs.add(new CompletionOutput(i, Arrays.copyOfRange(s.seq.tokens(), r.prompt.length, s.seq.length()),
-                    s.text.toString(), s.finishReason, s.logprobs, s.cumulativeLogprob));
+                    s.text.toString(), s.finishReason, s.logprobs, s.cumulativeLogprob, s.stopReason));
         }
         // Aborted before its prefill forked the other samples: they end too, empty, so that every completion
         // index still ends with a finished increment (RequestHandle's contract).

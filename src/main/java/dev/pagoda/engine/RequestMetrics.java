@@ -5,9 +5,15 @@ package dev.pagoda.engine;
  *
  * @param firstScheduledNanos when a step first computed the request (0 if never): queue time ends there
  * @param firstTokenNanos     when the first output token was sampled (0 if none)
+ * @param cachedPromptTokens  prompt tokens served by the prefix cache when the request was first scheduled
  */
 public record RequestMetrics(long arrivalNanos, long firstScheduledNanos, long firstTokenNanos, long finishedNanos,
-                             int promptTokens, int outputTokens) {
+                             int promptTokens, int outputTokens, int cachedPromptTokens) {
+    /** Without prefix cache hits. */
+    public RequestMetrics(long arrivalNanos, long firstScheduledNanos, long firstTokenNanos, long finishedNanos, int promptTokens,
+                          int outputTokens) {
+        this(arrivalNanos, firstScheduledNanos, firstTokenNanos, finishedNanos, promptTokens, outputTokens, 0);
+    }
 
     /** Time spent waiting before the first step that computed the request. */
     public double queueSeconds() {

@@ -29,6 +29,8 @@ final class RequestState {
     final List<TokenLogprobs> promptLogprobs;
     long firstScheduledNanos;
     long firstTokenNanos;
+    /** Prompt tokens whose K/V came from cached prefix blocks at the first scheduling (what the first step skipped). */
+    int cachedPromptTokens;
     /** Parallel sampling: whether the first sequence has already forked into its samples. */
     boolean forked;
 

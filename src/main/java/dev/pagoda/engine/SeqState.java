@@ -28,6 +28,8 @@ final class SeqState {
     List<TokenLogprobs> logprobs;
     double cumulativeLogprob;
     FinishReason finishReason;
+    /** The stop string or stop token id that ended it, if one did. */
+    StopReason stopReason;
     /** Beam search: the best next tokens of this beam, computed when its logits came out. */
     TokenLogprobs beamCandidates;
 

@@ -32,7 +32,7 @@ final class ChatCompletionsEndpoint extends GenerationEndpoint {
     @Override
     ResponseShape shape(String id, int choices, Prepared p) {
         ToolRequest tools = p == null ? null : p.tools();
-        return new ChatShape(id, serving.config().servedModelName(), new LogprobsJson(serving.tokenizer()),
+        return new ChatShape(id, serving.config().servedModelName(), serving.systemFingerprint(), new LogprobsJson(serving.tokenizer()),
                 tools != null && tools.parsesCalls(serving.toolCallParser()) ? tools : null, serving.toolCallParser(), choices);
     }
 

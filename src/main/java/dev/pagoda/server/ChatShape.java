@@ -22,15 +22,12 @@ final class ChatShape extends ResponseShape {
     private final StringBuilder[] held;
 
     /** @param tools the request's tools when its reply is read for calls, else null */
-    ChatShape(String id, String model, LogprobsJson logprobs, ToolRequest tools, ToolCallParser parser, int choices) {
-        super(id, model, logprobs);
+    ChatShape(String id, String model, String fingerprint, LogprobsJson logprobs, ToolRequest tools, ToolCallParser parser,
+              int choices) {
+        super(id, model, fingerprint, logprobs);
         this.tools = tools;
         this.parser = parser;
         this.held = new StringBuilder[tools == null ? 0 : choices];
-    }
-
-    ChatShape(String id, String model, LogprobsJson logprobs) {
-        this(id, model, logprobs, null, null, 0);
     }
 
     @Override
@@ -48,7 +45,7 @@ final class ChatShape extends ResponseShape {
         ToolCalls calls = tools.calls(held[choice].toString(), parser);
         if (calls.calls().isEmpty()) {
             return List.of(chunk(choice, new RequestOutput(o.requestId(), o.index(), o.newTokenIds(), held[choice].toString(),
-                    o.logprobs(), o.finishReason(), null)));
+                    o.logprobs(), o.finishReason(), null, o.stopReason())));
         }
         List<ObjectNode> out = new ArrayList<>();
         if (!calls.content().isEmpty()) {
@@ -66,7 +63,7 @@ final class ChatShape extends ResponseShape {
                     .putObject("function").put("arguments", call.arguments())));
         }
         ObjectNode last = delta(choice, d -> { });
-        ((ObjectNode) last.get("choices").get(0)).put("finish_reason", finishReason(o.finishReason()));
+        finishReason((ObjectNode) last.get("choices").get(0), finishReason(o.finishReason()), o.stopReason());
         out.add(last);
         return out;
     }
@@ -77,7 +74,7 @@ final class ChatShape extends ResponseShape {
         c.put("index", choice);
         fill.accept(c.putObject("delta"));
         c.putNull("logprobs");
-        c.putNull("finish_reason");
+        finishReason(c, null, null);
         return chunk;
     }
 
@@ -100,7 +97,7 @@ final class ChatShape extends ResponseShape {
             c.put("index", i);
             c.putObject("delta").put("role", "assistant").put("content", "");
             c.putNull("logprobs");
-            c.putNull("finish_reason");
+            finishReason(c, null, null);
             out.add(chunk);
         }
         return out;
@@ -120,7 +117,7 @@ final class ChatShape extends ResponseShape {
         } else {
             c.putNull("logprobs");
         }
-        CompletionShape.finishReason(c, o);
+        finishReason(c, o.finishReason() == null ? null : o.finishReason().openAiName(), o.stopReason());
         return chunk;
     }
 
@@ -152,7 +149,7 @@ final class ChatShape extends ResponseShape {
         } else {
             c.putNull("logprobs");
         }
-        c.put("finish_reason", calls.calls().isEmpty() ? out.finishReason().openAiName() : finishReason(out.finishReason()));
+        finishReason(c, calls.calls().isEmpty() ? out.finishReason().openAiName() : finishReason(out.finishReason()), out.stopReason());
     }
 
     @Override

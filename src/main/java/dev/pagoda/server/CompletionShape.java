@@ -11,8 +11,8 @@ import java.util.List;
 final class CompletionShape extends ResponseShape {
     private final int[] textOffsets;
 
-    CompletionShape(String id, String model, LogprobsJson logprobs, int choices) {
-        super(id, model, logprobs);
+    CompletionShape(String id, String model, String fingerprint, LogprobsJson logprobs, int choices) {
+        super(id, model, fingerprint, logprobs);
         this.textOffsets = new int[choices];
     }
 
@@ -37,16 +37,8 @@ final class CompletionShape extends ResponseShape {
         } else {
             c.putNull("logprobs");
         }
-        finishReason(c, o);
+        finishReason(c, o.finishReason() == null ? null : o.finishReason().openAiName(), o.stopReason());
         return chunk;
-    }
-
-    static void finishReason(ObjectNode c, RequestOutput o) {
-        if (o.finishReason() != null) {
-            c.put("finish_reason", o.finishReason().openAiName());
-        } else {
-            c.putNull("finish_reason");
-        }
     }
 
     @Override
@@ -62,7 +54,7 @@ final class CompletionShape extends ResponseShape {
         } else {
             c.putNull("logprobs");
         }
-        c.put("finish_reason", out.finishReason().openAiName());
+        finishReason(c, out.finishReason().openAiName(), out.stopReason());
         if (result.promptLogprobs() != null) {
             logprobs.prompt(c.putArray("prompt_logprobs"), result.promptLogprobs());
         }

@@ -23,7 +23,7 @@ final class CompletionsEndpoint extends GenerationEndpoint {
 
     @Override
     ResponseShape shape(String id, int choices) {
-        return new CompletionShape(id, serving.config().servedModelName(), new LogprobsJson(serving.tokenizer()), choices);
+        return new CompletionShape(id, serving.config().servedModelName(), serving.systemFingerprint(), new LogprobsJson(serving.tokenizer()), choices);
     }
 
     @Override

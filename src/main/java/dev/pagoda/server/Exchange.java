@@ -22,6 +22,11 @@ final class Exchange {
     private final boolean http11;
     private final Map<String, String> requestHeaders;
     private final long bodyTimeoutNanos;
+    private final String client;
+    /** When the request's headers were read (System.nanoTime): durations in the access log start here. */
+    final long startNanos = System.nanoTime();
+    /** The status sent, 0 until headers are sent. */
+    private int status;
     /** Content-Length, -1 for chunked, or {@link #INVALID_LENGTH}. */
     private final long declared;
     private static final long INVALID_LENGTH = -2;
@@ -31,8 +36,10 @@ final class Exchange {
     private boolean headersSent;
     private boolean close;
 
+    /** @param client the client's address, as the access log names it */
     Exchange(SocketInput in, OutputStream out, String method, String path, boolean http11, TreeMap<String, String> requestHeaders,
-             long bodyTimeoutNanos) {
+             long bodyTimeoutNanos, String client) {
+        this.client = client;
         this.in = in;
         this.out = out;
         this.method = method;
@@ -52,6 +59,15 @@ final class Exchange {
     /** The path of the request target, without the query. */
     String path() {
         return path;
+    }
+
+    String client() {
+        return client;
+    }
+
+    /** The status sent; 0 while no response has been started (and for an abandoned one). */
+    int status() {
+        return status;
     }
 
     /** A request header (case-insensitive name; repeated ones joined by commas), or null. */
@@ -118,6 +134,7 @@ final class Exchange {
             throw new IllegalStateException("headers already sent");
         }
         headersSent = true;
+        this.status = status;
         if (!bodyConsumed()) {
             // An unread rest of the body would be taken for the next request: say now that this is the last one.
             close = true;

@@ -39,7 +39,8 @@ abstract class GenerationEndpoint {
 
     abstract String idPrefix();
 
-    final void handle(Exchange ex, ObjectNode body) throws IOException, InterruptedException {
+    /** Answers one request; {@code access} hears of its results for the access log. */
+    final void handle(Exchange ex, ObjectNode body, AccessRecord access) throws IOException, InterruptedException {
         serving.checkModel(JsonFields.optString(body, "model"));
         Prepared p = prepare(body);
         serving.checkStopTokens(p.params());
@@ -76,13 +77,14 @@ abstract class GenerationEndpoint {
             while (g.next() != null) {
                 // Drained.
             }
-            g.results();
+            access.results(g.results());
             throw gone;
         } catch (InterruptedException e) {
             g.abort();
             throw e;
         }
         List<RequestResult> results = g.results();
+        access.results(results);
         if (sse == null) {
             HttpIo.json(ex, 200, shape.response(results));
             return;

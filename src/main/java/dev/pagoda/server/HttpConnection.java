@@ -171,7 +171,13 @@ final class HttpConnection implements Runnable {
                     null, null, 0));
             return null;
         }
-        return new Exchange(in, out, parts[0], path, parts[2].equals("HTTP/1.1"), headers, config.bodyTimeout().toNanos());
+        return new Exchange(in, out, parts[0], path, parts[2].equals("HTTP/1.1"), headers, config.bodyTimeout().toNanos(),
+                client(socket));
+    }
+
+    /** host:port of the peer, as access logs write it. */
+    private static String client(Socket s) {
+        return s.getInetAddress().getHostAddress() + ":" + s.getPort();
     }
 
     /** Answers with an error; the caller then ends the connection. */

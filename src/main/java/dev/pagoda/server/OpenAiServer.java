@@ -7,14 +7,18 @@ import dev.pagoda.engine.LLM;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The OpenAI-compatible HTTP server over one engine: completions and chat
  * (whole or streamed as Server-Sent Events), models, health, version, tokenize, detokenize and Prometheus
  * metrics. One virtual thread per connection ({@link HttpListener}); a generating request blocks on its requests'
- * increments, watching its client.
+ * increments, watching its client. Every request gets one access line in the {@link ServerLog}; while busy, an engine
+ * stats line comes every {@link ServerConfig#logStatsInterval} ({@link StatsLogger}).
  *
  * <p>The server does not own the {@link LLM}: close the server first, then the LLM.
  */
@@ -27,33 +31,63 @@ public final class OpenAiServer implements AutoCloseable {
     private final CompletionsEndpoint completions;
     private final ChatCompletionsEndpoint chat;
     private final byte[] apiKey;
+    private final ServerLog log;
+    private final StatsLogger stats;
     private final long created = System.currentTimeMillis() / 1000;
     private final AtomicInteger active = new AtomicInteger();
     private volatile boolean stopped;
 
-    private OpenAiServer(LLM llm, ServerConfig config) throws IOException {
+    private OpenAiServer(LLM llm, ServerConfig config, ServerLog log) throws IOException {
+        this.log = log;
         PromptBound bound = new PromptBound(llm.model().tokenizer(), llm.engine().maxModelLen());
         if (config.maxBodyBytes() == 0) {
             config = config.toBuilder().maxBodyBytes(bound.defaultBodyBytes()).build();
         }
-        ServerMetrics metrics = new ServerMetrics(config.servedModelName());
+        ServerMetrics metrics = new ServerMetrics(config.servedModelName(), log);
         this.serving = new Serving(llm.engine(), llm.model(), config, metrics, new Admission(config.maxWaiting()),
-                ChatTemplate.of(llm.model()), bound);
+                ChatTemplate.of(llm.model()), bound, systemFingerprint(llm));
         this.completions = new CompletionsEndpoint(serving);
         this.chat = new ChatCompletionsEndpoint(serving);
         this.apiKey = config.apiKey() == null ? null : ("Bearer " + config.apiKey()).getBytes(StandardCharsets.UTF_8);
         this.http = new HttpListener(config, metrics, this::exchange);
+        this.stats = config.logStatsInterval().isZero() ? null
+                : new StatsLogger(llm.engine(), log, serving.admission()::waiting, config.logStatsInterval());
     }
 
-    /** Binds and starts serving; a port of 0 picks a free one (see {@link #port()}). */
-    public static OpenAiServer start(LLM llm, ServerConfig config) {
+    /**
+     * {@code fp_} and 12 hex digits of a hash of what decides the outputs: this version, the model (name, format,
+     * shape) and the KV cache's number type. Batch, chunking and cache settings do not change outputs, so they are left out.
+     */
+    static String systemFingerprint(LLM llm) {
+        String what = VERSION + "|" + llm.model().name() + "|" + llm.model().format() + "|" + llm.model().config() + "|"
+                + llm.engine().config().kvDtype();
         try {
-            OpenAiServer s = new OpenAiServer(llm, config);
+            return "fp_" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8)), 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Binds and starts serving, logging to stderr; a port of 0 picks a free one (see {@link #port()}). */
+    public static OpenAiServer start(LLM llm, ServerConfig config) {
+        return start(llm, config, System.err::println);
+    }
+
+    /** Binds and starts serving, each log line to {@code logSink}. */
+    public static OpenAiServer start(LLM llm, ServerConfig config, Consumer<String> logSink) {
+        ServerLog log = new ServerLog(config.logLevel(), config.logFormat(), logSink);
+        try {
+            OpenAiServer s = new OpenAiServer(llm, config, log);
             s.http.start();
             return s;
         } catch (IOException e) {
             throw new PagodaException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage());
         }
+    }
+
+    /** The server's log (the CLI writes its own lines there, in the same format). */
+    public ServerLog log() {
+        return log;
     }
 
     public int port() {
@@ -101,6 +135,9 @@ public final class OpenAiServer implements AutoCloseable {
         }
         // Cut streams abort their requests as their handlers find the connection closed.
         http.close(2000);
+        if (stats != null) {
+            stats.close();
+        }
     }
 
     @Override
@@ -110,13 +147,16 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void exchange(Exchange ex) {
         active.incrementAndGet();
+        AccessRecord access = null;
         try {
             // Every response names its request, with the client's own id when it sent one (as vLLM does).
             String requestId = ex.header(REQUEST_ID);
-            ex.responseHeader(REQUEST_ID, requestId != null && !requestId.isBlank() && requestId.length() <= 256
-                    ? requestId : UUID.randomUUID().toString().replace("-", ""));
+            requestId = requestId != null && !requestId.isBlank() && requestId.length() <= 256
+                    ? requestId : UUID.randomUUID().toString().replace("-", "");
+            ex.responseHeader(REQUEST_ID, requestId);
+            access = new AccessRecord(requestId, ex.method(), ex.path(), ex.client(), ex.startNanos);
             try {
-                route(ex);
+                route(ex, access);
             } catch (ApiException e) {
                 if (e.rejection != null) {
                     serving.metrics().onRejected(e.rejection, e.getMessage());
@@ -133,18 +173,30 @@ public final class OpenAiServer implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 ex.abandon();
             } catch (RuntimeException e) {
-                System.err.println("pagoda serve: " + ex.method() + " " + ex.path() + " failed: " + e);
+                log.error(ex.method() + " " + ex.path() + " failed: " + e);
                 HttpIo.error(ex, new ApiException(500, "server_error", "internal error: " + e.getMessage(), null, null, 0));
             }
         } catch (IOException | RuntimeException e) {
             // Writing the error failed: the client went away.
             ex.abandon();
         } finally {
+            if (access != null) {
+                logAccess(ex, access);
+            }
             active.decrementAndGet();
         }
     }
 
-    private void route(Exchange ex) throws IOException, InterruptedException {
+    /** The request's access line: INFO, but DEBUG for the probes (/health, /metrics) that load balancers and scrapers repeat. */
+    private void logAccess(Exchange ex, AccessRecord access) {
+        boolean probe = ex.path().equals("/health") || ex.path().equals("/metrics");
+        ServerLog.Level level = probe ? ServerLog.Level.DEBUG : ServerLog.Level.INFO;
+        if (log.enabled(level)) {
+            log.log(level, "access", "", access.fields(ex.status() == 0 ? AccessRecord.CLIENT_GONE : ex.status(), System.nanoTime()));
+        }
+    }
+
+    private void route(Exchange ex, AccessRecord access) throws IOException, InterruptedException {
         String path = ex.path();
         String method = ex.method();
         if (!path.equals("/health") && !(path.equals("/metrics") && serving.config().publicMetrics())) {
@@ -178,11 +230,11 @@ public final class OpenAiServer implements AutoCloseable {
             }
             case "/v1/completions" -> {
                 expect(method, "POST", path);
-                completions.handle(ex, body(ex));
+                completions.handle(ex, body(ex), access);
             }
             case "/v1/chat/completions" -> {
                 expect(method, "POST", path);
-                chat.handle(ex, body(ex));
+                chat.handle(ex, body(ex), access);
             }
             default -> throw ApiException.notFound("no endpoint " + path, null, "not_found");
         }
@@ -217,7 +269,8 @@ public final class OpenAiServer implements AutoCloseable {
         m.put("object", "model");
         m.put("created", created);
         m.put("owned_by", "pagoda");
-        m.put("root", serving.model().name());
+        // vLLM's root: where the model was loaded from, so a client on this machine (bench serve) can open its tokenizer.
+        m.put("root", serving.model().source().toAbsolutePath().toString());
         m.put("max_model_len", serving.engine().maxModelLen());
         return root;
     }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pagoda.engine.CompletionOutput;
 import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestResult;
+import dev.pagoda.engine.StopReason;
 import java.util.List;
 
 /**
@@ -15,12 +16,15 @@ abstract class ResponseShape {
     final String id;
     final long created;
     final String model;
+    final String fingerprint;
     final LogprobsJson logprobs;
 
-    ResponseShape(String id, String model, LogprobsJson logprobs) {
+    /** @param fingerprint the server's {@code system_fingerprint} (see {@link Serving#systemFingerprint}) */
+    ResponseShape(String id, String model, String fingerprint, LogprobsJson logprobs) {
         this.id = id;
         this.created = System.currentTimeMillis() / 1000;
         this.model = model;
+        this.fingerprint = fingerprint;
         this.logprobs = logprobs;
     }
 
@@ -66,27 +70,48 @@ abstract class ResponseShape {
         o.put("object", object);
         o.put("created", created);
         o.put("model", model);
+        o.put("system_fingerprint", fingerprint);
         return o;
     }
 
-    static ObjectNode usage(int promptTokens, int completionTokens) {
+    /** A choice's finish_reason and vLLM's stop_reason (the stop string or stop token id that matched, else null). */
+    static void finishReason(ObjectNode c, String finishReason, StopReason stop) {
+        if (finishReason == null) {
+            c.putNull("finish_reason");
+        } else {
+            c.put("finish_reason", finishReason);
+        }
+        if (stop == null) {
+            c.putNull("stop_reason");
+        } else if (stop.string() != null) {
+            c.put("stop_reason", stop.string());
+        } else {
+            c.put("stop_reason", stop.tokenId());
+        }
+    }
+
+    /** {@code cachedTokens}: prompt tokens served by the prefix cache ({@code prompt_tokens_details.cached_tokens}). */
+    static ObjectNode usage(int promptTokens, int completionTokens, int cachedTokens) {
         ObjectNode u = JsonFields.JSON.createObjectNode();
         u.put("prompt_tokens", promptTokens);
         u.put("completion_tokens", completionTokens);
         u.put("total_tokens", promptTokens + completionTokens);
+        u.putObject("prompt_tokens_details").put("cached_tokens", cachedTokens);
         return u;
     }
 
     static ObjectNode usage(List<RequestResult> results) {
         int prompt = 0;
         int completion = 0;
+        int cached = 0;
         for (RequestResult r : results) {
             prompt += r.promptTokenIds().length;
+            cached += r.metrics().cachedPromptTokens();
             for (var c : r.outputs()) {
                 completion += c.tokenIds().length;
             }
         }
-        return usage(prompt, completion);
+        return usage(prompt, completion, cached);
     }
 
     /** The last streamed chunk when {@code stream_options.include_usage} is set: no choices, the usage. */

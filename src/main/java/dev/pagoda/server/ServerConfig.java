@@ -21,15 +21,21 @@ import java.time.Duration;
  * @param maxConnections   open client connections at most; more are answered 503 and closed
  * @param publicMetrics    /metrics answers without the API key (vLLM leaves it open)
  * @param toolCallParser   how {@code tool_choice: auto} finds calls in the text (hermes, llama3_json); null: it does not
+ * @param logLevel         the least severe log lines written (access lines are INFO, /health and /metrics ones DEBUG)
+ * @param logFormat        text or one JSON object per line
+ * @param logStatsInterval how often the engine stats line is written while busy; zero: never
  */
 public record ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
                            Duration shutdownTimeout, Duration headerTimeout, Duration bodyTimeout, Duration idleTimeout,
-                           int maxConnections, boolean publicMetrics, String toolCallParser) {
+                           int maxConnections, boolean publicMetrics, String toolCallParser, ServerLog.Level logLevel,
+                           ServerLog.Format logFormat, Duration logStatsInterval) {
     public static final int DEFAULT_PORT = 8000;
     public static final Duration DEFAULT_HEADER_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(60);
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
     public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+    /** vLLM's stats interval. */
+    public static final Duration DEFAULT_LOG_STATS_INTERVAL = Duration.ofSeconds(10);
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -53,13 +59,17 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         if (toolCallParser != null) {
             ToolCallParser.named(toolCallParser);
         }
+        if (logStatsInterval.isNegative()) {
+            throw new PagodaException("--log-stats-interval must not be negative, got " + logStatsInterval.toMillis() + " ms");
+        }
     }
 
-    /** The default timeouts and connection cap. */
+    /** The default timeouts and connection cap; warnings and errors logged as text, no stats line (tests and embedding). */
     public ServerConfig(String host, int port, String apiKey, String servedModelName, int maxWaiting, long maxBodyBytes,
                         Duration shutdownTimeout) {
         this(host, port, apiKey, servedModelName, maxWaiting, maxBodyBytes, shutdownTimeout, DEFAULT_HEADER_TIMEOUT,
-                DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, false, null);
+                DEFAULT_BODY_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, false, null, ServerLog.Level.WARN,
+                ServerLog.Format.TEXT, Duration.ZERO);
     }
 
     private static void positive(Duration d, String option) {
@@ -90,6 +100,9 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
         private int maxConnections;
         private boolean publicMetrics;
         private String toolCallParser;
+        private ServerLog.Level logLevel;
+        private ServerLog.Format logFormat;
+        private Duration logStatsInterval;
 
         private Builder(ServerConfig c) {
             from = c;
@@ -102,6 +115,9 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
             maxConnections = c.maxConnections;
             publicMetrics = c.publicMetrics;
             toolCallParser = c.toolCallParser;
+            logLevel = c.logLevel;
+            logFormat = c.logFormat;
+            logStatsInterval = c.logStatsInterval;
         }
 
         public Builder apiKey(String key) {
@@ -141,9 +157,18 @@ public record ServerConfig(String host, int port, String apiKey, String servedMo
             return this;
         }
 
+        /** @param statsInterval how often the stats line is written while busy; zero: never */
+        public Builder logging(ServerLog.Level level, ServerLog.Format format, Duration statsInterval) {
+            logLevel = level;
+            logFormat = format;
+            logStatsInterval = statsInterval;
+            return this;
+        }
+
         public ServerConfig build() {
             return new ServerConfig(from.host, from.port, apiKey, from.servedModelName, maxWaiting, maxBodyBytes, from.shutdownTimeout,
-                    headerTimeout, bodyTimeout, idleTimeout, maxConnections, publicMetrics, toolCallParser);
+                    headerTimeout, bodyTimeout, idleTimeout, maxConnections, publicMetrics, toolCallParser, logLevel, logFormat,
+                    logStatsInterval);
         }
     }
 }

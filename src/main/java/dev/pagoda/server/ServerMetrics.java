@@ -39,8 +39,10 @@ public final class ServerMetrics {
     private final AtomicLongArray loggedCount = new AtomicLongArray(Rejection.values().length);
     private final LongAdder disconnected = new LongAdder();
     private final String labels;
+    private final ServerLog log;
 
-    ServerMetrics(String modelName) {
+    ServerMetrics(String modelName, ServerLog log) {
+        this.log = log;
         this.labels = "model_name=\"" + modelName.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
@@ -75,7 +77,7 @@ public final class ServerMetrics {
         long last = loggedAt.get(i);
         if ((last == 0 || now - last > LOG_INTERVAL_NANOS) && loggedAt.compareAndSet(i, last, now)) {
             long since = total - loggedCount.getAndSet(i, total);
-            System.err.println("pagoda serve: refused (" + why.label() + "): " + detail
+            log.warn("refused (" + why.label() + "): " + detail
                     + (since > 1 ? " [" + since + " refused for this reason since the last such line]" : "")
                     + "; counted in pagoda:requests_rejected_total");
         }

@@ -5,9 +5,14 @@ import dev.pagoda.model.Model;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.tokenizer.Tokenizer;
 
-/** What every endpoint needs: the engine and its model, the server's settings, metrics and admission. */
+/**
+ * What every endpoint needs: the engine and its model, the server's settings, metrics and admission.
+ *
+ * @param systemFingerprint OpenAI's {@code system_fingerprint}: names what determines the outputs (see
+ *                          {@link OpenAiServer}), so a client sees when a change may alter seeded results
+ */
 record Serving(LLMEngine engine, Model model, ServerConfig config, ServerMetrics metrics, Admission admission,
-               ChatTemplate chatTemplate, PromptBound promptBound) {
+               ChatTemplate chatTemplate, PromptBound promptBound, String systemFingerprint) {
 
     /** The parser for tool_choice auto ({@code --tool-call-parser}), or null when none is set. */
     ToolCallParser toolCallParser() {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pagoda.TestData;
+import dev.pagoda.bench.FakeOpenAiServer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -46,6 +47,29 @@ class CliTest {
 
     static String model(String rel) {
         return TestData.path(rel).toString();
+    }
+
+    /** bench serve against a server with no /tokenize and no max_model_len: the served model's local tokenizer counts. */
+    @Test
+    void benchServeDrivesAnyOpenAiServer() {
+        try (FakeOpenAiServer fake = new FakeOpenAiServer("stories260K")) {
+            Run r = run("bench", "serve", "--base-url", fake.baseUrl(), "--endpoint", "/v1/completions", "--backend", "openai",
+                    "--workload", "random", "--input-len", "8", "--output-len", "4", "--num-prompts", "3", "--no-progress");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).contains("Successful requests:").contains("Total input tokens:").containsPattern("Total input tokens:\\s+24\\b");
+            assertThat(fake.received).hasSize(4).allSatisfy(b -> assertThat(b.get("prompt")).hasSize(8));
+        }
+        // A served id that names nothing here (a GGUF's own name): the root the server loaded it from gives the tokenizer.
+        try (FakeOpenAiServer fake = new FakeOpenAiServer("llama", model("models/stories260K/stories260K.bin"))) {
+            Run r = run("bench", "serve", "--base-url", fake.baseUrl(), "--workload", "random", "--input-len", "8", "--output-len", "4",
+                    "--num-prompts", "1", "--no-progress");
+            assertThat(r.code()).as(r.err()).isZero();
+        }
+        try (FakeOpenAiServer fake = new FakeOpenAiServer("org/not-here")) {
+            Run r = run("bench", "serve", "--base-url", fake.baseUrl(), "--num-prompts", "1");
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).startsWith("pagoda: ").contains("--tokenizer MODEL");
+        }
     }
 
     @Test

@@ -53,7 +53,8 @@ class ServeProcessTest {
             assertThat(rest.toString()).endsWith("data: [DONE]\n\n");
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
             assertThat(p.exitValue()).as(Files.readString(log)).isZero();
-            assertThat(Files.readString(log)).contains("pagoda serve: stopped");
+            assertThat(Files.readString(log)).contains("pagoda serve: stopped")
+                    .contains("[access] request_id=").contains(" route=\"POST /v1/completions\" status=200 ");
         } finally {
             p.destroyForcibly();
         }

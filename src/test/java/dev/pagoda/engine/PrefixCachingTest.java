@@ -61,6 +61,7 @@ class PrefixCachingTest {
             assertThat(s.prefixHitTokens()).isEqualTo(cached);
             assertThat(s.prefixQueriedTokens()).isEqualTo(2L * length);
             assertThat(again.output().tokenIds()).hasSize(4);
+            assertThat(again.metrics().cachedPromptTokens()).as("the request's own count of cached prompt tokens").isEqualTo(cached);
             EngineFixtures.assertAllFree(llm.engine());
         }
     }

@@ -21,11 +21,14 @@ class StopConditionsTest {
             for (RequestOutput o = h.next(); ; o = h.next()) {
                 streamed.append(o.textDelta());
                 if (o.finished()) {
+                    assertThat(o.stopReason()).isEqualTo(StopReason.string("the park"));
                     break;
                 }
+                assertThat(o.stopReason()).isNull();
             }
             CompletionOutput c = h.result().join().output();
             assertThat(c.finishReason()).isEqualTo(FinishReason.STOP);
+            assertThat(c.stopReason()).as("the stop string that matched").isEqualTo(StopReason.string("the park"));
             assertThat(c.text()).isEqualTo(full.substring(0, full.indexOf("the park")));
             assertThat(streamed.toString()).isEqualTo(c.text());
 
@@ -48,6 +51,8 @@ class StopConditionsTest {
             }
             assertThat(c.tokenIds()).hasSize(first + 1);
             assertThat(c.finishReason()).isEqualTo(FinishReason.STOP);
+            assertThat(c.stopReason()).as("the stop token id that matched").isEqualTo(StopReason.token(stopAt));
+            assertThat(llm.generate(List.of(PROMPT), SamplingParams.greedy(30)).get(0).output().stopReason()).as("length").isNull();
             // min_tokens bans stop tokens until enough tokens are out.
             CompletionOutput late = llm.generate(List.of(PROMPT), SamplingParams.builder().temperature(0).maxTokens(30)
                     .stopTokenIds(stopAt).minTokens(first + 2).build()).get(0).output();

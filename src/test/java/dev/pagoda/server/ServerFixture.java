@@ -6,6 +6,7 @@ import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.LLM;
 import dev.pagoda.model.ModelLoader;
+import java.util.function.Consumer;
 
 /** stories260K behind a server on a free loopback port; closes both. */
 final class ServerFixture implements AutoCloseable {
@@ -15,8 +16,13 @@ final class ServerFixture implements AutoCloseable {
     final OpenAiServer server;
 
     ServerFixture(EngineConfig engine, ServerConfig config) {
+        this(engine, config, System.err::println);
+    }
+
+    /** With the server's log lines going to {@code log}. */
+    ServerFixture(EngineConfig engine, ServerConfig config, Consumer<String> log) {
         this.llm = LLM.of(ModelLoader.open(TestData.path("models/stories260K/stories260K.bin")), engine);
-        this.server = OpenAiServer.start(llm, config);
+        this.server = OpenAiServer.start(llm, config, log);
     }
 
     static ServerFixture start() {

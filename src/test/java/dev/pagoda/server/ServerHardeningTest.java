@@ -114,6 +114,26 @@ class ServerHardeningTest {
         }
     }
 
+    /**
+     * Finding 3: a body declared larger than the limit is refused by its Content-Length before any of it is read,
+     * so a client announcing 50 MB gets its 413 at once (with Expect: 100-continue, no 100 is sent either).
+     */
+    @Test
+    void bodiesDeclaredTooLargeAreRefusedBeforeTheyAreSent() throws Exception {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxBodyBytes(64 << 10).build())) {
+            for (String expect : new String[] {"", "Expect: 100-continue\r\n"}) {
+                try (Socket s = RawHttp.connect(fx.server.port())) {
+                    RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + expect
+                            + "Content-Length: 50000000\r\n\r\n{\"prompt\": \"");
+                    String answer = RawHttp.readUntil(s, "request_too_large");
+                    assertThat(answer).startsWith("HTTP/1.1 413 ").contains("Connection: close").doesNotContain("100 Continue");
+                }
+            }
+            assertThat(fx.server.metrics().rejected(Rejection.BODY_TOO_LARGE)).isEqualTo(2);
+            assertThat(Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Hi\", \"max_tokens\": 1}").statusCode()).isEqualTo(200);
+        }
+    }
+
     /** Finding 4: incomplete requests time out (header and body), and connections past the cap are refused cleanly. */
     @Test
     void incompleteRequestsTimeOutAndConnectionsAreCapped() throws Exception {
