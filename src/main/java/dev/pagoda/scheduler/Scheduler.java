@@ -71,7 +71,7 @@ public final class Scheduler<T> {
 
     /**
      * A new running sequence of {@code parent}'s group with all of running {@code parent}'s tokens and none of its
-     * K/V: it computes a private copy of them from the next step on, as a recomputed sequence does (a beam forked
+     * K/V: it computes a private copy of them from the next step on (a beam forked
      * without block sharing, as the memory benchmark measures it). Null when the allocator cannot place even an
      * empty sequence now (the contiguous layout reserves its maximum length).
      */
