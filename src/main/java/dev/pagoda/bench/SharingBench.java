@@ -25,9 +25,10 @@ import java.util.SplittableRandom;
  * arrive at once and are admitted first-come first-served above the watermark, whole, at most {@code maxNumSeqs}
  * sequences running (a request's first sequence holds the seats of the samples or beams it will fork into); each
  * step every running sequence grows by one token; when a sequence cannot grow, the most recently admitted request
- * is preempted with all its sequences, which recompute their tokens later (each a private copy). With sharing, a
- * request's samples fork after its prompt's prefill and its beams fork and finish through the scheduler as in
- * the engine; without, each sample is its own sequence from the start and a beam picked twice is copied
+ * is preempted with all its sequences, which recompute their tokens later (with sharing, their common prefix
+ * once; without, each a private copy). With sharing, a request's samples fork after its prompt's prefill and its
+ * beams fork and finish through the scheduler as in the engine; without, each sample is its own sequence from the
+ * start and a beam picked twice is copied
  * ({@link Scheduler#copy}: its K/V computed again into blocks of its own, in the step its siblings decode).
  * Prefix caching is the scheduler's: full blocks are cached after the step that computed them, so requests
  * admitted in the same step do not share a prefix.
@@ -190,6 +191,7 @@ final class SharingBench {
                 Sequence<Lane> seq = replay.add(g.rank, new Lane(g, g.outputs[i]), g.tokens, g.maxLength);
                 // A request's first sequence holds the seats of the samples or beams it forks into.
                 seq.setSeats(g.forked ? 1 : sharing.sequences());
+                seq.setSharesOnRecompute(kv.forks);
                 g.lanes.add(seq);
             }
         }
@@ -210,8 +212,10 @@ final class SharingBench {
                 Group g = s.owner().group();
                 // Before its samples fork, a request's prompt stands for each of them.
                 int copies = g.forked ? 1 : g.outputs.length;
-                privateBlocks += copies * kv.blocksFor(s.kv().length());
-                privateTokens += (long) copies * s.kv().length();
+                // A recomputed sequence waiting to fork from its group's leader holds nothing yet.
+                int length = s.kv() == null ? 0 : s.kv().length();
+                privateBlocks += copies * kv.blocksFor(length);
+                privateTokens += (long) copies * length;
                 if (g.seenAtStep != steps) {
                     g.seenAtStep = steps;
                     requests++;

@@ -19,7 +19,9 @@ import java.util.List;
  * running request is preempted with all its sequences, until the sequence fits or its own request was the
  * latest; a group is admitted whole or not at all. So a beam never waits for a sibling that waits for memory
  * the beam holds. A single sequence is preempted by swapping when configured and the swap space has room, a
- * group of several by recomputation (each of its sequences then recomputes a private copy of its tokens). A
+ * group of several by recomputation: its first sequence (the leader) recomputes the tokens the group has in
+ * common once, then the others fork from it, sharing those blocks again as they did before, and each recomputes
+ * only its own suffix. A
  * group that cannot be placed even with nothing else running never will be: it leaves the scheduler and the
  * step reports it ({@link ScheduledBatch#ignored()}).
  * Not thread-safe: owned by the engine thread.
@@ -69,7 +71,7 @@ public final class Scheduler<T> {
 
     /**
      * A new running sequence of {@code parent}'s group with all of running {@code parent}'s tokens and none of its
-     * K/V: it computes a private copy of them from the next step on, as a recomputed sequence does (a beam forked
+     * K/V: it computes a private copy of them from the next step on (a beam forked
      * without block sharing, as the memory benchmark measures it). Null when the allocator cannot place even an
      * empty sequence now (the contiguous layout reserves its maximum length).
      */
@@ -98,7 +100,10 @@ public final class Scheduler<T> {
         for (int i = 0; i < running.size() && budget > 0; ) {
             Sequence<T> s = running.get(i);
             int n = Math.min(s.length() - s.computed, budget);
-            if (n == 0) {
+            if (s.forkAt > 0) {
+                n = Math.min(n, s.forkAt - s.computed);
+            }
+            if (n == 0 || s.leader != null) {
                 i++;
                 continue;
             }
@@ -180,9 +185,12 @@ public final class Scheduler<T> {
                     continue;
                 }
                 int n = s.length() - s.computed;
+                if (s.forkAt > 0) {
+                    n = Math.min(n, s.forkAt - s.computed);
+                }
                 s.status = SequenceStatus.RUNNING;
                 running.add(s);
-                if (n > 0 && budget > 0) {
+                if (n > 0 && budget > 0 && s.leader == null) {
                     n = Math.min(n, budget);
                     batch.add(s, n);
                     budget -= n;
@@ -202,14 +210,29 @@ public final class Scheduler<T> {
             if (k == size) {
                 break;
             }
+            if (s.leader != null && s.leader.forkAt > 0) {
+                k++;
+                continue;
+            }
+            s.leader = null;
             PrefixHit hit = s.cacheable() ? allocator.lookupPrefix(s.tokens(), s.length()) : PrefixHit.none(allocator.blockSize());
+            if (s.forkAt <= hit.cachedTokens()) {
+                // The cache already holds the common prefix: the others find it there too (as private copies do).
+                s.forkAt = 0;
+            }
             int n = Math.min(s.length() - hit.cachedTokens(), budget);
+            if (s.forkAt > 0) {
+                n = Math.min(n, s.forkAt - hit.cachedTokens());
+            }
             KvSequence kv = allocator.allocate(hit, n, s.maxLength(), keepFree);
             if (kv == null) {
                 int j = 0;
                 for (Sequence<T> undo : waiting) {
                     if (j++ == k) {
                         break;
+                    }
+                    if (undo.kv == null) {
+                        continue;
                     }
                     undo.kv.free();
                     undo.kv = null;
@@ -262,7 +285,8 @@ public final class Scheduler<T> {
     /**
      * Preempts every running sequence of {@code group}: one alone swaps out when the mode is swap and the swap
      * space has room; otherwise all free their blocks and wait at the head of the queue, in their order, to be
-     * recomputed. Returns how many of them stood before running index {@code before}.
+     * recomputed, the first leading the others through the tokens they all have in common ({@link #lead}).
+     * Returns how many of them stood before running index {@code before}.
      */
     private int preemptGroup(long group, int before) {
         victims.clear();
@@ -285,14 +309,54 @@ public final class Scheduler<T> {
         }
         // victims holds the group in reverse running order: adding each first restores that order.
         for (Sequence<T> s : victims) {
-            s.kv.free();
+            if (s.kv != null) {
+                s.kv.free();
+            }
             s.kv = null;
             s.computed = 0;
+            s.leader = null;
+            s.forkAt = 0;
             s.status = SequenceStatus.WAITING;
             waiting.addFirst(s);
         }
+        lead(victims);
         recomputePreemptions++;
         return removedBefore;
+    }
+
+    /**
+     * Links a recomputed group (in reverse running order) so it shares its common prefix again: the longest token
+     * prefix all its sequences have, short of each one's last token (whose logits each needs), when it spans a
+     * whole block at least (a shorter one would share nothing). Only where the allocator can fork and every
+     * sequence {@link Sequence#sharesOnRecompute()}.
+     */
+    private void lead(List<Sequence<T>> group) {
+        if (group.size() < 2 || !allocator.canFork()) {
+            return;
+        }
+        Sequence<T> leader = group.getLast();
+        int common = leader.length() - 1;
+        for (Sequence<T> s : group) {
+            if (!s.sharesOnRecompute()) {
+                return;
+            }
+            common = Math.min(common, s.length() - 1);
+            int p = 0;
+            while (p < common && s.tokens()[p] == leader.tokens()[p]) {
+                p++;
+            }
+            common = p;
+        }
+        if (common < allocator.blockSize()) {
+            return;
+        }
+        leader.forkAt = common;
+        for (Sequence<T> s : group) {
+            if (s != leader) {
+                s.leader = leader;
+                s.shared = common;
+            }
+        }
     }
 
     /**
@@ -305,17 +369,41 @@ public final class Scheduler<T> {
             s.computed += b.count(i);
             s.kv.cacheFullBlocks(s.tokens(), s.computed);
             s.kv.releaseOutOfWindow(s.computed);
+            if (s.forkAt > 0 && s.computed == s.forkAt) {
+                forkFollowers(s);
+            }
+        }
+    }
+
+    /**
+     * The leader has computed the common prefix (its table holds exactly those tokens): its followers fork from it
+     * and go on from there (copy-on-write of a partly filled last block, as for any fork).
+     */
+    private void forkFollowers(Sequence<T> leader) {
+        leader.forkAt = 0;
+        for (Sequence<T> r : running) {
+            if (r.leader == leader) {
+                r.kv = leader.kv.fork();
+                r.computed = r.shared;
+                r.leader = null;
+            }
         }
     }
 
     /** Removes a sequence in any state and frees its KV memory or swap blocks at once (finish or abort). */
     public void finish(Sequence<T> s) {
         switch (s.status) {
-            case WAITING -> waiting.remove(s);
+            case WAITING -> {
+                waiting.remove(s);
+                release(s);
+            }
             case RUNNING -> {
                 running.remove(s);
-                s.kv.free();
+                if (s.kv != null) {
+                    s.kv.free();
+                }
                 s.kv = null;
+                release(s);
             }
             case SWAPPED -> {
                 swapped.remove(s);
@@ -327,6 +415,29 @@ public final class Scheduler<T> {
             }
         }
         s.status = SequenceStatus.FINISHED;
+    }
+
+    /**
+     * A leader that leaves before its followers forked hands them a private recompute: each gets an empty place
+     * (paged: no blocks) and computes all of its tokens.
+     */
+    private void release(Sequence<T> s) {
+        s.leader = null;
+        if (s.forkAt == 0) {
+            return;
+        }
+        s.forkAt = 0;
+        for (Sequence<T> r : running) {
+            if (r.leader == s) {
+                r.leader = null;
+                r.kv = allocator.allocate(PrefixHit.none(allocator.blockSize()), 0, r.maxLength(), 0);
+            }
+        }
+        for (Sequence<T> w : waiting) {
+            if (w.leader == s) {
+                w.leader = null;
+            }
+        }
     }
 
     /** The running sequences, in the order preemption spares them (read-only view). */

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * One token sequence as the scheduler sees it: its tokens (prompt, then generated), how many of them have
  * K/V in the cache ({@code computed}), and where that K/V lives. Prefill and decode are the same thing:
  * each step computes some of the tokens in [computed, length). Invariant while RUNNING:
- * {@code kv.length() == computed} between steps. The caller's own state for the sequence is its
+ * {@code kv.length() == computed} between steps (a recomputed follower
+ * waiting to fork from its group's leader has no kv yet). The caller's own state for the sequence is its
  * {@code owner}, which the scheduled batch hands back (no downcast).
  *
  * @param <T> the caller's per-sequence state
@@ -24,8 +25,17 @@ public final class Sequence<T> {
     SequenceStatus status = SequenceStatus.WAITING;
     KvSequence kv;
     SwapSpace.Handle swapped;
+    /*
+     * Recomputing a group together (see Scheduler#preemptGroup): a follower holds no K/V until its leader has
+     * computed the first {@code shared} tokens, which they have in common, then forks from it; the leader computes
+     * no further than {@code forkAt} (> 0 while it has followers) before they fork.
+     */
+    Sequence<T> leader;
+    int shared;
+    int forkAt;
     private int seats = 1;
     private boolean cacheable = true;
+    private boolean sharesOnRecompute = true;
 
     /**
      * @param arrival   FCFS order: lower arrives earlier (and is preempted later). A request's sequences share it:
@@ -57,6 +67,7 @@ public final class Sequence<T> {
         this.maxLength = parent.maxLength;
         this.length = parent.length;
         this.computed = parent.computed;
+        this.sharesOnRecompute = parent.sharesOnRecompute;
         this.kv = kv;
         this.status = SequenceStatus.RUNNING;
     }
@@ -131,6 +142,18 @@ public final class Sequence<T> {
 
     public void setCacheable(boolean cacheable) {
         this.cacheable = cacheable;
+    }
+
+    /**
+     * Whether a recompute of its group may share this sequence's common prefix with its siblings (true by default;
+     * the memory benchmark's baseline without sharing says no, and copies inherit it).
+     */
+    public boolean sharesOnRecompute() {
+        return sharesOnRecompute;
+    }
+
+    public void setSharesOnRecompute(boolean shares) {
+        this.sharesOnRecompute = shares;
     }
 
     /** Appends a generated token (its K/V is computed next step). */

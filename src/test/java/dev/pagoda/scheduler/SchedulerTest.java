@@ -207,8 +207,55 @@ class SchedulerTest {
         assertThat(s.recomputePreemptions()).as("one request preempted").isEqualTo(1);
         assertThat(s.nextWaiting()).isSameAs(late);
         s.finish(early);
-        assertThat(step(s)).as("the group comes back whole, each a private copy").containsExactly("late:8", "l1:8", "l2:8");
+        assertThat(step(s)).as("the group comes back whole; its leader recomputes their 7 common tokens")
+                .containsExactly("late:7");
+        assertThat(step(s)).as("then the others fork from it").containsExactly("late:1", "l1:1", "l2:1");
         finishAll(s, List.of(late, l1, l2));
+    }
+
+    /**
+     * 6 blocks of 4. "late" (9 prompt tokens) forks l1 after its prefill; the two differ from their 11th token.
+     * early's 3rd block then evicts their group, and early finishes. Returns late, l1 (waiting).
+     */
+    private static List<Sequence<String>> preemptedPair(Scheduler<String> s) {
+        Sequence<String> early = seq("early", 1, 7, 20), late = seq("late", 2, 9, 20);
+        s.addWaiting(early);
+        s.addWaiting(late);
+        assertThat(step(s)).containsExactly("early:7", "late:9");
+        Sequence<String> l1 = s.fork(late, "l1");
+        s.advance(s.schedule());
+        early.append(7);
+        late.append(1);
+        l1.append(2);
+        assertThat(s.allocator().usedBlocks()).as("early 2, late 3 shared + 1 copy-on-write copy").isEqualTo(6);
+        assertThat(step(s)).as("early's 3rd block evicts the group").containsExactly("early:1");
+        s.finish(early);
+        return List.of(late, l1);
+    }
+
+    @Test
+    void aRecomputedGroupSharesItsCommonPrefixAgain() {
+        Scheduler<String> s = scheduler(6, 8, 64, 0);
+        List<Sequence<String>> group = preemptedPair(s);
+        Sequence<String> l1 = group.get(1);
+        assertThat(step(s)).as("the leader recomputes the 10 common tokens alone").containsExactly("late:10");
+        assertThat(l1.kv()).as("l1 forked from it").isNotNull();
+        assertThat(l1.computed()).isEqualTo(10);
+        assertThat(s.allocator().usedBlocks()).as("3 blocks, shared").isEqualTo(3);
+        assertThat(step(s)).as("each computes its own last token").containsExactly("late:1", "l1:1");
+        assertThat(s.allocator().usage(0).blocksShared()).as("the 2 full blocks stay shared").isEqualTo(2);
+        assertThat(s.allocator().usedBlocks()).as("2 shared + the last block and its copy; private copies take 6")
+                .isEqualTo(4);
+        finishAll(s, group);
+    }
+
+    @Test
+    void aFollowerWhoseLeaderLeavesRecomputesPrivately() {
+        Scheduler<String> s = scheduler(6, 8, 64, 0);
+        List<Sequence<String>> group = preemptedPair(s);
+        s.finish(group.get(0));
+        assertThat(step(s)).containsExactly("l1:11");
+        finishAll(s, group);
     }
 
     @Test
