@@ -1,10 +1,6 @@
 package dev.pagoda.engine;
 
 import dev.pagoda.InvalidParameterException;
-import dev.pagoda.PagodaException;
-import dev.pagoda.constraint.Constraint;
-import dev.pagoda.constraint.TokenMatcher;
-import dev.pagoda.constraint.VocabularyTrie;
 import dev.pagoda.kv.KvAllocator;
 import dev.pagoda.kv.KvMemory;
 import dev.pagoda.kv.KvMemoryUsage;
@@ -17,9 +13,7 @@ import dev.pagoda.scheduler.PreemptionMode;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.SchedulerConfig;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -47,15 +41,10 @@ public final class LLMEngine implements AutoCloseable {
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final AtomicLong arrivals = new AtomicLong();
     private final EngineStats stats = new EngineStats();
-    /** Guided decoding: each constraint over this model's vocabulary (masks cached per automaton state). */
-    private final Map<Constraint, TokenMatcher> matchers = new ConcurrentHashMap<>();
-    private volatile VocabularyTrie vocabularyTrie;
+    private final ConstraintMatchers matchers;
     private final Thread thread;
     private volatile boolean closed;
-    private volatile EngineGauges gauges = new EngineGauges(0, 0, 0, 0, 0, 0);
-    private volatile EngineMetrics metrics;
-    private long metricsPublished;
-    private final BlockMapPublisher blockMaps = new BlockMapPublisher();
+    private final PublishedState published;
     private volatile Runnable stepHook;
 
     public LLMEngine(Model model, EngineConfig config) {
@@ -72,7 +61,8 @@ public final class LLMEngine implements AutoCloseable {
                 config.preemptionMode(), EngineConfig.WATERMARK), allocator);
         this.runner = new ModelRunner(model, memory, config.maxNumBatchedTokens(), config.maxNumSeqs());
         this.outputs = new OutputProcessor(model, scheduler, stats);
-        this.metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
+        this.matchers = new ConstraintMatchers(model);
+        this.published = new PublishedState(scheduler, allocator, stats, maxModelLen);
         this.thread = Thread.ofPlatform().name("pagoda-engine").daemon().unstarted(this::loop);
         thread.start();
     }
@@ -120,21 +110,10 @@ public final class LLMEngine implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("engine is closed");
         }
-        if (prompt.length == 0) {
-            throw new PagodaException("the prompt has no tokens");
-        }
-        if (prompt.length >= maxModelLen) {
-            throw new PagodaException("the prompt has " + prompt.length + " tokens, but the max model length is " + maxModelLen
-                    + " tokens (prompt + at least 1 generated token must fit)");
-        }
-        for (int t : prompt) {
-            if (t < 0 || t >= vocab) {
-                throw new PagodaException("token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
-            }
-        }
+        RequestState.checkPrompt(prompt, maxModelLen, vocab);
         RequestHandle handle = new RequestHandle(id, prompt.clone());
         RequestState r = new RequestState(id, handle, prompt.clone(), params, beam,
-                params.constraint() == null || beam != null ? null : matcher(params.constraint()));
+                params.constraint() == null || beam != null ? null : matchers.of(params.constraint()));
         if (r.width() > config.maxNumSeqs()) {
             throw new InvalidParameterException(beam != null ? "beam_width" : "best_of", (beam != null ? "beam_width " : "best_of (or n) ")
                     + r.width() + " exceeds --max-num-seqs " + config.maxNumSeqs());
@@ -149,24 +128,6 @@ public final class LLMEngine implements AutoCloseable {
         }
         inbox.add(() -> outputs.add(r));
         return handle;
-    }
-
-    /**
-     * The constraint over this vocabulary, made on the caller's thread (the vocabulary trie once per engine);
-     * the engine thread alone then grows its automaton and masks.
-     */
-    private TokenMatcher matcher(Constraint c) {
-        VocabularyTrie trie = vocabularyTrie;
-        if (trie == null) {
-            synchronized (matchers) {
-                if (vocabularyTrie == null) {
-                    vocabularyTrie = VocabularyTrie.of(model.tokenizer(), vocab);
-                }
-                trie = vocabularyTrie;
-            }
-        }
-        VocabularyTrie t = trie;
-        return matchers.computeIfAbsent(c, k -> new TokenMatcher(k, t, model.stopTokens()));
     }
 
     /** Aborts a request in any state; its KV blocks are freed at the next step boundary. Thread-safe. */
@@ -211,7 +172,7 @@ public final class LLMEngine implements AutoCloseable {
         while (!closed) {
             try {
                 Runnable cmd = scheduler.hasWork() ? inbox.poll() : inbox.take();
-                blockMaps.changing();
+                published.blockMaps.changing();
                 while (cmd != null) {
                     cmd.run();
                     cmd = inbox.poll();
@@ -220,7 +181,7 @@ public final class LLMEngine implements AutoCloseable {
                 if (stepped) {
                     step();
                 }
-                publishGauges();
+                published.publish();
                 Runnable hook = stepHook;
                 if (stepped && hook != null) {
                     hook.run();
@@ -235,17 +196,17 @@ public final class LLMEngine implements AutoCloseable {
 
     /** Running/waiting counts and KV usage as of the last step; any thread, no waiting. */
     public EngineGauges gauges() {
-        return gauges;
+        return published.gauges();
     }
 
     /** Counters and KV accounting as of the last publication (see {@link EngineMetrics}); any thread, no waiting. */
     public EngineMetrics metrics() {
-        return metrics;
+        return published.metrics();
     }
 
     /** Publishes the KV block map after every step from now until the watch is closed; the first at once. */
     public BlockMapPublisher.Watch watchBlockMap() {
-        BlockMapPublisher.Watch w = blockMaps.watch();
+        BlockMapPublisher.Watch w = published.blockMaps.watch();
         // Wakes an idle engine thread, whose loop then publishes.
         inbox.add(() -> { });
         return w;
@@ -253,7 +214,7 @@ public final class LLMEngine implements AutoCloseable {
 
     /** The block map last published (null before the first), held until its release; any thread, no waiting. */
     public KvBlockMap acquireBlockMap() {
-        return blockMaps.acquire();
+        return published.blockMaps.acquire();
     }
 
     /**
@@ -261,13 +222,13 @@ public final class LLMEngine implements AutoCloseable {
      * is idle or held since), else one taken between two steps.
      */
     public KvBlockMap blockMapNow() {
-        KvBlockMap m = blockMaps.acquireCurrent();
+        KvBlockMap m = published.blockMaps.acquireCurrent();
         if (m != null) {
             return m;
         }
         return inspect(() -> {
-            publishBlockMap();
-            return blockMaps.acquire();
+            published.publishBlockMap();
+            return published.blockMaps.acquire();
         });
     }
 
@@ -277,23 +238,6 @@ public final class LLMEngine implements AutoCloseable {
      */
     public void setStepHook(Runnable hook) {
         stepHook = hook;
-    }
-
-    private void publishBlockMap() {
-        blockMaps.publish(allocator, scheduler.running(), maxModelLen, stats.steps);
-    }
-
-    private void publishGauges() {
-        gauges = new EngineGauges(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), allocator.usageFraction(),
-                scheduler.recomputePreemptions(), scheduler.swapPreemptions());
-        long now = System.nanoTime();
-        if (!scheduler.hasWork() || now - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
-            metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
-            metricsPublished = now;
-        }
-        if (blockMaps.watched()) {
-            publishBlockMap();
-        }
     }
 
     private void step() {

@@ -1,5 +1,6 @@
 package dev.pagoda.engine;
 
+import dev.pagoda.PagodaException;
 import dev.pagoda.constraint.TokenMatcher;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.sampling.SamplingParams;
@@ -33,6 +34,22 @@ final class RequestState {
     int cachedPromptTokens;
     /** Parallel sampling: whether the first sequence has already forked into its samples. */
     boolean forked;
+
+    /** A prompt that could never run is refused before it is queued (PagodaException naming the limit). */
+    static void checkPrompt(int[] prompt, int maxModelLen, int vocab) {
+        if (prompt.length == 0) {
+            throw new PagodaException("the prompt has no tokens");
+        }
+        if (prompt.length >= maxModelLen) {
+            throw new PagodaException("the prompt has " + prompt.length + " tokens, but the max model length is " + maxModelLen
+                    + " tokens (prompt + at least 1 generated token must fit)");
+        }
+        for (int t : prompt) {
+            if (t < 0 || t >= vocab) {
+                throw new PagodaException("token id " + t + " is outside the vocabulary (0.." + (vocab - 1) + ")");
+            }
+        }
+    }
 
     RequestState(String id, RequestHandle handle, int[] prompt, SamplingParams params, BeamSearchParams beam, TokenMatcher matcher) {
         this.id = id;
