@@ -62,6 +62,20 @@ public final class BatchCurve {
             return peakGflops * weightBytesPerToken / (bandwidthGBps * flopsPerToken);
         }
 
+        /**
+         * The batch of the highest decode tok/s: above it a step of more sequences costs more than their tokens
+         * bring, so a server capped there (max-num-seqs) serves more, whatever memory paging frees.
+         */
+        public int peakBatch() {
+            Point best = points.getFirst();
+            for (Point p : points) {
+                if (p.tokensPerSecond() > best.tokensPerSecond()) {
+                    best = p;
+                }
+            }
+            return best.batch();
+        }
+
         public String table() {
             StringBuilder sb = new StringBuilder(String.format(Locale.ROOT,
                     "decode by batch size (pure decode steps at a %d-token context; bandwidth probe %.1f GB/s over %.4g MiB of weights"
@@ -69,6 +83,7 @@ public final class BatchCurve {
                     contextTokens, bandwidthGBps, weightBytesPerToken / 1048576.0, peakGflops, flopsPerToken / 1e9));
             sb.append(String.format(Locale.ROOT, "roofline ridge at batch %.1f: above it a step is bound by compute, so more running"
                     + " requests (what paging buys) no longer raise the bound%n", ridgeBatch()));
+            sb.append(String.format(Locale.ROOT, "decode tok/s peaks at batch %d%n", peakBatch()));
             sb.append(String.format(Locale.ROOT, "%6s %12s %10s %10s %16s %12s%n", "batch", "tok/s", "step ms", "x batch 1",
                     "roofline tok/s", "of roofline"));
             double one = points.getFirst().tokensPerSecond();
@@ -87,6 +102,7 @@ public final class BatchCurve {
             node.put("bandwidth_gb_s", bandwidthGBps);
             node.put("peak_gflops", peakGflops);
             node.put("ridge_batch", ridgeBatch());
+            node.put("peak_batch", peakBatch());
             for (Point p : points) {
                 node.withArray("points").addObject().put("batch", p.batch()).put("steps", p.steps()).put("tokens", p.tokens())
                         .put("decode_tokens_per_s", p.tokensPerSecond()).put("step_ms", p.stepMillis())

@@ -81,6 +81,11 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     + " machine (default: off).")
     int batchCurve;
 
+    @Option(names = "--max-num-seqs-at-peak",
+            description = "With --batch-curve: the runs use --max-num-seqs = the batch where the curve's decode tok/s peaks, both"
+                    + " layouts alike (more sequences at once only slow each step more than they add; default: off).")
+    boolean maxNumSeqsAtPeak;
+
     /**
      * A schema no request finishes (a string of at least 4096 characters), so guided requests run to their workload
      * length like the unguided ones: every position of the string is an automaton state of its own, so the run also
@@ -119,6 +124,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
                     case "context" -> true;
                     default -> throw new PagodaException("--client-max-tokens must be workload or context, got '" + clientMaxTokens + "'");
                 }, guided());
+        if (maxNumSeqsAtPeak && batchCurve == 0) {
+            throw new PagodaException("--max-num-seqs-at-peak needs --batch-curve");
+        }
         List<KvLayout> layouts = engine.kvLayout.equalsIgnoreCase("both")
                 ? List.of(KvLayout.PAGED, KvLayout.CONTIGUOUS) : List.of(KvLayout.parse(engine.kvLayout));
         // `both` is this command's own value; the shared engine options parse one layout, each run sets its own.
@@ -135,6 +143,9 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 List<Integer> sizes = BatchCurve.sizes(batchCurve);
                 try (ProgressBar bar = TerminalProgress.builder("batch curve").setInitialMax(sizes.size()).build()) {
                     curve = BatchCurve.measure(m, base, batchCurve, bar::stepTo);
+                }
+                if (maxNumSeqsAtPeak) {
+                    base = base.toBuilder().maxNumSeqs(curve.peakBatch()).build();
                 }
             }
             List<ThroughputBench.RunResult> runs = new ArrayList<>();

@@ -86,6 +86,34 @@ class BenchThroughputCommandTest {
     }
 
     @Test
+    void maxNumSeqsAtPeakCapsBothLayoutsAtTheCurvesBestBatch() throws Exception {
+        Run json = CliTest.run("bench", "throughput", "--model", STORIES, "--workload", "fixed:4:2", "--num-prompts", "3",
+                "--kv-cache-memory", "4MiB", "--kv-layout", "both", "--batch-curve", "4", "--max-num-seqs-at-peak", "--no-warmup",
+                "--output", "json");
+        assertThat(json.code()).as(json.err()).isZero();
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        JsonNode curve = root.get("batch_curve");
+        int peak = curve.get("peak_batch").asInt();
+        double best = 0;
+        double atPeak = -1;
+        for (JsonNode p : curve.get("points")) {
+            best = Math.max(best, p.get("decode_tokens_per_s").asDouble());
+            if (p.get("batch").asInt() == peak) {
+                atPeak = p.get("decode_tokens_per_s").asDouble();
+            }
+        }
+        assertThat(atPeak).isEqualTo(best);
+        assertThat(root.get("max_num_seqs").asInt()).isEqualTo(peak);
+        for (JsonNode run : root.get("runs")) {
+            assertThat(run.get("peak_running").asInt()).isBetween(1, peak);
+        }
+
+        Run bad = CliTest.run("bench", "throughput", "--model", STORIES, "--num-prompts", "1", "--max-num-seqs-at-peak");
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err().strip()).isEqualTo("pagoda: --max-num-seqs-at-peak needs --batch-curve");
+    }
+
+    @Test
     void synthSpecsWorkWhereverAModelIs() {
         Run r = CliTest.run("info", "--model", "synth:tiny:q8_0");
         assertThat(r.code()).as(r.err()).isZero();
