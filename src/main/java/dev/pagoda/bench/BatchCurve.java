@@ -29,7 +29,7 @@ public final class BatchCurve {
     /** Tokens of context every sequence shares (whole cached blocks); each point's sequences decode after them. */
     private static final int CONTEXT = 32;
     /** Decode tokens timed per point, in at least {@link #MIN_STEPS} steps: many steps at batch 1, few long ones at 64. */
-    private static final int TOKENS_PER_POINT = 16, MIN_STEPS = 2;
+    private static final int TOKENS_PER_POINT = 16, MIN_STEPS = 3;
 
     private BatchCurve() {
     }

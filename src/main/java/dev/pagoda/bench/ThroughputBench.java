@@ -6,9 +6,9 @@ import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.EngineStats;
 import dev.pagoda.engine.LLMEngine;
 import dev.pagoda.engine.RequestResult;
-import dev.pagoda.engine.RequestOutput;
 import dev.pagoda.engine.RequestHandle;
 import dev.pagoda.kv.KvLayout;
+import dev.pagoda.kv.KvMemoryUsage;
 import dev.pagoda.model.Model;
 import dev.pagoda.sampling.BeamSearchParams;
 import dev.pagoda.constraint.Constraint;
@@ -40,14 +40,11 @@ public final class ThroughputBench {
      *
      * @param n         samples per request (parallel sampling); 1 for plain requests
      * @param beamWidth beams per request; 1 for no beam search
-     */
-    /**
      * @param openEnded requests ask for all the context left (max_tokens = max model length - prompt, what an
      *                  OpenAI client gets when it sends none) and end at their workload length as if by EOS: the
-     *                  bench aborts each one when its last token is out. The contiguous layout then reserves what
+     *                  bench aborts each one when its last token is out
+     *                  ({@link WorkloadEos}, before the next step). The contiguous layout then reserves what
      *                  clients ask for, not the length they will turn out to need (the paper's setting).
-     */
-    /**
      * @param guided    when set, every variant runs twice, side by side: unconstrained, then with this guided-decoding
      *                  constraint on every request (the mask's cost on the decode step)
      */
@@ -201,14 +198,24 @@ public final class ThroughputBench {
             List<CompletableFuture<List<RequestResult>>> done = new ArrayList<>(requests.size());
             long elapsedNanos;
             try (KvSampler kv = new KvSampler(engine)) {
+                WorkloadEos eos = new WorkloadEos(engine);
                 long t0 = System.nanoTime();
-                for (int i = 0; i < requests.size(); i++) {
-                    CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant);
-                    request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
-                    done.add(request);
-                }
+                // Added on the engine thread between two steps: the first step sees every request, in either layout.
+                engine.inspect(() -> {
+                    for (int i = 0; i < requests.size(); i++) {
+                        CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant, eos);
+                        request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
+                        done.add(request);
+                    }
+                    return null;
+                });
                 done.forEach(ThroughputBench::join);
                 elapsedNanos = System.nanoTime() - t0;
+                KvMemoryUsage left = engine.kvUsage();
+                if (left.sequences() != 0 || left.blocksUsed() != 0) {
+                    // Every request finished or was ended: a block still held is a leak, and the figures would lie.
+                    throw new IllegalStateException("KV blocks not back in the pool after the run: " + left);
+                }
                 EngineStats.Snapshot s = engine.stats();
                 long prompt = requests.stream().mapToLong(r -> r.prompt().length).sum();
                 long output = done.stream().flatMap(f -> f.join().stream()).flatMap(r -> r.outputs().stream())
@@ -224,7 +231,8 @@ public final class ThroughputBench {
     }
 
     /** Submits request {@code i} as the sharing mode says; completes with its results (one, or one per separate sample). */
-    private static CompletableFuture<List<RequestResult>> submit(LLMEngine engine, int i, BenchRequest r, Options o, Variant variant) {
+    private static CompletableFuture<List<RequestResult>> submit(LLMEngine engine, int i, BenchRequest r, Options o, Variant variant,
+                                                                 WorkloadEos eos) {
         long seed = o.seed() * GOLDEN + i;
         Sharing sharing = variant.sharing();
         Constraint guided = variant.guided();
@@ -242,32 +250,12 @@ public final class ThroughputBench {
             return engine.addBeamSearch("r" + i, r.prompt(), beams).result().thenApply(List::of);
         }
         if (o.openEnded() && o.n() == 1) {
-            return openEnded(engine, "r" + i, r, seed, guided).thenApply(List::of);
+            SamplingParams p = params(r, 1, seed, guided).toBuilder().maxTokens(engine.maxModelLen() - r.prompt().length).build();
+            RequestHandle h = engine.addRequest("r" + i, r.prompt(), p);
+            eos.watch(h, r.outputTokens());
+            return h.result().thenApply(List::of);
         }
         return engine.addRequest("r" + i, r.prompt(), params(r, o.n(), seed, guided)).result().thenApply(List::of);
-    }
-
-    /** Asks for the whole remaining context; a virtual thread ends the request at its workload length (EOS stand-in). */
-    private static CompletableFuture<RequestResult> openEnded(LLMEngine engine, String id, BenchRequest r, long seed, Constraint guided) {
-        SamplingParams p = params(r, 1, seed, guided).toBuilder().maxTokens(engine.maxModelLen() - r.prompt().length).build();
-        RequestHandle h = engine.addRequest(id, r.prompt(), p);
-        Thread.ofVirtual().start(() -> {
-            int seen = 0;
-            try {
-                for (RequestOutput out = h.next(); ; out = h.next()) {
-                    seen += out.newTokenIds().length;
-                    if (seen == r.outputTokens()) {
-                        engine.abort(id);
-                    }
-                    if (out.finished()) {
-                        return;
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        return h.result();
     }
 
     /** vLLM's benchmark sampling: temperature 1, no truncation, EOS ignored; seeded, so runs repeat. */

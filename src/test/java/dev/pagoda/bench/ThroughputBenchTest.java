@@ -63,6 +63,33 @@ class ThroughputBenchTest {
         assertThat(r.maxModelLen()).isEqualTo(model.config().contextLength());
     }
 
+    /**
+     * Clients asking for the rest of the context, KV memory for 2 max-length requests: contiguous runs 2 at a time,
+     * paged all 8. Every request ends exactly at its workload length (the EOS stand-in acts between two steps) and
+     * every request is in the first step, so the step counts are exact whatever the machine's load.
+     */
+    @Test
+    void openEndedRequestsEndAtTheirLengthBeforeTheNextStep() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:8:6"), 8, 0, 1, 1, true);
+        // stories260K: 5 layers x 4 KV heads x 8 dims x 2 (K and V) x 4 bytes = 1280 bytes per token.
+        EngineConfig twoFull = EngineConfig.builder().maxModelLen(64).blockSize(4).maxNumSeqs(16).maxNumBatchedTokens(64)
+                .kvCacheMemory(2 * 64 * 1280).build();
+        RunResult paged = ThroughputBench.run(model, twoFull, new Variant(KvLayout.PAGED, true, Sharing.NONE), o, done -> { });
+        RunResult contiguous = ThroughputBench.run(model, twoFull, new Variant(KvLayout.CONTIGUOUS, true, Sharing.NONE), o, done -> { });
+
+        assertThat(paged.fullLengthRequests(4)).isEqualTo(2);
+        for (RunResult r : List.of(paged, contiguous)) {
+            assertThat(r.outputTokens()).as(r.variant().label()).isEqualTo(8 * 6);
+            assertThat(r.preemptions()).isZero();
+        }
+        // Paged: one step prefills all 8 prompts (64 tokens, the budget) and samples their first token, 5 decode the rest.
+        assertThat(paged.peakRunning()).isEqualTo(8);
+        assertThat(paged.steps()).isEqualTo(6);
+        // Contiguous: 4 rounds of 2 requests, 6 steps each (the next pair is admitted as the last one ends).
+        assertThat(contiguous.peakRunning()).isEqualTo(2);
+        assertThat(contiguous.steps()).isEqualTo(24);
+    }
+
     @Test
     void variantsCoverLayoutsPrefixCachingAndSharing() {
         Options prefix = new Options(ThroughputWorkload.parse("prefix:32:4:4"), 2, 0, 1, 1);
