@@ -110,6 +110,8 @@ public final class ThroughputBench {
      * Figures of one run. Requests and prompt tokens count the workload's requests (a request of n samples is one,
      * its prompt counted once, also when its samples ran as separate requests); output tokens count every sample's.
      *
+     * @param computedTokens      tokens the model computed K/V for, over all steps: prompts, outputs, and what
+     *                            recompute preemption computes again (swap copies K/V instead)
      * @param meanRunning         mean sequences per engine step
      * @param kvUsageMean         KV slots allocated or reserved over all slots, mean of the samples taken during the run
      * @param kvBlocksPeak        most KV blocks in use at once: after every step for the paged layout, sampled for the
@@ -118,7 +120,7 @@ public final class ThroughputBench {
      * @param prefixHitTokens     of those, tokens served from cached blocks
      */
     public record RunResult(Variant variant, int requests, long promptTokens, long outputTokens, double elapsedSeconds,
-                            long steps, double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
+                            long steps, long computedTokens, double meanRunning, int peakRunning, long recomputePreemptions, long swapPreemptions,
                             double kvUsageMean, double kvUsagePeak, int kvBlocksPeak, int kvBlocksTotal,
                             long prefixQueriedTokens, long prefixHitTokens, int maxModelLen, double decodeTokensPerSecond) {
         public double requestsPerSecond() {
@@ -221,7 +223,7 @@ public final class ThroughputBench {
                 long output = done.stream().flatMap(f -> f.join().stream()).flatMap(r -> r.outputs().stream())
                         .mapToLong(c -> c.tokenIds().length).sum();
                 kv.close(); // stop sampling before reading its figures (the close at the end of the block is a no-op)
-                return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.meanRunning(),
+                return new RunResult(variant, requests.size(), prompt, output, elapsedNanos / 1e9, s.steps(), s.batchedTokens(), s.meanRunning(),
                         s.peakRunning(), s.recomputePreemptions(), s.swapPreemptions(), kv.meanUsage(),
                         Math.max(kv.peakUsage(), (double) s.peakBlocksUsed() / kv.totalBlocks()),
                         Math.max(s.peakBlocksUsed(), kv.peakBlocksUsed()), kv.totalBlocks(), s.prefixQueriedTokens(),

@@ -103,6 +103,7 @@ public final class ThroughputReport {
         row(sb, "total tok/s", runs, r -> fmt("%.1f", r.totalTokensPerSecond()));
         row(sb, "running batch mean / peak", runs, r -> fmt("%.1f / %d", r.meanRunning(), r.peakRunning()));
         row(sb, "steps", runs, r -> Long.toString(r.steps()));
+        row(sb, "tokens computed", runs, r -> Long.toString(r.computedTokens()));
         row(sb, "preemptions (recompute/swap)", runs, r -> r.recomputePreemptions() + " / " + r.swapPreemptions());
         row(sb, "KV usage mean / peak", runs, r -> fmt("%.1f%% / %.1f%%", 100 * r.kvUsageMean(), 100 * r.kvUsagePeak()));
         row(sb, "KV blocks peak / total", runs, r -> r.kvBlocksPeak() + " / " + r.kvBlocksTotal());
@@ -159,6 +160,7 @@ public final class ThroughputReport {
             n.put("mean_running", r.meanRunning());
             n.put("peak_running", r.peakRunning());
             n.put("steps", r.steps());
+            n.put("computed_tokens", r.computedTokens());
             n.put("preemptions", r.preemptions());
             n.put("recompute_preemptions", r.recomputePreemptions());
             n.put("swap_preemptions", r.swapPreemptions());

@@ -82,12 +82,36 @@ class ThroughputBenchTest {
             assertThat(r.outputTokens()).as(r.variant().label()).isEqualTo(8 * 6);
             assertThat(r.preemptions()).isZero();
         }
+        for (RunResult r : List.of(paged, contiguous)) {
+            // Prompt and output tokens through the model once each, but the last output token (sampled, never fed back).
+            assertThat(r.computedTokens()).as(r.variant().label()).isEqualTo(8 * (8 + 6 - 1));
+        }
         // Paged: one step prefills all 8 prompts (64 tokens, the budget) and samples their first token, 5 decode the rest.
         assertThat(paged.peakRunning()).isEqualTo(8);
         assertThat(paged.steps()).isEqualTo(6);
         // Contiguous: 4 rounds of 2 requests, 6 steps each (the next pair is admitted as the last one ends).
         assertThat(contiguous.peakRunning()).isEqualTo(2);
         assertThat(contiguous.steps()).isEqualTo(24);
+    }
+
+    /** Paged memory for a third of what 8 growing requests end up needing: recompute computes again what swap copies. */
+    @Test
+    void recomputePreemptionComputesAgainWhatSwapCopies() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:8:24"), 8, 0, 1, 1);
+        EngineConfig small = EngineConfig.builder().maxModelLen(64).blockSize(4).maxNumSeqs(16).maxNumBatchedTokens(64)
+                .kvCacheMemory(2 * 64 * 1280).swapSpace(1 << 20).build();
+        Variant paged = new Variant(KvLayout.PAGED, true, Sharing.NONE);
+        RunResult recompute = ThroughputBench.run(model, small.toBuilder().preemptionMode("recompute").build(), paged, o, done -> { });
+        RunResult swap = ThroughputBench.run(model, small.toBuilder().preemptionMode("swap").build(), paged, o, done -> { });
+
+        assertThat(recompute.recomputePreemptions()).isPositive();
+        assertThat(swap.swapPreemptions()).isPositive();
+        assertThat(swap.recomputePreemptions()).isZero();
+        for (RunResult r : List.of(recompute, swap)) {
+            assertThat(r.outputTokens()).isEqualTo(8 * 24);
+        }
+        assertThat(swap.computedTokens()).isEqualTo(8 * (8 + 24 - 1));
+        assertThat(recompute.computedTokens()).isGreaterThan(swap.computedTokens());
     }
 
     @Test
