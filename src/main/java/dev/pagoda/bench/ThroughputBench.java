@@ -202,15 +202,23 @@ public final class ThroughputBench {
             try (KvSampler kv = new KvSampler(engine)) {
                 WorkloadEos eos = new WorkloadEos(engine);
                 long t0 = System.nanoTime();
-                // Added on the engine thread between two steps: the first step sees every request, in either layout.
-                engine.inspect(() -> {
-                    for (int i = 0; i < requests.size(); i++) {
-                        CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant, eos);
-                        request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
-                        done.add(request);
+                // Added on the engine thread between two steps: the first step sees every request, in either layout. A
+                // request the engine refuses is handed back, not thrown there (it would fail the engine, not this caller).
+                RuntimeException refused = engine.inspect(() -> {
+                    try {
+                        for (int i = 0; i < requests.size(); i++) {
+                            CompletableFuture<List<RequestResult>> request = submit(engine, i, requests.get(i), o, variant, eos);
+                            request.whenComplete((r, e) -> progress.accept(completed.incrementAndGet()));
+                            done.add(request);
+                        }
+                        return null;
+                    } catch (RuntimeException e) {
+                        return e;
                     }
-                    return null;
                 });
+                if (refused != null) {
+                    throw refused;
+                }
                 done.forEach(ThroughputBench::join);
                 elapsedNanos = System.nanoTime() - t0;
                 KvMemoryUsage left = engine.kvUsage();

@@ -114,6 +114,15 @@ class ThroughputBenchTest {
         assertThat(recompute.computedTokens()).isGreaterThan(swap.computedTokens());
     }
 
+    /** Requests are added on the engine thread: one the engine refuses fails the run for its caller, with the reason. */
+    @Test
+    void aRefusedRequestFailsTheRunWithItsReason() {
+        Options o = new Options(ThroughputWorkload.parse("fixed:40:4"), 3, 0, 1, 1);
+        EngineConfig tiny = EngineConfig.builder().maxModelLen(64).blockSize(4).kvCacheMemory(16 * 1280).build();
+        assertThatThrownBy(() -> ThroughputBench.run(model, tiny, new Variant(KvLayout.PAGED, true, Sharing.NONE), o, done -> { }))
+                .isInstanceOf(PagodaException.class).hasMessageContaining("KV cache");
+    }
+
     @Test
     void variantsCoverLayoutsPrefixCachingAndSharing() {
         Options prefix = new Options(ThroughputWorkload.parse("prefix:32:4:4"), 2, 0, 1, 1);
