@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.kernel.WeightMatrix;
+import java.util.function.UnaryOperator;
 
 /**
  * One decoder layer. Matrices stay memory-mapped; the small 1-D vectors (norm weights, biases) are
@@ -24,6 +25,12 @@ public record LayerWeights(
     public LayerWeights(float[] attnNorm, WeightMatrix wq, WeightMatrix wk, WeightMatrix wv, WeightMatrix wo,
                         float[] bq, float[] bk, float[] bv, float[] ffnNorm, WeightMatrix gate, WeightMatrix down, WeightMatrix up) {
         this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, down, up, null, null, null, null);
+    }
+
+    /** This layer with {@code f} applied to each matrix (e.g. {@code Repack::forKernels}). */
+    public LayerWeights withMatrices(UnaryOperator<WeightMatrix> f) {
+        return new LayerWeights(attnNorm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, ffnNorm,
+                f.apply(gate), f.apply(down), f.apply(up), qNorm, kNorm, postAttnNorm, postFfnNorm);
     }
 
     /** Elements of the 1-D vectors (norms and biases), for parameter counts. */
