@@ -49,8 +49,8 @@ final class DecodingTile {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
-            case Q8_0_R -> int8(w, w0, w1, w2, w3, cols, 32, x, xb, acc);
-            case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 16, x, xb, acc);
+            case Q8_0_R -> int8(w, w0, w1, w2, w3, cols, 5, x, xb, acc);
+            case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 4, x, xb, acc);
             case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
@@ -81,28 +81,24 @@ final class DecodingTile {
     }
 
     /**
-     * {@link TensorType#Q8_0_R} (group 32) and {@link TensorType#Q6_K_R} (group 16): per chunk of L weights a widening
-     * load, a conversion, the scale and the fused multiply-add; the scales are floats read beside the quants.
+     * {@link TensorType#Q8_0_R} (groups of 2^5) and {@link TensorType#Q6_K_R} (2^4): per chunk of L weights a widening
+     * load, a conversion, the group's float scale (a chunk never straddles groups, L <= 16) and the multiply-add.
      */
-    private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int group, float[] x, int xb, float[] acc) {
+    private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int groupShift, float[] x, int xb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long q = 4L * (cols / group);
-        for (int i = 0; i < cols; i += group) {
-            long s = 4L * (i / group);
-            float d0 = w.get(Dequant.FLOAT, w0 + s), d1 = w.get(Dequant.FLOAT, w1 + s);
-            float d2 = w.get(Dequant.FLOAT, w2 + s), d3 = w.get(Dequant.FLOAT, w3 + s);
-            for (int j = i; j < i + group; j += L) {
-                FloatVector t = FloatVector.fromArray(F, x, xb + j);
-                long o = q + j;
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d0).fma(t, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d1).fma(t, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d2).fma(t, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(d3).fma(t, a3);
-            }
+        long q = 4L * (cols >>> groupShift);
+        for (int j = 0; j < cols; j += L) {
+            long s = 4L * (j >>> groupShift);
+            FloatVector t = FloatVector.fromArray(F, x, xb + j);
+            long o = q + j;
+            a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w0 + s)).fma(t, a0);
+            a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w1 + s)).fma(t, a1);
+            a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w2 + s)).fma(t, a2);
+            a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w3 + s)).fma(t, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);

@@ -27,12 +27,6 @@ public record LayerWeights(
         this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, down, up, null, null, null, null);
     }
 
-    /** This layer with {@code f} applied to each matrix (e.g. {@code Repack::forKernels}). */
-    public LayerWeights withMatrices(UnaryOperator<WeightMatrix> f) {
-        return new LayerWeights(attnNorm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, ffnNorm,
-                f.apply(gate), f.apply(down), f.apply(up), qNorm, kNorm, postAttnNorm, postFfnNorm);
-    }
-
     /** Elements of the 1-D vectors (norms and biases), for parameter counts. */
     public long vectorParameters() {
         long n = 0;
@@ -40,5 +34,11 @@ public record LayerWeights(
             n += v == null ? 0 : v.length;
         }
         return n;
+    }
+
+    /** This layer with {@code f} applied to each matrix (e.g. {@code Repack::forKernels}). */
+    public LayerWeights withMatrices(UnaryOperator<WeightMatrix> f) {
+        return new LayerWeights(attnNorm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, ffnNorm,
+                f.apply(gate), f.apply(down), f.apply(up), qNorm, kNorm, postAttnNorm, postFfnNorm);
     }
 }
