@@ -40,6 +40,7 @@ public final class MatMul {
     private static final int CHUNK_BYTES = 256 << 10;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    private static final ThreadLocal<PanelJob> PANEL_JOBS = ThreadLocal.withInitial(PanelJob::new);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private MatMul() {
@@ -59,17 +60,29 @@ public final class MatMul {
             throw new IndexOutOfBoundsException(w.name() + ": " + nTokens + " tokens of " + w.cols() + " -> " + w.rows()
                     + " do not fit x[" + x.length + "]@" + xOff + " / out[" + out.length + "]@" + outOff);
         }
+        if (w.panels() != null) {
+            PanelJob job = PANEL_JOBS.get().set(w, x, xOff, nTokens, out, outOff);
+            try {
+                run(pool, w, nTokens, PanelJob.blocks(w.rows()), job);
+            } finally {
+                job.clear();
+            }
+            return;
+        }
         Job job = JOBS.get();
         job.set(w, x, xOff, nTokens, out, outOff);
         try {
-            int blocks = (w.rows() + ROW_TILE - 1) / ROW_TILE;
-            if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
-                job.run(0, blocks);  // waking the workers would cost more than the work
-            } else {
-                pool.parallelFor(blocks, job);
-            }
+            run(pool, w, nTokens, (w.rows() + ROW_TILE - 1) / ROW_TILE, job);
         } finally {
             job.clear();
+        }
+    }
+
+    private static void run(WorkerPool pool, WeightMatrix w, int nTokens, int blocks, RangeTask job) {
+        if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
+            job.run(0, blocks);  // waking the workers would cost more than the work
+        } else {
+            pool.parallelFor(blocks, job);
         }
     }
 

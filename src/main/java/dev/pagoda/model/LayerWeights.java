@@ -26,6 +26,12 @@ public record LayerWeights(
         this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, down, up, null, null, null, null);
     }
 
+    /** This layer with its matrices repacked for the matmul ({@link WeightMatrix#packed}). */
+    LayerWeights packed() {
+        return new LayerWeights(attnNorm, wq.packed(), wk.packed(), wv.packed(), wo.packed(), bq, bk, bv, ffnNorm,
+                gate.packed(), down.packed(), up.packed(), qNorm, kNorm, postAttnNorm, postFfnNorm);
+    }
+
     /** Elements of the 1-D vectors (norms and biases), for parameter counts. */
     public long vectorParameters() {
         long n = 0;

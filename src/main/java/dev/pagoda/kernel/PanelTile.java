@@ -1,0 +1,89 @@
+package dev.pagoda.kernel;
+
+import static dev.pagoda.kernel.VectorMath.F;
+import static dev.pagoda.kernel.VectorMath.L;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+
+/**
+ * Register tiles over float32 {@link RowPanels}: 2 panels (2L rows) x 6 tokens, and 2 panels x 1 token for the
+ * rest. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
+ * added to that token's accumulators with one fused multiply-add, so every output element is
+ * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
+ * whatever the tile, the batch or the thread split (batch invariance rests on it). Accumulators are stored
+ * as vectors of L consecutive rows, masked where the rows end.
+ *
+ * <p>Each tile is one self-contained method: no vector crosses a call (a call C2 does not inline boxes it).
+ */
+final class PanelTile {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Tokens per tile: 2 x 6 accumulators leave registers for the weights, enough independent chains for two FMA units. */
+    static final int TOKENS = 6;
+
+    private PanelTile() {
+    }
+
+    /**
+     * Panels at byte offsets p0, p1 of {@code s} (float32, L floats per column) against tokens x[xb + j*cols..],
+     * j < 6; rows r0.. and r1.. of token j go to out[ob + j*rows + r..] (r1 may equal r0: stored twice, same values).
+     */
+    static void tile6(MemorySegment s, long p0, long p1, int cols, float[] x, int xb, float[] out, int ob, int rows, int r0, int r1) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
+        FloatVector b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
+        int x1 = xb + cols, x2 = x1 + cols, x3 = x2 + cols, x4 = x3 + cols, x5 = x4 + cols;
+        for (int k = 0; k < cols; k++) {
+            long o = 4L * L * k;
+            FloatVector v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
+            FloatVector u = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+            FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+            a0 = v.fma(t, a0);
+            b0 = u.fma(t, b0);
+            t = FloatVector.broadcast(F, x[x1 + k]);
+            a1 = v.fma(t, a1);
+            b1 = u.fma(t, b1);
+            t = FloatVector.broadcast(F, x[x2 + k]);
+            a2 = v.fma(t, a2);
+            b2 = u.fma(t, b2);
+            t = FloatVector.broadcast(F, x[x3 + k]);
+            a3 = v.fma(t, a3);
+            b3 = u.fma(t, b3);
+            t = FloatVector.broadcast(F, x[x4 + k]);
+            a4 = v.fma(t, a4);
+            b4 = u.fma(t, b4);
+            t = FloatVector.broadcast(F, x[x5 + k]);
+            a5 = v.fma(t, a5);
+            b5 = u.fma(t, b5);
+        }
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
+        a0.intoArray(out, ob + r0, m);
+        b0.intoArray(out, ob + r1, n);
+        a1.intoArray(out, ob + rows + r0, m);
+        b1.intoArray(out, ob + rows + r1, n);
+        a2.intoArray(out, ob + 2 * rows + r0, m);
+        b2.intoArray(out, ob + 2 * rows + r1, n);
+        a3.intoArray(out, ob + 3 * rows + r0, m);
+        b3.intoArray(out, ob + 3 * rows + r1, n);
+        a4.intoArray(out, ob + 4 * rows + r0, m);
+        b4.intoArray(out, ob + 4 * rows + r1, n);
+        a5.intoArray(out, ob + 5 * rows + r0, m);
+        b5.intoArray(out, ob + 5 * rows + r1, n);
+    }
+
+    /** {@link #tile6} for one token x[xb..] (out[ob + r..]): the same operations per element, in the same order. */
+    static void tile1(MemorySegment s, long p0, long p1, int cols, float[] x, int xb, float[] out, int ob, int rows, int r0, int r1) {
+        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F);
+        for (int k = 0; k < cols; k++) {
+            long o = 4L * L * k;
+            FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+            a = FloatVector.fromMemorySegment(F, s, p0 + o, LE).fma(t, a);
+            b = FloatVector.fromMemorySegment(F, s, p1 + o, LE).fma(t, b);
+        }
+        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
+        b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
+    }
+}
