@@ -8,9 +8,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
  * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
- * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 6 tokens
+ * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
  * ({@link PanelTile}). BF16 and F16 panels are first widened to float32 scratch, once per block and chunk, so
- * the widening is shared by all tokens of the chunk.
+ * the widening is shared by all tokens of the chunk (a BF16 token alone widens in registers instead).
  */
 final class PanelJob implements RangeTask {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
@@ -65,6 +65,12 @@ final class PanelJob implements RangeTask {
         int last = RowPanels.count(rows) - 1;
         int q0 = 2 * b, q1 = Math.min(2 * b + 1, last);
         long panelFloats = (long) L * cols;
+        int r0 = q0 * L, r1 = q1 * L;
+        if (t1 - t0 == 1 && w.type() == TensorType.BF16) {
+            PanelTile.tile1Bf16(w.panels(), 2 * panelFloats * q0, 2 * panelFloats * q1, cols, x, xOff + t0 * cols, out,
+                    outOff + t0 * rows, rows, r0, r1);
+            return;
+        }
         MemorySegment s;
         long p0, p1;
         if (w.type() == TensorType.F32) {
@@ -78,13 +84,13 @@ final class PanelJob implements RangeTask {
             widen(w, q0, s, p0, panelFloats);
             widen(w, q1, s, p1, panelFloats);
         }
-        int r0 = q0 * L, r1 = q1 * L;
-        int t = t0;
-        for (; t + PanelTile.TOKENS <= t1; t += PanelTile.TOKENS) {
-            PanelTile.tile6(s, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
-        }
-        for (; t < t1; t++) {
-            PanelTile.tile1(s, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+        for (int t = t0; t < t1; t += PanelTile.TOKENS) {
+            int n = Math.min(PanelTile.TOKENS, t1 - t);
+            if (n == 1) {
+                PanelTile.tile1(s, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+            } else {
+                PanelTile.tile8(s, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+            }
         }
     }
 
