@@ -46,18 +46,21 @@ final class RowPanels {
         MemorySegment src = w.data();
         MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);
         long rb = w.rowBytes();
-        if (elementBytes(w.type()) == 4) {
-            for (int r = 0; r < rows; r++) {
-                long d = (long) (r / L) * cols * L + r % L;
-                for (int k = 0; k < cols; k++) {
-                    dst.setAtIndex(INT, d + (long) k * L, src.get(INT, r * rb + 4L * k));
+        // written in order, read from L rows at a time (each source line is reused by the next columns)
+        long d = 0;
+        for (int r0 = 0; r0 < rows; r0 += L) {
+            int n = Math.min(L, rows - r0);
+            if (elementBytes(w.type()) == 4) {
+                for (int k = 0; k < cols; k++, d += L) {
+                    for (int i = 0; i < n; i++) {
+                        dst.setAtIndex(INT, d + i, src.get(INT, (r0 + i) * rb + 4L * k));
+                    }
                 }
-            }
-        } else {
-            for (int r = 0; r < rows; r++) {
-                long d = (long) (r / L) * cols * L + r % L;
-                for (int k = 0; k < cols; k++) {
-                    dst.setAtIndex(SHORT, d + (long) k * L, src.get(SHORT, r * rb + 2L * k));
+            } else {
+                for (int k = 0; k < cols; k++, d += L) {
+                    for (int i = 0; i < n; i++) {
+                        dst.setAtIndex(SHORT, d + i, src.get(SHORT, (r0 + i) * rb + 2L * k));
+                    }
                 }
             }
         }
