@@ -9,8 +9,8 @@ import java.lang.foreign.MemorySegment;
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
  * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
  * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
- * ({@link PanelTile}). BF16 and F16 panels are first widened to float32 scratch, once per block and chunk, so
- * the widening is shared by all tokens of the chunk (a BF16 token alone widens in registers instead).
+ * ({@link PanelTile}). BF16 panels are widened in the tiles' registers (a shift); F16 panels, whose widening
+ * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
  */
 final class PanelJob implements RangeTask {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
@@ -66,41 +66,35 @@ final class PanelJob implements RangeTask {
         int q0 = 2 * b, q1 = Math.min(2 * b + 1, last);
         long panelFloats = (long) L * cols;
         int r0 = q0 * L, r1 = q1 * L;
-        if (t1 - t0 == 1 && w.type() == TensorType.BF16) {
-            PanelTile.tile1Bf16(w.panels(), 2 * panelFloats * q0, 2 * panelFloats * q1, cols, x, xOff + t0 * cols, out,
-                    outOff + t0 * rows, rows, r0, r1);
-            return;
-        }
+        boolean bf16 = w.type() == TensorType.BF16;
         MemorySegment s;
         long p0, p1;
-        if (w.type() == TensorType.F32) {
-            s = w.panels();
-            p0 = 4 * panelFloats * q0;
-            p1 = 4 * panelFloats * q1;
-        } else {
+        if (w.type() == TensorType.F16) {
             s = scratch(2 * panelFloats);
             p0 = 0;
             p1 = 4 * panelFloats;
             widen(w, q0, s, p0, panelFloats);
             widen(w, q1, s, p1, panelFloats);
+        } else {
+            s = w.panels();
+            long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
+            p0 = panelBytes * q0;
+            p1 = panelBytes * q1;
         }
         for (int t = t0; t < t1; t += PanelTile.TOKENS) {
             int n = Math.min(PanelTile.TOKENS, t1 - t);
             if (n == 1) {
-                PanelTile.tile1(s, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile1(s, bf16, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+            } else if (n <= 4) {
+                PanelTile.tile4(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             } else {
-                PanelTile.tile8(s, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile8(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
         }
     }
 
     private static void widen(WeightMatrix w, int panel, MemorySegment dst, long dstOff, long panelFloats) {
-        long src = 2 * panelFloats * panel;
-        if (w.type() == TensorType.BF16) {
-            RowDecoder.bf16Row(w.panels(), src, Math.toIntExact(panelFloats), dst, dstOff);
-        } else {
-            RowDecoder.f16Row(w.panels(), src, Math.toIntExact(panelFloats), dst, dstOff);
-        }
+        RowDecoder.f16Row(w.panels(), 2 * panelFloats * panel, Math.toIntExact(panelFloats), dst, dstOff);
     }
 
     /** The calling thread's float32 scratch of at least {@code floats} floats, grown on demand (never per call once warm). */

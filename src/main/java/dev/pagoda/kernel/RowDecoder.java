@@ -78,7 +78,7 @@ final class RowDecoder {
         }
     }
 
-    static void bf16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+    private static void bf16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
         for (int i = 0; i < n; i += L) {
             ((IntVector) ShortVector.fromMemorySegment(S, s, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
                     .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(dst, dstOff + 4L * i, LE);

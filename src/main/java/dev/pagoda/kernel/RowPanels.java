@@ -6,6 +6,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * The repacked layout of a float weight matrix (F32, BF16, F16, elements unchanged): rows in panels of L (the
@@ -46,22 +47,38 @@ final class RowPanels {
         MemorySegment src = w.data();
         MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);
         long rb = w.rowBytes();
-        // written in order, read from L rows at a time (each source line is reused by the next columns)
-        long d = 0;
-        for (int r0 = 0; r0 < rows; r0 += L) {
-            int n = Math.min(L, rows - r0);
-            if (elementBytes(w.type()) == 4) {
-                for (int k = 0; k < cols; k++, d += L) {
+        // a panel's rows are copied to a heap array, transposed there and copied out: bulk copies and plain array loops
+        if (elementBytes(w.type()) == 4) {
+            int[] in = new int[L * cols];
+            int[] out = new int[L * cols];
+            for (int p = 0; p < count(rows); p++) {
+                int n = Math.min(L, rows - p * L);
+                MemorySegment.copy(src, INT, p * L * rb, in, 0, n * cols);
+                if (n < L) {
+                    Arrays.fill(out, 0);  // the padding rows of the last panel
+                }
+                for (int k = 0; k < cols; k++) {
                     for (int i = 0; i < n; i++) {
-                        dst.setAtIndex(INT, d + i, src.get(INT, (r0 + i) * rb + 4L * k));
+                        out[k * L + i] = in[i * cols + k];
                     }
                 }
-            } else {
-                for (int k = 0; k < cols; k++, d += L) {
+                MemorySegment.copy(out, 0, dst, INT, (long) p * L * cols * 4, L * cols);
+            }
+        } else {
+            short[] in = new short[L * cols];
+            short[] out = new short[L * cols];
+            for (int p = 0; p < count(rows); p++) {
+                int n = Math.min(L, rows - p * L);
+                MemorySegment.copy(src, SHORT, p * L * rb, in, 0, n * cols);
+                if (n < L) {
+                    Arrays.fill(out, (short) 0);  // the padding rows of the last panel
+                }
+                for (int k = 0; k < cols; k++) {
                     for (int i = 0; i < n; i++) {
-                        dst.setAtIndex(SHORT, d + i, src.get(SHORT, (r0 + i) * rb + 2L * k));
+                        out[k * L + i] = in[i * cols + k];
                     }
                 }
+                MemorySegment.copy(out, 0, dst, SHORT, (long) p * L * cols * 2, L * cols);
             }
         }
         return dst;

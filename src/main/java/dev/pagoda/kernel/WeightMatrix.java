@@ -25,13 +25,18 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
 
     /**
      * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16);
-     * otherwise this matrix. A one-time copy at load: {@link RowPanels#bytes} more memory.
+     * otherwise this matrix. A one-time copy at load into memory of its own ({@link RowPanels#bytes}: the matrix's bytes,
+     * the last panel's padding aside), after which the mapped pages of the rows are released.
      */
     public WeightMatrix packed() {
         if (panels != null || !RowPanels.supports(type)) {
             return this;
         }
-        return new WeightMatrix(name, type, data, rows, cols, RowPanels.pack(this));
+        MemorySegment p = RowPanels.pack(this);
+        if (data.isMapped()) {
+            data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
+        }
+        return new WeightMatrix(name, type, data, rows, cols, p);
     }
 
     public long rowBytes() {

@@ -66,7 +66,7 @@ public class MatMulBench {
             }
             Quantize.encode(t, row, 0, cols, data, r * t.bytesFor(cols));
         }
-        w = new WeightMatrix(type + "-" + shape, t, data, rows, cols);
+        w = new WeightMatrix(type + "-" + shape, t, data, rows, cols).packed();  // as models load them
         x = new float[nTokens * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
