@@ -25,7 +25,7 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
 
     /**
      * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16);
-     * otherwise this matrix. A one-time copy at load into memory of its own ({@link RowPanels#bytes}: the matrix's bytes,
+     * otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of its own ({@link RowPanels#bytes}: the matrix's bytes,
      * the last panel's padding aside), after which the mapped pages of the rows are released.
      */
     public WeightMatrix packed() {

@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.kernel.WeightMatrix;
+import java.util.function.UnaryOperator;
 
 /**
  * One decoder layer. Matrices stay memory-mapped; the small 1-D vectors (norm weights, biases) are
@@ -26,12 +27,6 @@ public record LayerWeights(
         this(attnNorm, wq, wk, wv, wo, bq, bk, bv, ffnNorm, gate, down, up, null, null, null, null);
     }
 
-    /** This layer with its matrices repacked for the matmul ({@link WeightMatrix#packed}). */
-    LayerWeights packed() {
-        return new LayerWeights(attnNorm, wq.packed(), wk.packed(), wv.packed(), wo.packed(), bq, bk, bv, ffnNorm,
-                gate.packed(), down.packed(), up.packed(), qNorm, kNorm, postAttnNorm, postFfnNorm);
-    }
-
     /** Elements of the 1-D vectors (norms and biases), for parameter counts. */
     public long vectorParameters() {
         long n = 0;
@@ -39,5 +34,11 @@ public record LayerWeights(
             n += v == null ? 0 : v.length;
         }
         return n;
+    }
+
+    /** This layer with {@code f} applied to each matrix (e.g. {@code Repack::forKernels}). */
+    public LayerWeights withMatrices(UnaryOperator<WeightMatrix> f) {
+        return new LayerWeights(attnNorm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, ffnNorm,
+                f.apply(gate), f.apply(down), f.apply(up), qNorm, kNorm, postAttnNorm, postFfnNorm);
     }
 }
