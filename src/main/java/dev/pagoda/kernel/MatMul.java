@@ -13,6 +13,10 @@ import jdk.incubator.vector.VectorMask;
 /**
  * Weight-streaming matrix multiplication {@code out[t][r] = dot(w.row(r), x[t])} for a batch of tokens.
  *
+ * <p>A matrix repacked at load ({@link WeightMatrix#packed}: F32, BF16, F16) runs the outer-product tiles of
+ * {@link PanelTile} over its {@link RowPanels} ({@link PanelJob}); what follows is the path over rows, taken by the
+ * quantized types and by matrices that were not repacked.
+ *
  * <p>Rows are processed in blocks of 4, split statically over the {@link WorkerPool}. A block of weight rows is
  * read from memory once per chunk of tokens and used for every token of the chunk, in register tiles of
  * 4 rows x 4 tokens (16 vector accumulators; remaining tokens 4 rows x 1), folded to sums after the tile. Tokens are taken in chunks whose
@@ -40,6 +44,7 @@ public final class MatMul {
     private static final int CHUNK_BYTES = 256 << 10;
 
     private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
+    private static final ThreadLocal<PanelJob> PANEL_JOBS = ThreadLocal.withInitial(PanelJob::new);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private MatMul() {
@@ -59,17 +64,29 @@ public final class MatMul {
             throw new IndexOutOfBoundsException(w.name() + ": " + nTokens + " tokens of " + w.cols() + " -> " + w.rows()
                     + " do not fit x[" + x.length + "]@" + xOff + " / out[" + out.length + "]@" + outOff);
         }
+        if (w.panels() != null) {
+            PanelJob job = PANEL_JOBS.get().set(w, x, xOff, nTokens, out, outOff);
+            try {
+                run(pool, w, nTokens, PanelJob.blocks(w.rows()), job);
+            } finally {
+                job.clear();
+            }
+            return;
+        }
         Job job = JOBS.get();
         job.set(w, x, xOff, nTokens, out, outOff);
         try {
-            int blocks = (w.rows() + ROW_TILE - 1) / ROW_TILE;
-            if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
-                job.run(0, blocks);  // waking the workers would cost more than the work
-            } else {
-                pool.parallelFor(blocks, job);
-            }
+            run(pool, w, nTokens, (w.rows() + ROW_TILE - 1) / ROW_TILE, job);
         } finally {
             job.clear();
+        }
+    }
+
+    private static void run(WorkerPool pool, WeightMatrix w, int nTokens, int blocks, RangeTask job) {
+        if ((long) w.rows() * w.cols() * nTokens < WorkerPool.INLINE_WORK) {
+            job.run(0, blocks);  // waking the workers would cost more than the work
+        } else {
+            pool.parallelFor(blocks, job);
         }
     }
 

@@ -27,11 +27,14 @@ public final class Repack {
         };
     }
 
-    /** {@code m} in its kernel layout: a new off-heap copy (freed with the returned matrix), or {@code m} itself. */
+    /**
+     * {@code m} in its kernel layout: a new off-heap copy (freed with the returned matrix); F32, F16 and BF16 with their
+     * rows also in panels ({@link WeightMatrix#packed}); {@code m} itself for the types used as they are.
+     */
     public static WeightMatrix forKernels(WeightMatrix m) {
         TensorType to = kernelType(m.type());
         if (to == m.type()) {
-            return m;
+            return m.packed();
         }
         int rows = m.rows();
         long rowBytes = to.bytesFor(m.cols());

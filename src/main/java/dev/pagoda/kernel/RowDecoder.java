@@ -68,7 +68,7 @@ final class RowDecoder {
     // makes it larger than C2's InlineSmallCode), C2 no longer inlines it, and every caller compiled afterwards
     // boxes a vector per call, 5-20x slower depending on which caller got hot first.
 
-    private static void f16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+    static void f16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
         // exact f16 -> f32 for all inputs: magnitude bits shifted into place and rescaled; Inf/NaN get the max exponent
         for (int i = 0; i < n; i += L) {
             IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);

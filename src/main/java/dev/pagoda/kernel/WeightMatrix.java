@@ -6,13 +6,37 @@ import java.lang.foreign.MemorySegment;
  * A read-only weight matrix of {@code rows x cols} elements in {@code type}'s encoding, row-major,
  * usually a slice of a memory-mapped model file (little-endian). Row r starts at byte
  * {@code r * rowBytes()}. A 1-D tensor of n elements is a matrix of 1 row and n columns.
+ *
+ * <p>{@code panels} is null, or the same weights repacked by {@link #packed()} into {@link RowPanels} (the layout
+ * the matmul streams); {@code data} stays for what reads rows (embedding lookups, a tied output matrix's rows).
  */
-public record WeightMatrix(String name, TensorType type, MemorySegment data, int rows, int cols) {
+public record WeightMatrix(String name, TensorType type, MemorySegment data, int rows, int cols, MemorySegment panels) {
     public WeightMatrix {
         long need = (long) rows * type.bytesFor(cols);
         if (data.byteSize() < need) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + "x" + cols + " " + type + " (need " + need + ")");
         }
+    }
+
+    /** Rows only, not repacked. */
+    public WeightMatrix(String name, TensorType type, MemorySegment data, int rows, int cols) {
+        this(name, type, data, rows, cols, null);
+    }
+
+    /**
+     * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16);
+     * otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of its own ({@link RowPanels#bytes}: the matrix's bytes,
+     * the last panel's padding aside), after which the mapped pages of the rows are released.
+     */
+    public WeightMatrix packed() {
+        if (panels != null || !RowPanels.supports(type)) {
+            return this;
+        }
+        MemorySegment p = RowPanels.pack(this);
+        if (data.isMapped()) {
+            data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
+        }
+        return new WeightMatrix(name, type, data, rows, cols, p);
     }
 
     public long rowBytes() {

@@ -48,12 +48,14 @@ class MatMulTest {
             int nTokens = 6;
             float[] x = TestMatrices.gaussian(rnd, nTokens * cols, 1f);
             float[] out = new float[nTokens * rows + 3];
-            MatMul.matmul(POOL3, w, x, 0, nTokens, out, 3);
             double[] ref = TestMatrices.referenceMatmul(w, x, nTokens);
             double[] abs = TestMatrices.absMatmul(w, x, nTokens);
-            for (int i = 0; i < ref.length; i++) {
-                assertThat((double) out[3 + i]).as("%s %dx%d element %d", type, rows, cols, i)
-                        .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-5 * abs[i] + 1e-30));
+            for (WeightMatrix m : new WeightMatrix[] {w, w.packed()}) {
+                MatMul.matmul(POOL3, m, x, 0, nTokens, out, 3);
+                for (int i = 0; i < ref.length; i++) {
+                    assertThat((double) out[3 + i]).as("%s %dx%d element %d packed %s", type, rows, cols, i, m.panels() != null)
+                            .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-5 * abs[i] + 1e-30));
+                }
             }
         }
     }
@@ -84,7 +86,7 @@ class MatMulTest {
         WeightMatrix w = TestMatrices.encode(type, values, rows, cols);
         float[] x = TestMatrices.gaussian(rnd, cols, 1f);
         float[] out = new float[rows];
-        MatMul.matvec(w, x, 0, out, 0);
+        MatMul.matvec(w.packed(), x, 0, out, 0);
         double[] exact = TestMatrices.referenceMatmul(f32, x, 1);
         double[] abs = TestMatrices.absMatmul(f32, x, 1);
         for (int r = 0; r < rows; r++) {
@@ -132,12 +134,50 @@ class MatMulTest {
         SplittableRandom rnd = new SplittableRandom(11 + type.ordinal());
         // cols a multiple of the vector length (4-token tiles) and, where the type allows, not (1-token tiles only)
         for (int[] shape : shapes(type)) {
-            checkBatchInvariance(rnd, type, shape[0], shape[1]);
+            checkBatchInvariance(matrix(rnd, type, shape[0], shape[1]), rnd);
         }
     }
 
-    private static void checkBatchInvariance(SplittableRandom rnd, TensorType type, int rows, int cols) {
+    /** The same over panels (float types), with rows filling whole panels, a partial last panel, and an odd panel count. */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
+    void packedBatchInvariantBitIdentical(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(21 + type.ordinal());
+        for (int[] shape : new int[][] {{1, 1}, {7, 37}, {33, 130}, {5, 16}, {2 * VectorMath.L, 64}, {3 * VectorMath.L, 48}}) {
+            WeightMatrix w = matrix(rnd, type, shape[0], shape[1]).packed();
+            assertThat(w.panels()).isNotNull();
+            checkBatchInvariance(w, rnd);
+        }
+    }
+
+    /** Repacking keeps every element: the packed matmul equals the double-precision reference as closely as the rows' (checked above) and one-hot activations pick exact weights. */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
+    void packedOneHotReadsEveryWeightExactly(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(31);
+        int rows = 2 * VectorMath.L + 3;
+        int cols = 19;
         WeightMatrix w = matrix(rnd, type, rows, cols);
+        WeightMatrix p = w.packed();
+        float[] x = new float[cols * cols];
+        for (int c = 0; c < cols; c++) {
+            x[c * cols + c] = 1f;
+        }
+        float[] out = new float[cols * rows];
+        MatMul.matmul(POOL3, p, x, 0, cols, out, 0);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Dequant.row(w, r, row, 0);
+            for (int c = 0; c < cols; c++) {
+                assertThat(out[c * rows + r]).as("row %d col %d", r, c).isEqualTo(row[c]);
+            }
+        }
+    }
+
+    private static void checkBatchInvariance(WeightMatrix w, SplittableRandom rnd) {
+        TensorType type = w.type();
+        int rows = w.rows();
+        int cols = w.cols();
         int maxTokens = 65;
         float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);
         float[] alone = new float[maxTokens * rows];

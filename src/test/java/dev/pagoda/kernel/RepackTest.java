@@ -65,11 +65,24 @@ class RepackTest {
 
     /** Types the kernels read as stored come back as the same matrix, no copy. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q4_0", "Q5_K", "Q8_0_R", "Q6_K_R", "Q4_K_R"})
+    @EnumSource(value = TensorType.class, names = {"Q4_0", "Q5_K", "Q8_0_R", "Q6_K_R", "Q4_K_R"})
     void leavesOtherTypesAsTheyAre(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(5);
         WeightMatrix w = fileMatrix(rnd, type, 3, 256);
         assertThat(Repack.forKernels(w)).isSameAs(w);
+    }
+
+    /** Float types keep their rows (same type, same memory: embedding lookups read them) and gain row panels, once. */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
+    void floatTypesKeepTheirRowsAndGainPanels(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(5);
+        WeightMatrix w = fileMatrix(rnd, type, 3, 256);
+        WeightMatrix k = Repack.forKernels(w);
+        assertThat(k.type()).isEqualTo(type);
+        assertThat(k.data()).isSameAs(w.data());
+        assertThat(k.panels()).isNotNull();
+        assertThat(Repack.forKernels(k)).isSameAs(k);
     }
 
     /** The kernel layouts are never GGUF types: not found by id. */

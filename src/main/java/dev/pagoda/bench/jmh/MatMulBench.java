@@ -2,6 +2,7 @@ package dev.pagoda.bench.jmh;
 
 import dev.pagoda.kernel.MatMul;
 import dev.pagoda.kernel.Quantize;
+import dev.pagoda.kernel.Repack;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 import java.lang.foreign.Arena;
@@ -66,7 +67,7 @@ public class MatMulBench {
             }
             Quantize.encode(t, row, 0, cols, data, r * t.bytesFor(cols));
         }
-        w = new WeightMatrix(type + "-" + shape, t, data, rows, cols);
+        w = Repack.forKernels(new WeightMatrix(type + "-" + shape, t, data, rows, cols));  // as the engine uses them
         x = new float[nTokens * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();

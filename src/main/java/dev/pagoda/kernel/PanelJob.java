@@ -1,0 +1,108 @@
+package dev.pagoda.kernel;
+
+import static dev.pagoda.kernel.VectorMath.L;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
+ * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
+ * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
+ * ({@link PanelTile}). BF16 panels are widened in the tiles' registers (a shift); F16 panels, whose widening
+ * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
+ */
+final class PanelJob implements RangeTask {
+    /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
+    private static final int CHUNK_BYTES = 192 << 10;
+    private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+
+    private WeightMatrix w;
+    private float[] x;
+    private float[] out;
+    private int xOff;
+    private int nTokens;
+    private int outOff;
+
+    /** Blocks of 2 panels covering {@code rows} rows. */
+    static int blocks(int rows) {
+        return (RowPanels.count(rows) + 1) / 2;
+    }
+
+    PanelJob set(WeightMatrix w, float[] x, int xOff, int nTokens, float[] out, int outOff) {
+        this.w = w;
+        this.x = x;
+        this.xOff = xOff;
+        this.nTokens = nTokens;
+        this.out = out;
+        this.outOff = outOff;
+        return this;
+    }
+
+    void clear() {
+        w = null;
+        x = null;
+        out = null;
+    }
+
+    @Override
+    public void run(int firstBlock, int endBlock) {
+        int cols = w.cols();
+        int chunk = Math.max(PanelTile.TOKENS, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
+        for (int t0 = 0; t0 < nTokens; t0 += chunk) {
+            int t1 = Math.min(nTokens, t0 + chunk);
+            for (int b = firstBlock; b < endBlock; b++) {
+                block(b, t0, t1);
+            }
+        }
+    }
+
+    /** Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens [t0, t1). */
+    private void block(int b, int t0, int t1) {
+        WeightMatrix w = this.w;
+        int rows = w.rows();
+        int cols = w.cols();
+        int last = RowPanels.count(rows) - 1;
+        int q0 = 2 * b, q1 = Math.min(2 * b + 1, last);
+        long panelFloats = (long) L * cols;
+        int r0 = q0 * L, r1 = q1 * L;
+        boolean bf16 = w.type() == TensorType.BF16;
+        MemorySegment s;
+        long p0, p1;
+        if (w.type() == TensorType.F16) {
+            s = scratch(2 * panelFloats);
+            p0 = 0;
+            p1 = 4 * panelFloats;
+            widen(w, q0, s, p0, panelFloats);
+            widen(w, q1, s, p1, panelFloats);
+        } else {
+            s = w.panels();
+            long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
+            p0 = panelBytes * q0;
+            p1 = panelBytes * q1;
+        }
+        for (int t = t0; t < t1; t += PanelTile.TOKENS) {
+            int n = Math.min(PanelTile.TOKENS, t1 - t);
+            if (n == 1) {
+                PanelTile.tile1(s, bf16, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+            } else if (n <= 4) {
+                PanelTile.tile4(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+            } else {
+                PanelTile.tile8(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+            }
+        }
+    }
+
+    private static void widen(WeightMatrix w, int panel, MemorySegment dst, long dstOff, long panelFloats) {
+        RowDecoder.f16Row(w.panels(), 2 * panelFloats * panel, Math.toIntExact(panelFloats), dst, dstOff);
+    }
+
+    /** The calling thread's float32 scratch of at least {@code floats} floats, grown on demand (never per call once warm). */
+    private static MemorySegment scratch(long floats) {
+        MemorySegment[] holder = SCRATCH.get();
+        if (holder[0].byteSize() < 4 * floats) {
+            holder[0] = Arena.ofAuto().allocate(4 * floats, 64);
+        }
+        return holder[0];
+    }
+}
