@@ -265,13 +265,16 @@ public final class PagedAttention {
         float[] scores = s.scores;
         int qb = e * padded, out = e * s.stride + p;
         float max = s.max[e];
-        int i = 0;
         if (rowsPerVector > 1) {
-            // rowsPerVector rows per load; each row's products folded within its own lanes by the same pairwise tree
-            // as VectorMath.sum over a row padded with zeros, so the scores are the same bits as one row at a time.
+            // rowsPerVector rows per load (the last load of a run masked to its rows); each row's products folded
+            // within its own lanes by the same pairwise tree as VectorMath.sum over a row padded with zeros, so the
+            // scores are the same bits as one row at a time. No vector is passed to a call (see VectorMath).
             FloatVector qq = FloatVector.fromArray(F, s.qRepeated, e * L);
-            for (; i + rowsPerVector <= n; i += rowsPerVector, at += rowsPerVector * rowStride) {
-                FloatVector a = qq.fma(FloatVector.fromMemorySegment(F, src, at, ORDER), FloatVector.zero(F));
+            for (int i = 0; i < n; i += rowsPerVector, at += rowsPerVector * rowStride) {
+                int rows = Math.min(rowsPerVector, n - i);
+                FloatVector k = rows == rowsPerVector ? FloatVector.fromMemorySegment(F, src, at, ORDER)
+                        : FloatVector.fromMemorySegment(F, src, at, ORDER, F.indexInRange(0, rows * headDim));
+                FloatVector a = qq.fma(k, FloatVector.zero(F));
                 if (headDim == 8) {
                     a = a.add(a.rearrange(XOR_4));
                 }
@@ -280,7 +283,7 @@ public final class PagedAttention {
                 }
                 a = a.add(a.rearrange(XOR_1));
                 a.intoArray(s.lanes, 0);
-                for (int r = 0; r < rowsPerVector; r++) {
+                for (int r = 0; r < rows; r++) {
                     float x = s.lanes[r * headDim] * scale;
                     if (cap > 0) {
                         x = cap * (float) StrictMath.tanh(x / cap);
@@ -289,8 +292,10 @@ public final class PagedAttention {
                     max = Math.max(max, x);
                 }
             }
+            s.max[e] = max;
+            return;
         }
-        for (; i < n; i++, at += rowStride) {
+        for (int i = 0; i < n; i++, at += rowStride) {
             FloatVector a = FloatVector.zero(F);
             for (int c = 0; c < chunks; c++) {
                 a = FloatVector.fromArray(F, q, qb + c * L).fma(chunk(src, at, c), a);
