@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorShuffle;
 
 /**
  * The PagedAttention kernel for one layer: each query row attends to its own sequence's K/V at positions
@@ -32,7 +33,8 @@ import jdk.incubator.vector.VectorMask;
  *
  * <p>A head row is read as {@code ceil(headDim / L)} vectors, lanes past the row zeroed, so a head smaller than a
  * vector (stories260K's 8 floats) still takes vector loads. A score is one vector accumulator over the
- * row's vectors, folded by {@link VectorMath#sum}. Exponentials are {@link Math#exp}, one call per score (the same
+ * row's vectors, folded by {@link VectorMath#sum}; a head of 2, 4 or 8 floats narrower than a vector scores
+ * L / headDim adjacent rows per load, each folded within its lanes by the same tree (the same bits). Exponentials are {@link Math#exp}, one call per score (the same
  * function {@code Ops.softmax} uses).
  *
  * <p>A batch row t is the token at {@code positions[t]} of its sequence; its new K/V go to that position's slot.
@@ -43,6 +45,10 @@ import jdk.incubator.vector.VectorMask;
  */
 public final class PagedAttention {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Lane j <- lane j xor d: folds that stay inside aligned groups of 2d lanes (static, so C2 sees constants). */
+    private static final VectorShuffle<Float> XOR_4 = VectorShuffle.fromOp(F, j -> (j ^ 4) & (L - 1));
+    private static final VectorShuffle<Float> XOR_2 = VectorShuffle.fromOp(F, j -> (j ^ 2) & (L - 1));
+    private static final VectorShuffle<Float> XOR_1 = VectorShuffle.fromOp(F, j -> (j ^ 1) & (L - 1));
 
     private final KvMemory memory;
     private final MemorySegment segment;
@@ -62,6 +68,11 @@ public final class PagedAttention {
     /** The lanes of a row's last vector that lie past the row. */
     private final VectorMask<Float> pastRow;
     private final boolean f32;
+    /**
+     * K rows scored per vector: L / headDim for a head of 2, 4 or 8 floats narrower than a vector (stories260K's 8
+     * in 16 lanes), else 1. Adjacent rows are adjacent floats, so one load takes several rows.
+     */
+    private final int rowsPerVector;
     private final ThreadLocal<Scratch> scratch;
 
     /**
@@ -72,6 +83,9 @@ public final class PagedAttention {
         float[] scores = new float[0];
         int stride;
         final float[] q = new float[group * padded];
+        /** Head e's query repeated rowsPerVector times (L floats at e * L), when several rows share a vector. */
+        final float[] qRepeated = new float[group * L];
+        final float[] lanes = new float[L];
         final float[] acc = new float[group * padded];
         final float[] max = new float[group];
         final float[] sum = new float[group];
@@ -114,6 +128,7 @@ public final class PagedAttention {
         this.pastRow = F.indexInRange(padded - L, headDim).not();
         this.f32 = memory.shape().dtype() == KvDtype.F32;
         this.rowStride = 4L * headDim;
+        this.rowsPerVector = headDim < L && (headDim == 2 || headDim == 4 || headDim == 8) ? L / headDim : 1;
         this.scratch = ThreadLocal.withInitial(Scratch::new);
     }
 
@@ -168,6 +183,9 @@ public final class PagedAttention {
         Arrays.fill(s.q, 0f);
         for (int e = 0; e < group; e++) {
             System.arraycopy(q, qOff + e * headDim, s.q, e * padded, headDim);
+            for (int r = 0; r < rowsPerVector && rowsPerVector > 1; r++) {
+                System.arraycopy(q, qOff + e * headDim, s.qRepeated, e * L + r * headDim, headDim);
+            }
         }
         // Pass 1: scores of positions from..context-1; head e's at scores[e * stride + p - from].
         Arrays.fill(s.max, Float.NEGATIVE_INFINITY);
@@ -247,6 +265,36 @@ public final class PagedAttention {
         float[] scores = s.scores;
         int qb = e * padded, out = e * s.stride + p;
         float max = s.max[e];
+        if (rowsPerVector > 1) {
+            // rowsPerVector rows per load (the last load of a run masked to its rows); each row's products folded
+            // within its own lanes by the same pairwise tree as VectorMath.sum over a row padded with zeros, so the
+            // scores are the same bits as one row at a time. No vector is passed to a call (see VectorMath).
+            FloatVector qq = FloatVector.fromArray(F, s.qRepeated, e * L);
+            for (int i = 0; i < n; i += rowsPerVector, at += rowsPerVector * rowStride) {
+                int rows = Math.min(rowsPerVector, n - i);
+                FloatVector k = rows == rowsPerVector ? FloatVector.fromMemorySegment(F, src, at, ORDER)
+                        : FloatVector.fromMemorySegment(F, src, at, ORDER, F.indexInRange(0, rows * headDim));
+                FloatVector a = qq.fma(k, FloatVector.zero(F));
+                if (headDim == 8) {
+                    a = a.add(a.rearrange(XOR_4));
+                }
+                if (headDim >= 4) {
+                    a = a.add(a.rearrange(XOR_2));
+                }
+                a = a.add(a.rearrange(XOR_1));
+                a.intoArray(s.lanes, 0);
+                for (int r = 0; r < rows; r++) {
+                    float x = s.lanes[r * headDim] * scale;
+                    if (cap > 0) {
+                        x = cap * (float) StrictMath.tanh(x / cap);
+                    }
+                    scores[out + i + r] = x;
+                    max = Math.max(max, x);
+                }
+            }
+            s.max[e] = max;
+            return;
+        }
         for (int i = 0; i < n; i++, at += rowStride) {
             FloatVector a = FloatVector.zero(F);
             for (int c = 0; c < chunks; c++) {

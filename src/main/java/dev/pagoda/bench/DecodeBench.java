@@ -14,6 +14,8 @@ import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelWeights;
 import dev.pagoda.model.Transformer;
 import dev.pagoda.sampling.SamplingParams;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -30,7 +32,8 @@ public final class DecodeBench {
 
     /**
      * @param batch           sequences decoded together for the batched figure (0: not measured)
-     * @param batchTokPerS    aggregate decode tok/s of {@code batch} sequences, over the steps after all their prefills
+     * @param batchTokPerS    aggregate decode tok/s of {@code batch} sequences over the steps in which all of them decode
+     *                        (NaN: there was no such step)
      */
     public record Result(String model, int threads, int promptTokens, int decodeTokens, long weightBytesPerToken,
                          long flopsPerToken, double prefillTokPerS, double decodeTokPerS, int batch, double batchTokPerS,
@@ -49,7 +52,10 @@ public final class DecodeBench {
         }
 
         public String toTable() {
-            String batched = batch == 0 ? "" : String.format(Locale.ROOT, "%n%-27s%.1f tok/s (%.2f of FMA peak)",
+            String batched = batch == 0 ? "" : Double.isNaN(batchTokPerS)
+                    ? String.format(Locale.ROOT, "%n%-27sno step decoded all %d together: the first finished before the last"
+                            + " one's prefill ended (raise --tokens)", "decode, " + batch + " sequences", batch)
+                    : String.format(Locale.ROOT, "%n%-27s%.1f tok/s (%.2f of FMA peak)",
                     "decode, " + batch + " sequences", batchTokPerS, peakRatio(batchTokPerS));
             return String.format(Locale.ROOT, """
                     model                      %s
@@ -73,10 +79,15 @@ public final class DecodeBench {
                     "{\"model\":\"%s\",\"threads\":%d,\"prompt_tokens\":%d,\"decode_tokens\":%d,\"weight_bytes_per_token\":%d,"
                             + "\"flops_per_token\":%d,\"prefill_tok_s\":%.2f,\"prefill_peak_ratio\":%.3f,\"decode_tok_s\":%.2f,"
                             + "\"bandwidth_gb_s\":%.2f,\"peak_gflops\":%.2f,\"roofline_tok_s\":%.2f,\"roofline_ratio\":%.3f,"
-                            + "\"batch\":%d,\"batch_decode_tok_s\":%.2f,\"batch_peak_ratio\":%.3f}",
+                            + "\"batch\":%d,\"batch_decode_tok_s\":%s,\"batch_peak_ratio\":%s}",
                     model.replace("\"", "'"), threads, promptTokens, decodeTokens, weightBytesPerToken, flopsPerToken,
                     prefillTokPerS, peakRatio(prefillTokPerS), decodeTokPerS, bandwidthGBps, peakGflops, rooflineTokPerS(),
-                    rooflineRatio(), batch, batchTokPerS, peakRatio(batchTokPerS));
+                    rooflineRatio(), batch, jsonNumber(batchTokPerS, "%.2f"), jsonNumber(peakRatio(batchTokPerS), "%.3f"));
+        }
+
+        /** NaN (no such figure) as JSON null. */
+        private static String jsonNumber(double v, String format) {
+            return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, format, v);
         }
     }
 
@@ -96,17 +107,19 @@ public final class DecodeBench {
         EngineConfig config = EngineConfig.builder().maxNumSeqs(seqs)
                 .maxNumBatchedTokens(Math.max(Math.min(promptTokens, 512), seqs))
                 .maxModelLen(promptTokens + decodeTokens).enablePrefixCaching(false).build();
-        double bestPrefill = 0, bestDecode = 0, bestBatch = 0;
+        double bestPrefill = 0, bestDecode = 0, bestBatch = batch > 0 ? Double.NaN : 0;
         try (LLMEngine engine = new LLMEngine(model, config)) {
-            SamplingParams params = SamplingParams.greedy(decodeTokens).withIgnoreEos(true);
-            engine.addRequest("warmup", prompt, SamplingParams.greedy(Math.min(8, decodeTokens)).withIgnoreEos(true)).result().join();
+            // Only results are read: the engine queues no stream increment per token.
+            SamplingParams params = SamplingParams.greedy(decodeTokens).withIgnoreEos(true).finalOnly();
+            warmUp(engine, model, prompt, params, batch);
             for (int i = 0; i < repeat; i++) {
                 RequestMetrics m = engine.addRequest("run-" + i, prompt, params).result().join().metrics();
                 bestPrefill = Math.max(bestPrefill, m.prefillTokensPerSecond());
                 bestDecode = Math.max(bestDecode, m.decodeTokensPerSecond());
             }
             for (int i = 0; batch > 0 && i < repeat; i++) {
-                bestBatch = Math.max(bestBatch, batchDecode(engine, model, batch, promptTokens, params, i));
+                double rate = batchDecode(engine, model, batch, promptTokens, params, i);
+                bestBatch = Double.isNaN(bestBatch) || rate > bestBatch ? rate : bestBatch;
             }
         }
         double bw = BandwidthProbe.measureGBps();
@@ -117,30 +130,60 @@ public final class DecodeBench {
     }
 
     /**
-     * Aggregate decode rate of {@code batch} sequences submitted together (distinct random prompts): tokens decoded
-     * after the last first token, over the time from the last first token to the last finish. Every sequence gets
-     * the same number of tokens, so after the prefills the steps decode the whole batch.
+     * Runs the measured shapes until the JIT has settled: a run of the full length (and of the batch, when
+     * measured) during which the compilers spent under {@link #SETTLED_COMPILE_MS} ms, at least
+     * {@link #MIN_WARMUP_RUNS} runs, at most {@link #MAX_WARMUP_NANOS} in all. A few warm-up tokens leave the
+     * kernels' C2 compiles (seconds on a loaded machine) inside the timed runs.
+     */
+    private static void warmUp(LLMEngine engine, Model model, int[] prompt, SamplingParams params, int batch) {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime();
+        for (int run = 0; ; run++) {
+            long compiled = timed ? jit.getTotalCompilationTime() : 0;
+            engine.addRequest("warmup-" + run, prompt, params).result().join();
+            if (batch > 0) {
+                batchDecode(engine, model, batch, prompt.length, params, -1 - run);
+            }
+            boolean settled = timed && jit.getTotalCompilationTime() - compiled < SETTLED_COMPILE_MS;
+            if (run + 1 >= MIN_WARMUP_RUNS && (settled || System.nanoTime() - start > MAX_WARMUP_NANOS)) {
+                return;
+            }
+        }
+    }
+
+    static final int MIN_WARMUP_RUNS = 2;
+    static final long SETTLED_COMPILE_MS = 5;
+    static final long MAX_WARMUP_NANOS = 30_000_000_000L;
+
+    /**
+     * Aggregate decode rate of {@code batch} sequences submitted together (distinct random prompts), over the
+     * steps in which all of them decode: from the last first token to the first finish. Every sequence gets
+     * the same number of tokens; NaN when the first finished before the last was prefilled (too few tokens
+     * for the prefills of the batch).
      */
     private static double batchDecode(LLMEngine engine, Model model, int batch, int promptTokens, SamplingParams params, int run) {
         RequestHandle[] handles = new RequestHandle[batch];
         for (int s = 0; s < batch; s++) {
             handles[s] = engine.addRequest("batch-" + run + "-" + s, randomPrompt(model, promptTokens, 1000L * run + s), params);
         }
-        long lastFirst = 0, lastFinish = 0;
+        long lastFirst = 0, firstFinish = Long.MAX_VALUE;
         RequestMetrics[] metrics = new RequestMetrics[batch];
         for (int s = 0; s < batch; s++) {
             metrics[s] = handles[s].result().join().metrics();
             lastFirst = Math.max(lastFirst, metrics[s].firstTokenNanos());
-            lastFinish = Math.max(lastFinish, metrics[s].finishedNanos());
+            firstFinish = Math.min(firstFinish, metrics[s].finishedNanos());
         }
-        // tokens each sequence produced after the moment the last sequence got its first token
-        long tokens = 0;
+        if (firstFinish <= lastFirst) {
+            return Double.NaN;
+        }
+        // Tokens each sequence produced inside the window, at its own (steady) rate.
+        double tokens = 0;
         for (RequestMetrics m : metrics) {
             long span = m.finishedNanos() - m.firstTokenNanos();
-            double share = span <= 0 ? 0 : Math.min(1, (double) (m.finishedNanos() - lastFirst) / span);
-            tokens += Math.round((m.outputTokens() - 1) * share);
+            tokens += (m.outputTokens() - 1) * (double) (firstFinish - lastFirst) / span;
         }
-        return lastFinish <= lastFirst ? 0 : tokens * 1e9 / (lastFinish - lastFirst);
+        return tokens * 1e9 / (firstFinish - lastFirst);
     }
 
     private static int[] randomPrompt(Model model, int n, long seed) {

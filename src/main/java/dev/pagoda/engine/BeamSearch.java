@@ -43,8 +43,8 @@ final class BeamSearch {
 
     /** Steps every request whose beams all have their candidates. */
     void step() {
-        for (RequestState r : pending) {
-            step(r);
+        for (int i = 0; i < pending.size(); i++) {
+            step(pending.get(i));
         }
         pending.clear();
     }

@@ -68,18 +68,21 @@ public final class LLM implements AutoCloseable {
 
     /** Runs every prompt together and returns their results in prompt order. */
     public List<RequestResult> generate(List<String> prompts, SamplingParams params) {
+        // Only results are read: nothing is queued per token (see OutputKind).
+        SamplingParams finalOnly = params.finalOnly();
         List<RequestHandle> handles = new ArrayList<>();
         for (String p : prompts) {
-            handles.add(submit(p, params));
+            handles.add(submit(p, finalOnly));
         }
         return awaitAll(handles);
     }
 
     /** Runs every tokenized prompt together and returns their results in order. */
     public List<RequestResult> generateTokens(List<int[]> prompts, SamplingParams params) {
+        SamplingParams finalOnly = params.finalOnly();
         List<RequestHandle> handles = new ArrayList<>();
         for (int[] p : prompts) {
-            handles.add(submit(p, params));
+            handles.add(submit(p, finalOnly));
         }
         return awaitAll(handles);
     }

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The serving engine: one engine thread owns the scheduler, the KV cache and the model, and runs steps
@@ -238,6 +239,14 @@ public final class LLMEngine implements AutoCloseable {
      */
     public void setStepHook(Runnable hook) {
         stepHook = hook;
+    }
+
+    /** Test hook: wraps the model's forward pass from the next step on (applied on the engine thread). */
+    void wrapForward(UnaryOperator<ModelRunner.Forward> wrapper) {
+        inspect(() -> {
+            runner.wrapForward(wrapper);
+            return null;
+        });
     }
 
     private void step() {

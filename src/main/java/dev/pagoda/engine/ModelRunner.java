@@ -9,6 +9,7 @@ import dev.pagoda.model.Model;
 import dev.pagoda.model.Transformer;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Sequence;
+import java.util.function.UnaryOperator;
 
 /**
  * A scheduled batch in, one forward pass, logits rows out. Scheduled sequence i contributes the rows of its
@@ -22,6 +23,12 @@ final class ModelRunner {
     private final int vocab;
     private final int[] lastRow;
     private float[] logits;
+    private Forward forward;
+
+    /** The model's part of a step: the batch through every layer, logits out. */
+    interface Forward {
+        void run(ForwardBatch<KvSequence> batch, float[] logits);
+    }
 
     ModelRunner(Model model, KvMemory memory, int maxStepTokens, int maxSeqs) {
         this.vocab = model.config().vocabSize();
@@ -30,6 +37,12 @@ final class ModelRunner {
         this.batch = new ForwardBatch<>(maxStepTokens, maxSeqs);
         this.logits = new float[Math.min(maxStepTokens, maxSeqs) * vocab];
         this.lastRow = new int[maxSeqs];
+        this.forward = (fb, out) -> transformer.forward(fb, attention, out);
+    }
+
+    /** Test hook: wraps the forward pass (to tell what the model does in a step from what the engine does). */
+    void wrapForward(UnaryOperator<Forward> wrapper) {
+        forward = wrapper.apply(forward);
     }
 
     /** Builds the step's batch from the scheduled chunks (their slots are allocated) and runs it through the model. */
@@ -45,7 +58,7 @@ final class ModelRunner {
         if ((long) batch.logitCount() * vocab > logits.length) {
             logits = new float[batch.logitCount() * vocab];
         }
-        transformer.forward(batch, attention, logits);
+        forward.run(batch, logits);
     }
 
     /** The logits of the last step: row r is logits[r * vocab, (r + 1) * vocab). */

@@ -135,8 +135,9 @@ final class OutputProcessor {
      * beams outgrew the KV cache together): finish reason length, with what they have generated.
      */
     void endIgnored(List<Sequence<SeqState>> ignored) {
-        for (Sequence<SeqState> seq : ignored) {
-            SeqState s = seq.owner();
+        // Indexed: an iterator would be an object per step (the list is almost always empty).
+        for (int i = 0; i < ignored.size(); i++) {
+            SeqState s = ignored.get(i).owner();
             if (s.request.beam != null) {
                 beams.end(s.request);
             } else if (s.request.live.contains(s)) {
@@ -215,7 +216,13 @@ final class OutputProcessor {
             s.stopReason = eos ? null : StopReason.token(token);
             delta = flushText(s);
         } else {
-            delta = s.stops.next(s.detokenizer.next(token));
+            if (!r.streams() && s.stops.passThrough()) {
+                // Nobody reads the delta and no stop string can hold text back: the text grows in place.
+                s.detokenizer.appendNext(token, s.text);
+                delta = "";
+            } else {
+                delta = s.stops.next(s.detokenizer.next(token));
+            }
             if (s.stops.stopped()) {
                 reason = FinishReason.STOP;
             } else if (seq.outputLength() >= r.params.maxTokens() || seq.length() >= seq.maxLength()) {

@@ -36,12 +36,18 @@ final class PublishedState {
 
     /** Engine thread, after a loop turn. */
     void publish() {
-        gauges = new EngineGauges(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), allocator.usageFraction(),
-                scheduler.recomputePreemptions(), scheduler.swapPreemptions());
-        long now = System.nanoTime();
-        if (!scheduler.hasWork() || now - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
+        EngineGauges now = gauges;
+        int running = scheduler.numRunning(), waiting = scheduler.numWaiting(), swapped = scheduler.numSwapped();
+        double usage = allocator.usageFraction();
+        // A new record only when a gauge moved: a steady decode step publishes without allocating.
+        if (now.running() != running || now.waiting() != waiting || now.swapped() != swapped || now.kvUsageFraction() != usage
+                || now.recomputePreemptions() != scheduler.recomputePreemptions() || now.swapPreemptions() != scheduler.swapPreemptions()) {
+            gauges = new EngineGauges(running, waiting, swapped, usage, scheduler.recomputePreemptions(), scheduler.swapPreemptions());
+        }
+        long nanos = System.nanoTime();
+        if (!scheduler.hasWork() || nanos - metricsPublished >= EngineMetrics.PERIOD_NANOS) {
             metrics = new EngineMetrics(stats.snapshot(scheduler, allocator), KvCacheUsage.of(allocator.usage(maxModelLen)));
-            metricsPublished = now;
+            metricsPublished = nanos;
         }
         if (blockMaps.watched()) {
             publishBlockMap();

@@ -3,6 +3,7 @@ package dev.pagoda.engine;
 import dev.pagoda.PagodaException;
 import dev.pagoda.constraint.TokenMatcher;
 import dev.pagoda.sampling.BeamSearchParams;
+import dev.pagoda.sampling.OutputKind;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.sampling.TokenLogprobs;
 import java.util.ArrayList;
@@ -80,9 +81,9 @@ final class RequestState {
         return beam != null ? beam.beamWidth() : params.bestOf();
     }
 
-    /** Whether deltas are streamed as they come (not when candidates are ranked at the end). */
+    /** Whether deltas are streamed as they come (not when candidates are ranked at the end, nor when asked for the final output only). */
     boolean streams() {
-        return beam == null && params.bestOf() == params.n();
+        return beam == null && params.bestOf() == params.n() && params.outputKind() == OutputKind.DELTA;
     }
 
     /** A finished beam: its output tokens, cumulative logprob and length-penalised score. */

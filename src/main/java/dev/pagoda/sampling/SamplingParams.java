@@ -31,12 +31,14 @@ import java.util.Map;
  * @param logitBias              token id -> bias added to its logit, [-100, 100]
  * @param skipSpecialTokens      leave special tokens out of the text
  * @param constraint             guided decoding: the output must match it (JSON Schema, regex, choice, grammar); null for none
+ * @param outputKind             an increment per token on the request's stream, or only the final outputs
  */
 public record SamplingParams(int n, int bestOf, float temperature, float topP, int topK, float minP,
                              float presencePenalty, float frequencyPenalty, float repetitionPenalty, Long seed,
                              List<String> stop, int[] stopTokenIds, boolean includeStopStrInOutput, boolean ignoreEos,
                              int maxTokens, int minTokens, Integer logprobs, Integer promptLogprobs,
-                             Map<Integer, Float> logitBias, boolean skipSpecialTokens, Constraint constraint) {
+                             Map<Integer, Float> logitBias, boolean skipSpecialTokens, Constraint constraint,
+                             OutputKind outputKind) {
     public static final int DEFAULT_MAX_TOKENS = 16;
     public static final int MAX_LOGPROBS = 20;
     /** Temperatures below this sample greedily (vLLM's _SAMPLING_EPS). */
@@ -66,6 +68,11 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
         return logprobs != null;
     }
 
+    /** The same parameters with only the final outputs on the stream (see {@link OutputKind#FINAL_ONLY}). */
+    public SamplingParams finalOnly() {
+        return toBuilder().outputKind(OutputKind.FINAL_ONLY).build();
+    }
+
     /** Fields as in vLLM's defaults: n 1, temperature 1, top_p 1, top_k off, max_tokens 16, skip special tokens. */
     public static final class Builder {
         private int n = 1;
@@ -89,6 +96,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
         private Map<Integer, Float> logitBias = Map.of();
         private boolean skipSpecialTokens = true;
         private Constraint constraint;
+        private OutputKind outputKind = OutputKind.DELTA;
 
         Builder() {
         }
@@ -115,6 +123,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
             logitBias = p.logitBias;
             skipSpecialTokens = p.skipSpecialTokens;
             constraint = p.constraint;
+            outputKind = p.outputKind;
         }
 
         public Builder n(int v) { n = v; return this; }
@@ -138,6 +147,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
         public Builder logitBias(Map<Integer, Float> v) { logitBias = v == null ? Map.of() : Map.copyOf(v); return this; }
         public Builder skipSpecialTokens(boolean v) { skipSpecialTokens = v; return this; }
         public Builder constraint(Constraint v) { constraint = v; return this; }
+        public Builder outputKind(OutputKind v) { outputKind = v == null ? OutputKind.DELTA : v; return this; }
 
         public SamplingParams build() {
             int best = bestOf == null ? n : bestOf;
@@ -167,7 +177,7 @@ public record SamplingParams(int n, int bestOf, float temperature, float topP, i
             }
             return new SamplingParams(n, best, temperature, topP, topK == 0 ? -1 : topK, minP, presencePenalty, frequencyPenalty,
                     repetitionPenalty, seed, stop, stopTokenIds, includeStopStrInOutput, ignoreEos, maxTokens, minTokens, logprobs,
-                    promptLogprobs, logitBias, skipSpecialTokens, constraint);
+                    promptLogprobs, logitBias, skipSpecialTokens, constraint, outputKind);
         }
 
         private static void check(boolean ok, String param, String message) {

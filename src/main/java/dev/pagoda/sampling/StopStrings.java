@@ -36,6 +36,11 @@ public final class StopStrings {
         this.overlap = Math.max(0, longest - 1);
     }
 
+    /** Whether there are no stop strings: {@link #next} returns its argument. */
+    public boolean passThrough() {
+        return stops.length == 0;
+    }
+
     /**
      * Feeds the next text delta; returns the text to emit now (possibly empty). After a stop string
      * completes, {@link #stopped()} is true, this call's result is the last text, and later calls

@@ -37,6 +37,11 @@ public final class Detokenizer {
         return delta.isEmpty() ? "" : delta.toString();
     }
 
+    /** As {@link #next}, but appends the completed text to {@code out} (no string per token). */
+    public void appendNext(int tokenId, StringBuilder out) {
+        append(tokenId, out);
+    }
+
     /** Ends the sequence: returns whatever is held back, an incomplete character as U+FFFD. */
     public String flush() {
         delta.setLength(0);
