@@ -10,6 +10,7 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -43,12 +44,13 @@ import java.util.function.ToDoubleFunction;
  * blocks once idle, RSS before, during and after, CPU seconds per server thread group and of the soak's own clients
  * (which share the machine), and GC pauses.
  *
- * <p>Several servers ({@code --server LABEL|JAVA_OPTS|SERVE_ARGS}, repeated) run each phase in turn, one after the
- * other, so that configurations are compared side by side under the same load of the machine. Traffic goes to
+ * <p>Several servers ({@code --server LABEL|JAVA_OPTS|SERVE_ARGS|CHECKOUT}, repeated; CHECKOUT: a directory with
+ * another commit's built launcher, default this one) run each phase in turn, one after the other, so that
+ * configurations and commits are compared side by side under the same load of the machine. Traffic goes to
  * 127.0.0.1 only.
  *
  * <p>Run: {@code mvn -q -o test-compile && java -cp "target/classes:target/test-classes:target/lib/*"
- * dev.pagoda.server.ServerSoak [seconds] [--phases small,streams,hostile] [--server 'LABEL|JAVA_OPTS|SERVE_ARGS']...}
+ * dev.pagoda.server.ServerSoak [seconds] [--phases small,streams,hostile] [--server 'LABEL|JAVA_OPTS|SERVE_ARGS|CHECKOUT']...}
  */
 public final class ServerSoak {
     private static final String[] PROMPTS = {"Once upon a time", "Lily wanted to", "The little dog", "One day, Tom",
@@ -72,12 +74,12 @@ public final class ServerSoak {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--phases" -> phases = List.of(args[++i].split(","));
-                case "--server" -> specs.add((args[++i] + "||").split("\\|", -1));
+                case "--server" -> specs.add((args[++i] + "|||").split("\\|", -1));
                 default -> seconds = Integer.parseInt(args[i]);
             }
         }
         if (specs.isEmpty()) {
-            specs.add(new String[] {"default", "", ""});
+            specs.add(new String[] {"default", "", "", ""});
         }
         List<ServerSoak> soaks = new ArrayList<>();
         try {
@@ -86,10 +88,11 @@ public final class ServerSoak {
                 if (!spec[2].isBlank()) {
                     serveArgs.addAll(List.of(spec[2].trim().split("\\s+")));
                 }
-                ServerSoak soak = new ServerSoak(new SoakServer(spec[0], spec[1], serveArgs));
+                Path checkout = Path.of(spec[3].isBlank() ? "." : spec[3].trim()).toAbsolutePath();
+                ServerSoak soak = new ServerSoak(new SoakServer(spec[0], spec[1], serveArgs, checkout));
                 soaks.add(soak);
-                System.out.printf("server %s: %s, pid %d, java options '%s', serve options %s; RSS at start %d MiB%n", spec[0],
-                        soak.server.base, soak.server.pid(), spec[1], serveArgs, soak.server.rssMib());
+                System.out.printf("server %s: %s, pid %d, %s, java options '%s', serve options %s; RSS at start %d MiB%n", spec[0],
+                        soak.server.base, soak.server.pid(), checkout, spec[1], serveArgs, soak.server.rssMib());
                 soak.soloRuns();
             }
             for (String phase : phases) {

@@ -42,15 +42,16 @@ final class SoakServer implements AutoCloseable {
      *
      * @param javaOpts extra JVM options (PAGODA_JAVA_OPTS, after the launcher's)
      * @param serveArgs extra {@code pagoda serve} options
+     * @param checkout the checkout whose launcher runs the server (another commit's, to compare with)
      */
-    SoakServer(String label, String javaOpts, List<String> serveArgs) throws IOException, InterruptedException {
+    SoakServer(String label, String javaOpts, List<String> serveArgs, Path checkout) throws IOException, InterruptedException {
         this.label = label;
         this.log = Files.createTempFile("pagoda-soak-" + label, ".log");
         this.gcLog = Files.createTempFile("pagoda-soak-" + label, ".gc.log");
-        List<String> cmd = new ArrayList<>(List.of("./pagoda", "serve", "--model", TestData.path("models/stories260K/stories260K.bin").toString(),
+        List<String> cmd = new ArrayList<>(List.of(checkout.resolve("pagoda").toString(), "serve", "--model", TestData.path("models/stories260K/stories260K.bin").toString(),
                 "--port", "0", "--max-model-len", "512", "--kv-cache-memory", Long.toString(48L * 16 * 1280)));
         cmd.addAll(serveArgs);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(checkout.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("PAGODA_JAVA_OPTS", ("-Xlog:gc:file=" + gcLog + " " + javaOpts).trim());
         this.process = pb.start();
         String url = null;
