@@ -38,10 +38,6 @@ final class JsonBody {
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     }
 
-    long maxBytes() {
-        return maxBytes;
-    }
-
     /**
      * The body as a JSON object: 413 past the body limit (judged from Content-Length when sent, else while reading
      * chunks), 400 for a string no prompt could need or a body that is not a JSON object. A failed read of the
@@ -75,8 +71,8 @@ final class JsonBody {
         int slash = pointer.indexOf('/', 1);
         String param = pointer.isEmpty() ? null : pointer.substring(1, slash < 0 ? pointer.length() : slash);
         return ApiException.promptTooLong("This model's maximum context length is " + maxModelLen + " tokens. However, your request "
-                + "has a string at " + pointer + " longer than " + maxChars + " characters (the context times the longest token): "
-                + "it cannot fit, and was not tokenized nor read further.", param);
+                + "has a string at " + pointer + " longer than " + maxChars + " characters (no prompt that fits needs as many): "
+                + "it was not tokenized nor read further.", param);
     }
 
     /** A chunked body, refused with 413 once it passes the limit. */
