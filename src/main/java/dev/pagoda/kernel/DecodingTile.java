@@ -35,7 +35,8 @@ final class DecodingTile {
     /** Whether {@code type} rows of {@code cols} columns have a decoding tile on this machine's vectors. */
     static boolean supports(TensorType type, int cols) {
         return RowDecoder.VECTOR && cols % type.blockSize == 0
-                && (type == TensorType.Q8_0 || type == TensorType.Q4_K && L == 16 || type == TensorType.Q6_K);
+                && (type == TensorType.Q8_0 || (type == TensorType.Q4_K || type == TensorType.Q4_K_R) && L == 16
+                    || type == TensorType.Q6_K || type == TensorType.Q8_0_R || type == TensorType.Q6_K_R);
     }
 
     /**
@@ -48,6 +49,9 @@ final class DecodingTile {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
+            case Q8_0_R -> int8(w, w0, w1, w2, w3, cols, 5, x, xb, acc);
+            case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 4, x, xb, acc);
+            case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
     }
@@ -69,6 +73,67 @@ final class DecodingTile {
                 a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d3).fma(t, a3);
             }
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /**
+     * {@link TensorType#Q8_0_R} (groups of 2^5) and {@link TensorType#Q6_K_R} (2^4): per chunk of L weights a widening
+     * load, a conversion, the group's float scale (a chunk never straddles groups, L <= 16) and the multiply-add.
+     */
+    private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int groupShift, float[] x, int xb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        long q = 4L * (cols >>> groupShift);
+        for (int j = 0; j < cols; j += L) {
+            long s = 4L * (j >>> groupShift);
+            FloatVector t = FloatVector.fromArray(F, x, xb + j);
+            long o = q + j;
+            a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w0 + s)).fma(t, a0);
+            a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w1 + s)).fma(t, a1);
+            a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w2 + s)).fma(t, a2);
+            a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w3 + s)).fma(t, a3);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, L);
+        a2.intoArray(acc, 2 * L);
+        a3.intoArray(acc, 3 * L);
+    }
+
+    /**
+     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: per sub-block of 32 one 16-byte load per row
+     * widened once, its low nibbles (the first 16 weights) and high nibbles (the next 16) each converted and put
+     * through fma(q, step, offset) and the multiply-add.
+     */
+    private static void q4_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int subBlocks = cols / 32;
+        long nibbles = 8L * subBlocks;
+        for (int sb = 0; sb < subBlocks; sb++) {
+            long s = 4L * sb, m = 4L * (subBlocks + sb), q = nibbles + 16L * sb;
+            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector p2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector p3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            float s0 = w.get(Dequant.FLOAT, w0 + s), s1 = w.get(Dequant.FLOAT, w1 + s), s2 = w.get(Dequant.FLOAT, w2 + s), s3 = w.get(Dequant.FLOAT, w3 + s);
+            float m0 = w.get(Dequant.FLOAT, w0 + m), m1 = w.get(Dequant.FLOAT, w1 + m), m2 = w.get(Dequant.FLOAT, w2 + m), m3 = w.get(Dequant.FLOAT, w3 + m);
+            int xs = xb + 32 * sb;
+            FloatVector t = FloatVector.fromArray(F, x, xs);
+            a0 = p0.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s0, m0).fma(t, a0);
+            a1 = p1.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s1, m1).fma(t, a1);
+            a2 = p2.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s2, m2).fma(t, a2);
+            a3 = p3.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s3, m3).fma(t, a3);
+            t = FloatVector.fromArray(F, x, xs + 16);
+            a0 = p0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s0, m0).fma(t, a0);
+            a1 = p1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s1, m1).fma(t, a1);
+            a2 = p2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s2, m2).fma(t, a2);
+            a3 = p3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s3, m3).fma(t, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);

@@ -254,18 +254,19 @@ public final class MatMul {
 
     /**
      * Folds the accumulators of {@code tokens} tokens x 4 rows (token k, row j at acc[(4k + j) * L]) into
-     * out[ob + k*rows + dj]. A separate method: vectors passed to a method that is not inlined are boxed, and
-     * the tile kernels are at C2's inlining size limit. Row 3, 2, 1, then 0: when rows ran out the repeated rows
+     * out[ob + k*rows + dj]. A separate method taking arrays, and lane sums taking arrays: a vector passed to a
+     * method C2 does not inline is boxed, and the compile of {@code Job.block} runs out of inlining budget
+     * (NodeCountInliningCutoff), which boxed every lane sum here. Row 3, 2, 1, then 0: when rows ran out the repeated rows
      * alias an earlier slot with the same value.
      */
     private static void store(float[] acc, int tokens, float[] out, int ob, int rows, int d1, int d2, int d3) {
         for (int k = 0; k < tokens; k++) {
             int a = 4 * k * L;
             int o = ob + k * rows;
-            out[o + d3] = sum(FloatVector.fromArray(F, acc, a + 3 * L));
-            out[o + d2] = sum(FloatVector.fromArray(F, acc, a + 2 * L));
-            out[o + d1] = sum(FloatVector.fromArray(F, acc, a + L));
-            out[o] = sum(FloatVector.fromArray(F, acc, a));
+            out[o + d3] = sum(acc, a + 3 * L);
+            out[o + d2] = sum(acc, a + 2 * L);
+            out[o + d1] = sum(acc, a + L);
+            out[o] = sum(acc, a);
         }
     }
 

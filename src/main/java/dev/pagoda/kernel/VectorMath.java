@@ -46,4 +46,26 @@ public final class VectorMath {
         }
         return v.lane(0);
     }
+
+    /**
+     * {@link #sum(FloatVector)} of the L floats at a[off..]: the same folds in the same order. For callers in large
+     * compiled kernels: no vector crosses this call, so when C2 runs out of inlining budget and leaves it a call,
+     * nothing is boxed (a vector passed to a call that is not inlined is a heap object per call).
+     */
+    public static float sum(float[] a, int off) {
+        FloatVector v = FloatVector.fromArray(F, a, off);
+        if (L >= 16) {
+            v = v.add(v.rearrange(FOLD_8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(FOLD_4));
+        }
+        if (L >= 4) {
+            v = v.add(v.rearrange(FOLD_2));
+        }
+        if (L >= 2) {
+            v = v.add(v.rearrange(FOLD_1));
+        }
+        return v.lane(0);
+    }
 }

@@ -1,6 +1,7 @@
 package dev.pagoda.model;
 
 import dev.pagoda.kernel.WeightMatrix;
+import java.util.function.UnaryOperator;
 
 /**
  * One decoder layer. Matrices stay memory-mapped; the small 1-D vectors (norm weights, biases) are
@@ -33,5 +34,11 @@ public record LayerWeights(
             n += v == null ? 0 : v.length;
         }
         return n;
+    }
+
+    /** This layer with {@code f} applied to each matrix (e.g. {@code Repack::forKernels}). */
+    public LayerWeights withMatrices(UnaryOperator<WeightMatrix> f) {
+        return new LayerWeights(attnNorm, f.apply(wq), f.apply(wk), f.apply(wv), f.apply(wo), bq, bk, bv, ffnNorm,
+                f.apply(gate), f.apply(down), f.apply(up), qNorm, kNorm, postAttnNorm, postFfnNorm);
     }
 }

@@ -1,5 +1,6 @@
 package dev.pagoda.model;
 
+import dev.pagoda.kernel.Repack;
 import dev.pagoda.kernel.WeightMatrix;
 import java.util.List;
 import java.util.stream.Stream;
@@ -9,6 +10,15 @@ public record ModelWeights(WeightMatrix tokenEmbedding, List<LayerWeights> layer
 
     public boolean tiedEmbeddings() {
         return output == tokenEmbedding || output.data().equals(tokenEmbedding.data());
+    }
+
+    /**
+     * The matrices the forward pass multiplies by (layers and output head) in the kernels' layouts, made once per
+     * {@link Transformer} (see {@link Repack}); the token embedding stays as loaded (rows looked up one at a time).
+     */
+    ModelWeights forKernels() {
+        return new ModelWeights(tokenEmbedding, layers.stream().map(l -> l.withMatrices(Repack::forKernels)).toList(), finalNorm,
+                Repack.forKernels(output));
     }
 
     /** Every matrix, for byte counts and type listings. */

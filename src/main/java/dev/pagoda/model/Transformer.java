@@ -25,7 +25,7 @@ public final class Transformer {
 
     public Transformer(Model model, int maxBatchTokens) {
         this.c = model.config();
-        this.w = model.weights();
+        this.w = model.weights().forKernels();
         Map<Rope, RopeTable> tables = new HashMap<>();
         this.rope = new RopeTable[c.layers()];
         for (int l = 0; l < c.layers(); l++) {

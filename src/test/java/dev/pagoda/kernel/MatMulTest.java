@@ -65,7 +65,7 @@ class MatMulTest {
             case F16 -> Math.abs(value) * 0x1p-11 + 0x1p-25;
             case BF16 -> Math.abs(value) * 0x1p-8;
             // half a step (amax/127/2) plus the f16 rounding of d applied to |q| <= 127
-            case Q8_0 -> blockAmax * (0.5 / 127 + 0x1p-11 * 1.01);
+            case Q8_0, Q8_0_R -> blockAmax * (0.5 / 127 + 0x1p-11 * 1.01);
             // a step is amax/8; clamping q=16 to 15 at the negative extreme costs a whole step
             case Q4_0 -> blockAmax * (1.0 / 8 + 0x1p-11 * 1.01);
             default -> throw new IllegalArgumentException();
@@ -74,7 +74,7 @@ class MatMulTest {
 
     /** Accuracy against the original float32 weights, within the format's error: sum_c bound(c) * |x_c|. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q8_0_R", "Q4_0"})
     void staysWithinFormatErrorOfF32(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(100 + type.ordinal());
         int rows = 9;
