@@ -2,6 +2,7 @@ package dev.pagoda.cli;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.engine.LLM;
+import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
 import dev.pagoda.server.ServerLog;
@@ -70,6 +71,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Open client connections at most; more are answered 503 with Retry-After and closed (default: ${DEFAULT-VALUE}).")
     int maxConnections;
 
+    @Option(names = "--compute-threads", paramLabel = "N",
+            description = "Threads computing the model (default: the cores but one, at least 1: a core is left to the HTTP threads, "
+                    + "which would otherwise delay every step by descheduling a compute thread that the others wait for).")
+    Integer computeThreads;
+
     @Option(names = "--shutdown-timeout", paramLabel = "SECONDS", defaultValue = "30",
             description = "On SIGTERM, how long running requests may finish before they are cut (default: ${DEFAULT-VALUE}).")
     int shutdownTimeout;
@@ -101,6 +107,8 @@ final class ServeCommand implements Callable<Integer> {
         if (!(logStatsInterval >= 0)) {
             throw new PagodaException("--log-stats-interval must be 0 or more seconds, got " + logStatsInterval);
         }
+        int threads = computeThreads(computeThreads, Runtime.getRuntime().availableProcessors());
+        WorkerPool.sizeShared(threads);
         CountDownLatch stop = new CountDownLatch(1);
         // Handled rather than left to shutdown hooks, so that a graceful stop exits 0 (not 143).
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
@@ -119,8 +127,8 @@ final class ServeCommand implements Callable<Integer> {
                 err.flush();
             });
             log = server.log();
-            log.info(String.format("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout)", name,
-                    server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout()));
+            log.info(String.format("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout, %d compute threads)",
+                    name, server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout(), threads));
             log.info("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
             stop.await();
             log.info("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");
@@ -128,5 +136,16 @@ final class ServeCommand implements Callable<Integer> {
         }
         log.info("pagoda serve: stopped");
         return 0;
+    }
+
+    /** --compute-threads, or the cores but one (at least 1). */
+    static int computeThreads(Integer option, int cores) {
+        if (option == null) {
+            return Math.max(1, cores - 1);
+        }
+        if (option < 1) {
+            throw new PagodaException("--compute-threads must be at least 1, got " + option);
+        }
+        return option;
     }
 }

@@ -43,7 +43,7 @@ public final class WorkerPool {
         }
     }
 
-    /** The process-wide pool, sized to the available cores. */
+    /** The process-wide pool, sized to the available cores unless {@link #sizeShared} chose first. */
     public static WorkerPool shared() {
         WorkerPool p = shared;
         if (p == null) {
@@ -56,6 +56,18 @@ public final class WorkerPool {
             }
         }
         return p;
+    }
+
+    /**
+     * Sizes the process-wide pool before its first use (a server leaves cores to its I/O threads: idle workers spin,
+     * and a part whose thread is descheduled holds up the whole loop). Fails once the pool exists with another size.
+     */
+    public static synchronized void sizeShared(int threads) {
+        if (shared == null) {
+            shared = new WorkerPool(threads);
+        } else if (shared.threads() != threads) {
+            throw new IllegalStateException("the shared worker pool already has " + shared.threads() + " threads");
+        }
     }
 
     public int threads() {

@@ -9,8 +9,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One request's access-log line: who asked what, the status answered, and for a generation its tokens, time to first
- * token and finish reasons (vLLM logs the same per request). Filled by the request's own thread; written once, when
+ * One request's access-log line: who asked what, the status answered, and for a generation its tokens, time until
+ * the engine first scheduled it (queueing), time to first token and finish reasons (vLLM logs the same per request). Filled by the request's own thread; written once, when
  * its exchange ends.
  */
 final class AccessRecord {
@@ -24,6 +24,7 @@ final class AccessRecord {
     private int promptTokens = -1;
     private int outputTokens;
     private int cachedTokens;
+    private long firstScheduledNanos;
     private long firstTokenNanos;
     private final Set<String> finishReasons = new LinkedHashSet<>();
 
@@ -34,21 +35,24 @@ final class AccessRecord {
         this.startNanos = startNanos;
     }
 
-    /** A generation's finished engine requests: tokens summed, the earliest first token, each distinct finish reason. */
+    /** A generation's finished engine requests: tokens summed, the earliest first step and token, each distinct finish reason. */
     void results(List<RequestResult> results) {
         promptTokens = 0;
         for (RequestResult r : results) {
             promptTokens += r.promptTokenIds().length;
             cachedTokens += r.metrics().cachedPromptTokens();
-            long first = r.metrics().firstTokenNanos();
-            if (first != 0 && (firstTokenNanos == 0 || first < firstTokenNanos)) {
-                firstTokenNanos = first;
-            }
+            firstScheduledNanos = earliest(firstScheduledNanos, r.metrics().firstScheduledNanos());
+            firstTokenNanos = earliest(firstTokenNanos, r.metrics().firstTokenNanos());
             for (CompletionOutput c : r.outputs()) {
                 outputTokens += c.tokenIds().length;
                 finishReasons.add(c.finishReason().openAiName());
             }
         }
+    }
+
+    /** The earlier of two times, 0 standing for none. */
+    private static long earliest(long a, long b) {
+        return a == 0 || (b != 0 && b < a) ? b : a;
     }
 
     /** The line's fields; {@code status} as answered, or {@link #CLIENT_GONE}. */
@@ -61,6 +65,7 @@ final class AccessRecord {
         f.put("prompt_tokens", generated ? promptTokens : null);
         f.put("cached_tokens", generated ? cachedTokens : null);
         f.put("output_tokens", generated ? outputTokens : null);
+        f.put("queue_s", firstScheduledNanos == 0 ? null : (firstScheduledNanos - startNanos) / 1e9);
         f.put("ttft_s", firstTokenNanos == 0 ? null : (firstTokenNanos - startNanos) / 1e9);
         f.put("duration_s", (endNanos - startNanos) / 1e9);
         f.put("finish_reason", finishReasons.isEmpty() ? null : String.join(",", finishReasons));

@@ -51,7 +51,8 @@ final class HttpConnection implements Runnable {
     private void serve() throws IOException {
         socket.setTcpNoDelay(true);
         SocketInput in = new SocketInput(socket);
-        OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+        // Small, as the input's buffer (see SocketInput): larger writes go straight to the socket.
+        OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 2 * 1024);
         try {
             in.deadline(config.headerTimeout().toNanos(), Rejection.HEADER_TIMEOUT);
             boolean first = true;

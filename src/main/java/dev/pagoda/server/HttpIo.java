@@ -3,31 +3,12 @@ package dev.pagoda.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
-/** Reading bodies under a size limit and writing JSON, text and OpenAI error bodies. */
+/** Writing JSON, text and OpenAI error bodies. */
 final class HttpIo {
     private HttpIo() {
-    }
-
-    /** The whole body; 413 past {@code limit} bytes (judged from Content-Length when sent, else while reading chunks). */
-    static byte[] body(Exchange ex, long limit) throws IOException {
-        long declared = ex.declaredLength();
-        if (declared > limit) {
-            throw ApiException.tooLarge(limit);
-        }
-        InputStream in = ex.body();
-        if (declared >= 0) {
-            // Known length: one array of it, no growing copies.
-            return in.readNBytes((int) declared);
-        }
-        byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
-        if (b.length > limit) {
-            throw ApiException.tooLarge(limit);
-        }
-        return b;
     }
 
     static void json(Exchange ex, int status, JsonNode body) throws IOException {

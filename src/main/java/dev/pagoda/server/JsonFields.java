@@ -4,8 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,21 +12,6 @@ final class JsonFields {
     static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private JsonFields() {
-    }
-
-    /** The body as a JSON object, or a 400 saying why it is not one. */
-    static ObjectNode parseObject(byte[] body) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(body);
-        } catch (IOException e) {
-            String why = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-            throw ApiException.badRequest("the request body is not valid JSON: " + why, null);
-        }
-        if (!(n instanceof ObjectNode o)) {
-            throw ApiException.badRequest("the request body must be a JSON object", null);
-        }
-        return o;
     }
 
     static String write(JsonNode n) {

@@ -35,6 +35,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final WebPage page = new WebPage();
     private final byte[] apiKey;
     private final ServerLog log;
+    private final JsonBody bodies;
     private final StatsLogger stats;
     private final long created = System.currentTimeMillis() / 1000;
     private final AtomicInteger active = new AtomicInteger();
@@ -46,6 +47,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (config.maxBodyBytes() == 0) {
             config = config.toBuilder().maxBodyBytes(bound.defaultBodyBytes()).build();
         }
+        this.bodies = new JsonBody(bound, config.maxBodyBytes());
         ServerMetrics metrics = new ServerMetrics(config.servedModelName(), log);
         this.serving = new Serving(llm.engine(), llm.model(), config, metrics, new Admission(config.maxWaiting()),
                 ChatTemplate.of(llm.model()), bound, systemFingerprint(llm));
@@ -258,7 +260,7 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private ObjectNode body(Exchange ex) throws IOException {
-        return JsonFields.parseObject(HttpIo.body(ex, serving.config().maxBodyBytes()));
+        return bodies.read(ex);
     }
 
     /** HEAD is answered as GET without the body. */

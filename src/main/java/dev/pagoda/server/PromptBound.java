@@ -37,6 +37,15 @@ final class PromptBound {
         return max;
     }
 
+    /** Chars past which a text surely has more tokens than the context. */
+    long maxChars() {
+        return maxChars;
+    }
+
+    int maxModelLen() {
+        return maxModelLen;
+    }
+
     /** The body limit when none is configured: room for a context's worth of text several times over, within [1, 64] MiB. */
     long defaultBodyBytes() {
         return Math.clamp(maxChars * BODY_FACTOR, MIN_BODY, MAX_BODY);

@@ -13,7 +13,11 @@ import java.net.SocketTimeoutException;
 final class SocketInput {
     private final Socket socket;
     private final InputStream in;
-    private final byte[] buf = new byte[16 * 1024];
+    /**
+     * Small: every open connection holds one, and thousands may sit idle or half-open; a bulk read (a body) of at
+     * least this much goes straight into the caller's array.
+     */
+    private final byte[] buf = new byte[2 * 1024];
     private int pos;
     private int limit;
     private long deadline;
@@ -40,6 +44,9 @@ final class SocketInput {
 
     /** Up to {@code len} bytes (at least one unless at the end: then -1). */
     int read(byte[] b, int off, int len) throws IOException {
+        if (pos == limit && len >= buf.length) {
+            return direct(b, off, len);
+        }
         if (pos == limit && fill() < 0) {
             return -1;
         }
@@ -103,21 +110,25 @@ final class SocketInput {
 
     private int fill() throws IOException {
         compact();
+        int n = direct(buf, limit, buf.length - limit);
+        if (n > 0) {
+            limit += n;
+        }
+        return n;
+    }
+
+    /** One read of the socket into {@code b} under the deadline. */
+    private int direct(byte[] b, int off, int len) throws IOException {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
             throw new ReadTimeoutException(onTimeout);
         }
         socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, left / 1_000_000)));
-        int n;
         try {
-            n = in.read(buf, limit, buf.length - limit);
+            return in.read(b, off, len);
         } catch (SocketTimeoutException e) {
             throw new ReadTimeoutException(onTimeout);
         }
-        if (n > 0) {
-            limit += n;
-        }
-        return n;
     }
 
     private void compact() {

@@ -1,6 +1,7 @@
 package dev.pagoda.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
@@ -27,6 +28,16 @@ class CliConventionsTest {
         EngineConfig d = EngineConfig.defaults();
         assertThat(help.out()).contains("(default: " + d.maxNumSeqs() + ")").contains("(default: " + d.maxNumBatchedTokens() + ")")
                 .contains("(default: 1GiB)").contains("(default: recompute)").contains("(default: f32)");
+    }
+
+    @Test
+    void serveLeavesACoreToItsHttpThreadsUnlessTold() {
+        assertThat(ServeCommand.computeThreads(null, 2)).isEqualTo(1);
+        assertThat(ServeCommand.computeThreads(null, 1)).isEqualTo(1);
+        assertThat(ServeCommand.computeThreads(null, 16)).isEqualTo(15);
+        assertThat(ServeCommand.computeThreads(2, 2)).isEqualTo(2);
+        assertThat(parsed(ServeCommand.class, "serve", "--compute-threads", "3").computeThreads).isEqualTo(3);
+        assertThatThrownBy(() -> ServeCommand.computeThreads(0, 2)).hasMessageContaining("--compute-threads must be at least 1");
     }
 
     @Test

@@ -83,4 +83,13 @@ class WorkerPoolTest {
         assertThat(WorkerPool.shared().threads()).isEqualTo(Runtime.getRuntime().availableProcessors());
         assertThat(WorkerPool.shared()).isSameAs(WorkerPool.shared());
     }
+
+    @Test
+    void theSharedPoolKeepsTheSizeItWasCreatedWith() {
+        int threads = WorkerPool.shared().threads();
+        WorkerPool.sizeShared(threads);
+        assertThat(WorkerPool.shared().threads()).isEqualTo(threads);
+        assertThatThrownBy(() -> WorkerPool.sizeShared(threads + 1)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("already has " + threads + " threads");
+    }
 }

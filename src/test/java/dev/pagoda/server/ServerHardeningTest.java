@@ -115,6 +115,41 @@ class ServerHardeningTest {
     }
 
     /**
+     * Finding 3: a huge prompt is refused while its body still arrives. The server reads it only until a string passes
+     * what any prompt could need (a bounded prefix, never the whole body in memory), answers 400 without waiting for
+     * the rest, and drops what follows; a chunked body is cut at the body limit the same way (413).
+     */
+    @Test
+    void hugePromptsAreRefusedBeforeTheirBodyArrives() throws Exception {
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxBodyBytes(16L << 20).build())) {
+            long maxChars = Math.max(256L * PromptBound.maxTokenBytes(fx.llm.model().tokenizer()), JsonBody.MIN_STRING_CHARS);
+            String head = "{\"model\": \"stories260K\", \"prompt\": \"";
+            try (Socket s = RawHttp.connect(fx.server.port())) {
+                RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 15000000\r\n\r\n" + head);
+                // The limit and one parser buffer segment (64 Ki chars) more of the 15 MB announced: the answer must come without the rest.
+                RawHttp.send(s, "x".repeat((int) maxChars + (64 << 10) + 4096));
+                String answer = RawHttp.readUntil(s, "read further");
+                assertThat(answer).startsWith("HTTP/1.1 400 ").contains("Connection: close").contains("\"param\":\"prompt\"")
+                        .contains("string at /prompt longer than " + maxChars + " characters").contains("not tokenized");
+            }
+            try (Socket s = RawHttp.connect(fx.server.port())) {
+                RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+                // Whitespace, which costs the parser nothing, until past the 16 MiB limit.
+                String start = "{\"prompt\": \"Hi\"";
+                RawHttp.send(s, Integer.toHexString(start.length()) + "\r\n" + start + "\r\n");
+                for (int i = 0; i <= 16; i++) {
+                    RawHttp.send(s, Integer.toHexString(1 << 20) + "\r\n" + " ".repeat(1 << 20) + "\r\n");
+                }
+                assertThat(RawHttp.readUntil(s, "request_too_large")).startsWith("HTTP/1.1 413 ");
+            }
+            assertThat(fx.server.metrics().rejected(Rejection.PROMPT_TOO_LONG)).isEqualTo(1);
+            assertThat(fx.server.metrics().rejected(Rejection.BODY_TOO_LARGE)).isEqualTo(1);
+            assertThat(Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Hi\", \"max_tokens\": 1}").statusCode()).isEqualTo(200);
+        }
+    }
+
+    /**
      * Finding 3: a body declared larger than the limit is refused by its Content-Length before any of it is read,
      * so a client announcing 50 MB gets its 413 at once (with Expect: 100-continue, no 100 is sent either).
      */

@@ -39,7 +39,7 @@ class ServerLogTest {
             assertThat(access).hasSize(2);
             assertThat(access.get(0)).startsWith("INFO ").contains(" request_id=my-id-1 ", " route=\"POST /v1/completions\" ",
                     " status=200 ", " prompt_tokens=" + prompt + " ", " output_tokens=10 ", " finish_reason=length ", " client=127.0.0.1:")
-                    .containsPattern(" ttft_s=\\d+\\.\\d{3} duration_s=\\d+\\.\\d{3} ");
+                    .containsPattern(" queue_s=\\d+\\.\\d{3} ttft_s=\\d+\\.\\d{3} duration_s=\\d+\\.\\d{3} ");
             assertThat(access.get(1)).contains(" route=\"POST /v1/nothing\" status=404 prompt_tokens=- ", " finish_reason=- ")
                     .containsPattern(" request_id=[0-9a-f]{32} ");
         }
@@ -62,6 +62,7 @@ class ServerLogTest {
         assertThat(access.get("output_tokens").asInt()).isEqualTo(4);
         assertThat(access.get("prompt_tokens").asInt()).isPositive();
         assertThat(access.get("ttft_s").isNumber()).isTrue();
+        assertThat(access.get("queue_s").asDouble()).isLessThanOrEqualTo(access.get("ttft_s").asDouble());
         assertThat(access.get("duration_s").asDouble()).isGreaterThanOrEqualTo(access.get("ttft_s").asDouble());
         assertThat(access.get("finish_reason").asText()).isEqualTo("length");
         assertThat(access.get("time").asText()).endsWith("Z");
