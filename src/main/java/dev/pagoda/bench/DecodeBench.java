@@ -16,6 +16,8 @@ import dev.pagoda.model.Transformer;
 import dev.pagoda.sampling.SamplingParams;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -104,8 +106,11 @@ public final class DecodeBench {
         }
         int[] prompt = randomPrompt(model, promptTokens, 42);
         int seqs = Math.max(1, batch);
+        // A batch's prompts prefill in a few steps (up to 2048 tokens each): with a budget of one prompt, the decodes of
+        // the first sequences take it and the last prefill ends after the first sequence finished.
+        int budget = Math.max(Math.min(promptTokens, 512), batch == 0 ? 1 : Math.min(seqs * (promptTokens + 1), 2048));
         EngineConfig config = EngineConfig.builder().maxNumSeqs(seqs)
-                .maxNumBatchedTokens(Math.max(Math.min(promptTokens, 512), seqs))
+                .maxNumBatchedTokens(budget)
                 .maxModelLen(promptTokens + decodeTokens).enablePrefixCaching(false).build();
         double bestPrefill = 0, bestDecode = 0, bestBatch = batch > 0 ? Double.NaN : 0;
         try (LLMEngine engine = new LLMEngine(model, config)) {
@@ -163,14 +168,17 @@ public final class DecodeBench {
      * for the prefills of the batch).
      */
     private static double batchDecode(LLMEngine engine, Model model, int batch, int promptTokens, SamplingParams params, int run) {
-        RequestHandle[] handles = new RequestHandle[batch];
+        List<String> ids = new ArrayList<>();
+        List<int[]> prompts = new ArrayList<>();
         for (int s = 0; s < batch; s++) {
-            handles[s] = engine.addRequest("batch-" + run + "-" + s, randomPrompt(model, promptTokens, 1000L * run + s), params);
+            ids.add("batch-" + run + "-" + s);
+            prompts.add(randomPrompt(model, promptTokens, 1000L * run + s));
         }
+        List<RequestHandle> handles = engine.addRequests(ids, prompts, params);
         long lastFirst = 0, firstFinish = Long.MAX_VALUE;
         RequestMetrics[] metrics = new RequestMetrics[batch];
         for (int s = 0; s < batch; s++) {
-            metrics[s] = handles[s].result().join().metrics();
+            metrics[s] = handles.get(s).result().join().metrics();
             lastFirst = Math.max(lastFirst, metrics[s].firstTokenNanos());
             firstFinish = Math.min(firstFinish, metrics[s].finishedNanos());
         }

@@ -68,23 +68,14 @@ public final class LLM implements AutoCloseable {
 
     /** Runs every prompt together and returns their results in prompt order. */
     public List<RequestResult> generate(List<String> prompts, SamplingParams params) {
-        // Only results are read: nothing is queued per token (see OutputKind).
-        SamplingParams finalOnly = params.finalOnly();
-        List<RequestHandle> handles = new ArrayList<>();
-        for (String p : prompts) {
-            handles.add(submit(p, finalOnly));
-        }
-        return awaitAll(handles);
+        return generateTokens(prompts.stream().map(p -> model.tokenizer().encode(p, true, false)).toList(), params);
     }
 
     /** Runs every tokenized prompt together and returns their results in order. */
     public List<RequestResult> generateTokens(List<int[]> prompts, SamplingParams params) {
-        SamplingParams finalOnly = params.finalOnly();
-        List<RequestHandle> handles = new ArrayList<>();
-        for (int[] p : prompts) {
-            handles.add(submit(p, finalOnly));
-        }
-        return awaitAll(handles);
+        // Only results are read: nothing is queued per token (see OutputKind). All added in one step boundary.
+        List<String> requestIds = prompts.stream().map(p -> nextId()).toList();
+        return awaitAll(engine.addRequests(requestIds, prompts, params.finalOnly()));
     }
 
     private static List<RequestResult> awaitAll(List<RequestHandle> handles) {

@@ -13,6 +13,8 @@ import dev.pagoda.scheduler.PreemptionMode;
 import dev.pagoda.scheduler.ScheduledBatch;
 import dev.pagoda.scheduler.Scheduler;
 import dev.pagoda.scheduler.SchedulerConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -107,7 +109,28 @@ public final class LLMEngine implements AutoCloseable {
         return add(id, prompt, greedy, beam);
     }
 
+    /**
+     * Adds requests together: the engine thread takes them all in one step boundary, so the schedule does not
+     * depend on how fast this thread adds them (as vLLM's offline {@code generate}). Thread-safe; a prompt that
+     * could never run rejects the whole list, none added.
+     */
+    public List<RequestHandle> addRequests(List<String> ids, List<int[]> prompts, SamplingParams params) {
+        List<RequestState> states = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            states.add(prepare(ids.get(i), prompts.get(i), params, null));
+        }
+        inbox.add(() -> states.forEach(outputs::add));
+        return states.stream().map(s -> s.handle).toList();
+    }
+
     private RequestHandle add(String id, int[] prompt, SamplingParams params, BeamSearchParams beam) {
+        RequestState r = prepare(id, prompt, params, beam);
+        inbox.add(() -> outputs.add(r));
+        return r.handle;
+    }
+
+    /** A request checked and its sequences made, not yet seen by the engine thread. */
+    private RequestState prepare(String id, int[] prompt, SamplingParams params, BeamSearchParams beam) {
         if (closed) {
             throw new IllegalStateException("engine is closed");
         }
@@ -127,8 +150,7 @@ public final class LLMEngine implements AutoCloseable {
         for (int i = 0; i < initial; i++) {
             r.live.add(outputs.newSequence(r, i, arrival, maxLength));
         }
-        inbox.add(() -> outputs.add(r));
-        return handle;
+        return r;
     }
 
     /** Aborts a request in any state; its KV blocks are freed at the next step boundary. Thread-safe. */

@@ -83,7 +83,11 @@ class AbortAndRejectTest {
                     .isInstanceOf(PagodaException.class).hasMessageContaining("--max-num-seqs 4");
             assertThatThrownBy(() -> llm.submit(new int[] {1, 9999}, SamplingParams.greedy(5)))
                     .isInstanceOf(PagodaException.class).hasMessageContaining("outside the vocabulary");
+            // Added together: one impossible prompt rejects the list and none of it runs.
+            assertThatThrownBy(() -> llm.generateTokens(List.of(new int[] {1, 2, 3}, tooLong), SamplingParams.greedy(5)))
+                    .isInstanceOf(PagodaException.class).hasMessageContaining("max model length is 64");
             assertThat(ok.result().join().output().tokenIds()).hasSize(20);
+            assertThat(llm.engine().stats().requestsAdded()).isEqualTo(1);
             EngineFixtures.assertAllFree(llm.engine());
         }
         // A max model length beyond the KV cache can never run: rejected at start, naming both limits.
