@@ -3,19 +3,28 @@ package dev.pagoda.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pagoda.TestData;
+import dev.pagoda.engine.BlockMapPublisher;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.FinishReason;
+import dev.pagoda.engine.KvBlockMap;
 import dev.pagoda.engine.LLM;
 import dev.pagoda.kv.KvLayout;
 import dev.pagoda.model.Model;
 import dev.pagoda.model.ModelLoader;
 import dev.pagoda.server.OpenAiServer;
 import dev.pagoda.server.ServerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -87,13 +96,15 @@ class ServeBenchTest {
     void clientsAskingForTheRestOfTheContextLeaveAtTheirLength() throws Exception {
         try (LLM llm = LLM.of(ModelLoader.open(TestData.path("models/stories260K/stories260K.bin")),
                 EngineConfig.builder().maxModelLen(128).kvCacheMemory(4L << 20).kvLayout(KvLayout.CONTIGUOUS).build());
-             OpenAiServer server = OpenAiServer.start(llm, ServerConfig.loopback("stories260K"))) {
+             OpenAiServer server = OpenAiServer.start(llm, ServerConfig.loopback("stories260K"));
+             BlockMapPublisher.Watch lengths = llm.engine().watchBlockMap()) {
             ServeBench bench = new ServeBench(new ServeBench.Options(URI.create(server.baseUrl() + "/"), "/v1/completions", null, null, 50, 1, 0, 1),
                     llm.model().tokenizer());
             ServeBench.ServerInfo info = bench.probe();
             List<ServeBenchRequest> requests = bench.requests(SyntheticWorkload.ALPACA.generate(4, 2, 64), 2).stream()
                     .map(r -> r.askingForTheRest(info.maxModelLen())).toList();
             assertThat(requests).allSatisfy(r -> assertThat(r.maxTokens()).isEqualTo(128 - r.prompt().length).isGreaterThan(r.outputTokens()));
+            holdBeforeTheLastToken(llm, server, info.maxModelLen());
             ServeBench.Run run = bench.run(info.model(), requests, i -> { });
             for (int i = 0; i < requests.size(); i++) {
                 ServeBenchRequest.Outcome o = run.outcomes().get(i);
@@ -107,6 +118,52 @@ class ServeBenchTest {
             assertThat(llm.engine().stats().finished()).containsEntry(FinishReason.ABORT, (long) requests.size())
                     .doesNotContainKey(FinishReason.LENGTH);
         }
+    }
+
+    /**
+     * However fast the engine, a request must not reach its length before its client (who leaves earlier) is seen
+     * gone: after the step that leaves a sequence one token short of the context, the engine is held until the
+     * server has counted as many disconnects as sequences have got there (it posts the abort before counting, so
+     * the abort runs before the next step). At most 20 s per hold, then the assertions say what happened. The block
+     * map, published after each step while watched, gives the sequences' lengths.
+     */
+    private static void holdBeforeTheLastToken(LLM llm, OpenAiServer server, int contextLength) {
+        Set<String> nearTheEnd = new HashSet<>();
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest metrics = HttpRequest.newBuilder(URI.create(server.baseUrl() + "/metrics")).build();
+        llm.engine().setStepHook(() -> {
+            KvBlockMap map = llm.engine().acquireBlockMap();
+            if (map == null) {
+                return;
+            }
+            try {
+                // Slots hold the prompt and all sampled tokens but the newest: contextLength - 2 slots means the next
+                // step samples the last token.
+                for (int s = 0; s < map.sequences(); s++) {
+                    if (map.sequenceLength(s) >= contextLength - 2) {
+                        nearTheEnd.add(map.requestId(s));
+                    }
+                }
+            } finally {
+                map.release();
+            }
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            try {
+                while (disconnected(http.send(metrics, HttpResponse.BodyHandlers.ofString()).body()) < nearTheEnd.size()
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+    }
+
+    private static long disconnected(String metrics) {
+        return metrics.lines().filter(l -> l.startsWith("pagoda:requests_disconnected_total{"))
+                .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     /**
