@@ -25,6 +25,8 @@ public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, K
                            int maxNumBatchedTokens, int maxModelLen, PreemptionMode preemptionMode, long swapSpace,
                            boolean enablePrefixCaching) {
     public static final double WATERMARK = 0.01;
+    /** Admission keeps a block for each running sequence that will grow into one (see SchedulerConfig#growthRoom). */
+    public static final boolean GROWTH_ROOM = true;
 
     public EngineConfig {
         KvShape.checkBlockSize(blockSize);
