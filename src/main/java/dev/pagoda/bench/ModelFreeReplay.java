@@ -30,7 +30,7 @@ final class ModelFreeReplay<T> {
     /** @param outputTokens each sequence's output length, read from its owner */
     ModelFreeReplay(KvAllocator allocator, int maxNumSeqs, ToIntFunction<T> outputTokens) {
         this.scheduler = new Scheduler<>(new SchedulerConfig(maxNumSeqs, Integer.MAX_VALUE, PreemptionMode.RECOMPUTE,
-                EngineConfig.WATERMARK), allocator);
+                EngineConfig.WATERMARK, EngineConfig.defaults().growthRoom()), allocator);
         this.outputTokens = outputTokens;
     }
 

@@ -121,6 +121,8 @@ final class ServeCommand implements Callable<Integer> {
                     Duration.ofSeconds(shutdownTimeout), Duration.ofSeconds(headerTimeout), Duration.ofSeconds(bodyTimeout),
                     Duration.ofSeconds(idleTimeout), maxConnections, publicMetrics, toolCallParser, level, format,
                     Duration.ofMillis(Math.round(logStatsInterval * 1000)));
+            // Before listening: the first clients then meet compiled kernels.
+            String warmUp = WarmUp.run(llm);
             // The server's lines and these go to the same stream, in one format.
             OpenAiServer server = OpenAiServer.start(llm, config, line -> {
                 err.println(line);
@@ -129,6 +131,7 @@ final class ServeCommand implements Callable<Integer> {
             log = server.log();
             log.info(String.format("pagoda serve: %s on %s/v1 (max model length %d, KV cache %d token slots, %s layout, %d compute threads)",
                     name, server.baseUrl(), llm.engine().maxModelLen(), llm.engine().kvCacheSlots(), llm.engine().config().kvLayout(), threads));
+            log.info("pagoda serve: " + warmUp);
             log.info("pagoda serve: " + ServerHeap.configure(server.maxBodyBytes()));
             stop.await();
             log.info("pagoda serve: shutting down, letting running requests finish (up to " + shutdownTimeout + " s)");

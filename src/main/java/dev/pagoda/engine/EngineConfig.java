@@ -20,10 +20,12 @@ import dev.pagoda.scheduler.PreemptionMode;
  * @param preemptionMode       recompute or swap
  * @param swapSpace            bytes of the swap area (used with preemption mode swap)
  * @param enablePrefixCaching  reuse cached full blocks of earlier prompts
+ * @param growthRoom           admission keeps a free block per running sequence that will need one
+ *                             ({@link dev.pagoda.scheduler.SchedulerConfig#growthRoom}); false: vLLM's admission
  */
 public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, KvLayout kvLayout, int maxNumSeqs,
                            int maxNumBatchedTokens, int maxModelLen, PreemptionMode preemptionMode, long swapSpace,
-                           boolean enablePrefixCaching) {
+                           boolean enablePrefixCaching, boolean growthRoom) {
     public static final double WATERMARK = 0.01;
 
     public EngineConfig {
@@ -65,6 +67,7 @@ public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, K
         b.preemptionMode = preemptionMode;
         b.swapSpace = swapSpace;
         b.enablePrefixCaching = enablePrefixCaching;
+        b.growthRoom = growthRoom;
         return b;
     }
 
@@ -80,6 +83,7 @@ public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, K
         private PreemptionMode preemptionMode = PreemptionMode.RECOMPUTE;
         private long swapSpace = 1L << 30;
         private boolean enablePrefixCaching = true;
+        private boolean growthRoom = true;
 
         public Builder blockSize(int v) { blockSize = v; return this; }
         public Builder kvCacheMemory(long v) { kvCacheMemory = v; return this; }
@@ -93,10 +97,11 @@ public record EngineConfig(int blockSize, long kvCacheMemory, KvDtype kvDtype, K
         public Builder preemptionMode(String name) { return preemptionMode(PreemptionMode.parse(name)); }
         public Builder swapSpace(long v) { swapSpace = v; return this; }
         public Builder enablePrefixCaching(boolean v) { enablePrefixCaching = v; return this; }
+        public Builder growthRoom(boolean v) { growthRoom = v; return this; }
 
         public EngineConfig build() {
             return new EngineConfig(blockSize, kvCacheMemory, kvDtype, kvLayout, maxNumSeqs, maxNumBatchedTokens, maxModelLen,
-                    preemptionMode, swapSpace, enablePrefixCaching);
+                    preemptionMode, swapSpace, enablePrefixCaching, growthRoom);
         }
     }
 }

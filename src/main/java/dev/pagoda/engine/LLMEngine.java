@@ -61,7 +61,7 @@ public final class LLMEngine implements AutoCloseable {
         this.swap = config.preemptionMode() == PreemptionMode.SWAP ? new SwapSpace(memory, config.swapSpace()) : null;
         this.allocator = KvAllocator.create(config.kvLayout(), memory, config.enablePrefixCaching(), swap, mc.maxWindow());
         this.scheduler = new Scheduler<>(new SchedulerConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(),
-                config.preemptionMode(), EngineConfig.WATERMARK), allocator);
+                config.preemptionMode(), EngineConfig.WATERMARK, config.growthRoom()), allocator);
         this.runner = new ModelRunner(model, memory, config.maxNumBatchedTokens(), config.maxNumSeqs());
         this.outputs = new OutputProcessor(model, scheduler, stats);
         this.matchers = new ConstraintMatchers(model);

@@ -132,9 +132,24 @@ public final class Scheduler<T> {
         return batch;
     }
 
-    /** Blocks an admission must leave free: the watermark, unless nothing runs (then nothing needs to grow). */
+    /**
+     * Blocks an admission must leave free: the watermark, and with growth room a block for each running sequence
+     * that will need one more than it holds; none when nothing runs (then nothing needs to grow).
+     */
     private int keepFree() {
-        return running.isEmpty() ? 0 : watermarkBlocks;
+        if (running.isEmpty()) {
+            return 0;
+        }
+        int keep = watermarkBlocks;
+        if (config.growthRoom()) {
+            int b = allocator.blockSize();
+            for (Sequence<T> r : running) {
+                // A follower waiting for its leader's fork holds nothing yet, and will copy the shared last block.
+                int held = r.kv == null ? 0 : (r.kv.length() + b - 1) / b;
+                keep += r.maxLength() > held * b ? 1 : 0;
+            }
+        }
+        return keep;
     }
 
     /** Swapped sequences are groups of one (see {@link #preemptGroup}): each comes back on its own. */

@@ -74,7 +74,8 @@ class SlidingWindowEngineTest {
             }
         }
         int cacheSlots = 28;
-        EngineConfig config = EngineConfig.builder().blockSize(block).enablePrefixCaching(true).preemptionMode(mode)
+        // vLLM's admission (no growth room), so that the small cache does preempt.
+        EngineConfig config = EngineConfig.builder().blockSize(block).enablePrefixCaching(true).growthRoom(false).preemptionMode(mode)
                 .swapSpace(1L << 20).kvCacheMemory(cacheSlots * bytesPerToken()).maxModelLen(MAX_LEN)
                 .maxNumBatchedTokens(16).maxNumSeqs(4).build();
         try (LLM llm = LLM.of(ModelLoader.open(file), config)) {

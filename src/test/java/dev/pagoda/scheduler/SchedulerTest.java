@@ -23,7 +23,7 @@ class SchedulerTest {
     private static final int B = 4;
 
     private static Scheduler<String> scheduler(int blocks, int maxSeqs, int maxTokens, double watermark) {
-        return new Scheduler<>(new SchedulerConfig(maxSeqs, maxTokens, PreemptionMode.RECOMPUTE, watermark),
+        return new Scheduler<>(new SchedulerConfig(maxSeqs, maxTokens, PreemptionMode.RECOMPUTE, watermark, false),
                 KvAllocator.accounting(KvLayout.PAGED, blocks, B));
     }
 
@@ -88,6 +88,25 @@ class SchedulerTest {
     }
 
     @Test
+    void growthRoomKeepsABlockForEachRunningSequenceThatWillGrow() {
+        // 6 blocks of 4; each sequence has 5 prompt tokens in 2 blocks and grows to 12 tokens in 3.
+        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(8, 64, PreemptionMode.RECOMPUTE, 0, true),
+                KvAllocator.accounting(KvLayout.PAGED, 6, B));
+        Sequence<String> a = seq("a", 1, 5, 12), b = seq("b", 2, 5, 12), c = seq("c", 3, 5, 12);
+        s.addWaiting(a);
+        s.addWaiting(b);
+        s.addWaiting(c);
+        assertThat(step(s)).as("c would take the blocks a and b grow into").containsExactly("a:5", "b:5");
+        for (int i = 0; i < 7; i++) {
+            assertThat(step(s)).containsExactly("a:1", "b:1");
+        }
+        assertThat(s.recomputePreemptions()).as("vLLM's admission would have let c in, then preempted it").isZero();
+        s.finish(a);
+        assertThat(step(s)).containsExactly("c:5");
+        finishAll(s, List.of(b, c));
+    }
+
+    @Test
     void preemptsTheLatestArrivalAndRecomputesIt() {
         // 4 blocks of 4: two sequences of 8 tokens fill them; the first to grow evicts the later one.
         Scheduler<String> s = scheduler(4, 8, 64, 0);
@@ -122,7 +141,7 @@ class SchedulerTest {
     void swapsOutTheLatestAndBringsItBackBeforeNewAdmissions() {
         KvShape shape = new KvShape(1, 1, 4, B, KvDtype.F32);
         try (KvMemory memory = KvMemory.ofBlocks(shape, 4); SwapSpace swap = new SwapSpace(memory, 4L * B * shape.bytesPerToken())) {
-            Scheduler<String> s = new Scheduler<>(new SchedulerConfig(8, 64, PreemptionMode.SWAP, 0),
+            Scheduler<String> s = new Scheduler<>(new SchedulerConfig(8, 64, PreemptionMode.SWAP, 0, false),
                     KvAllocator.create(KvLayout.PAGED, memory, false, swap));
             Sequence<String> early = seq("early", 1, 7, 20), late = seq("late", 2, 7, 20), fresh = seq("fresh", 3, 2, 4);
             s.addWaiting(early);

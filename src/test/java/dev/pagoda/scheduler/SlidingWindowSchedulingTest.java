@@ -51,7 +51,7 @@ class SlidingWindowSchedulingTest {
     @Test
     void aSequenceLongerThanTheCacheRunsInItsWindow() {
         // 6 blocks hold 24 slots; the sequence grows to 100 tokens, prefilled in chunks of 5.
-        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 5, PreemptionMode.RECOMPUTE, 0),
+        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 5, PreemptionMode.RECOMPUTE, 0, false),
                 KvAllocator.accounting(KvLayout.PAGED, 6, B, W));
         Sequence<String> a = new Sequence<>("a", 1, new int[30], 100);
         s.addWaiting(a);
@@ -65,7 +65,7 @@ class SlidingWindowSchedulingTest {
     @Test
     void sequencesPreemptedByRecomputationReleaseAgainAfterTheirRecomputedPrompt() {
         // Three sequences of 60 tokens in 8 blocks: each needs 3 or 4, so one is preempted and recomputed.
-        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.RECOMPUTE, 0),
+        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.RECOMPUTE, 0, false),
                 KvAllocator.accounting(KvLayout.PAGED, 8, B, W));
         List<Sequence<String>> seqs = List.of(new Sequence<>("a", 1, new int[7], 60),
                 new Sequence<>("b", 2, new int[9], 60), new Sequence<>("c", 3, new int[6], 60));
@@ -79,7 +79,7 @@ class SlidingWindowSchedulingTest {
     void swappedSequencesComeBackWithTheirHoles() {
         KvShape shape = new KvShape(1, 1, 2, B, KvDtype.F32);
         try (KvMemory memory = KvMemory.ofBlocks(shape, 8); SwapSpace swap = new SwapSpace(memory, 8L * B * shape.bytesPerToken())) {
-            Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.SWAP, 0),
+            Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.SWAP, 0, false),
                     KvAllocator.create(KvLayout.PAGED, memory, true, swap, W));
             List<Sequence<String>> seqs = List.of(new Sequence<>("a", 1, new int[7], 60),
                     new Sequence<>("b", 2, new int[9], 60), new Sequence<>("c", 3, new int[6], 60));
@@ -93,7 +93,7 @@ class SlidingWindowSchedulingTest {
 
     @Test
     void forksShareTheWindowAndEachReleasesItsOwnReferences() {
-        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.RECOMPUTE, 0),
+        Scheduler<String> s = new Scheduler<>(new SchedulerConfig(4, 16, PreemptionMode.RECOMPUTE, 0, false),
                 KvAllocator.accounting(KvLayout.PAGED, 16, B, W));
         Sequence<String> parent = new Sequence<>("p", 1, new int[10], 50);
         s.addWaiting(parent);

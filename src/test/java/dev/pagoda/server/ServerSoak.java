@@ -6,8 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -43,6 +41,11 @@ import java.util.function.ToDoubleFunction;
  * client saw beyond the server's exchange), lost and duplicated requests, outputs against their solo runs, used KV
  * blocks once idle, RSS before, during and after, CPU seconds per server thread group and of the soak's own clients
  * (which share the machine), and GC pauses.
+ *
+ * <p>A request's latency is measured from writing its first byte to reading its response's last (the terminating
+ * chunk of the stream), on the client's kept-alive connection. The streaming clients and the 15 MB loopers are
+ * lean plain-socket HTTP/1.1 clients, one virtual thread each ({@link SoakConnection}), so that the load generator
+ * is not what is measured; a 15 MB looper sends its whole body whatever the server answers, as a hostile client does.
  *
  * <p>Several servers ({@code --server LABEL|JAVA_OPTS|SERVE_ARGS|CHECKOUT}, repeated; CHECKOUT: a directory with
  * another commit's built launcher, default this one) run each phase in turn, one after the other, so that
@@ -202,47 +205,48 @@ public final class ServerSoak {
         for (int c = 0; c < 64; c++) {
             int client = c;
             threads.add(Thread.ofVirtual().start(() -> {
-                for (int round = 0; System.nanoTime() < end; round++) {
-                    int prompt = (client + round) % PROMPTS.length;
-                    Kind kind = client % 4 == 0 ? Kind.SEEDED_N2 : client % 2 == 1 ? Kind.SEEDED : Kind.GREEDY;
-                    sent.incrementAndGet();
-                    try {
-                        if ((client + round) % 8 == 3) {
-                            hungUp.incrementAndGet();
-                            Http.streamThenHangUp(server.port, "/v1/completions", kind.json(prompt, true), 3);
-                            continue;
-                        }
-                        String requestId = "soak-" + requestIds.incrementAndGet();
-                        long t0 = System.nanoTime();
-                        HttpResponse<String> r = Http.post(server.base + "/v1/completions", kind.json(prompt, true), "x-request-id", requestId);
-                        long took = System.nanoTime() - t0;
-                        if (r.statusCode() != 200) {
-                            failed.incrementAndGet();
-                            System.out.println("failed: " + r.statusCode() + " " + r.body());
-                            continue;
-                        }
-                        List<JsonNode> events = Http.events(r.body());
-                        String[] texts = new String[kind.n()];
-                        int finishes = 0;
-                        Set<String> chunkIds = new HashSet<>();
-                        for (JsonNode e : events) {
-                            chunkIds.add(e.get("id").asText());
-                            for (JsonNode ch : e.get("choices")) {
-                                int i = ch.get("index").asInt();
-                                texts[i] = (texts[i] == null ? "" : texts[i]) + ch.get("text").asText();
-                                finishes += ch.get("finish_reason").isNull() ? 0 : 1;
+                try (SoakConnection connection = new SoakConnection(server.port)) {
+                    for (int round = 0; System.nanoTime() < end; round++) {
+                        int prompt = (client + round) % PROMPTS.length;
+                        Kind kind = client % 4 == 0 ? Kind.SEEDED_N2 : client % 2 == 1 ? Kind.SEEDED : Kind.GREEDY;
+                        sent.incrementAndGet();
+                        try {
+                            if ((client + round) % 8 == 3) {
+                                hungUp.incrementAndGet();
+                                Http.streamThenHangUp(server.port, "/v1/completions", kind.json(prompt, true), 3);
+                                continue;
                             }
+                            String requestId = "soak-" + requestIds.incrementAndGet();
+                            SoakConnection.Response r = connection.post("/v1/completions",
+                                    kind.json(prompt, true).getBytes(StandardCharsets.UTF_8), requestId);
+                            if (r.status() != 200) {
+                                failed.incrementAndGet();
+                                System.out.println("failed: " + r.status() + " " + r.text());
+                                continue;
+                            }
+                            List<JsonNode> events = Http.events(r.text());
+                            String[] texts = new String[kind.n()];
+                            int finishes = 0;
+                            Set<String> chunkIds = new HashSet<>();
+                            for (JsonNode e : events) {
+                                chunkIds.add(e.get("id").asText());
+                                for (JsonNode ch : e.get("choices")) {
+                                    int i = ch.get("index").asInt();
+                                    texts[i] = (texts[i] == null ? "" : texts[i]) + ch.get("text").asText();
+                                    finishes += ch.get("finish_reason").isNull() ? 0 : 1;
+                                }
+                            }
+                            if (chunkIds.size() != 1 || !ids.add(chunkIds.iterator().next()) || finishes != kind.n()) {
+                                duplicated.incrementAndGet();
+                            }
+                            if (!List.of(texts).equals(solo.get(kind + " " + prompt))) {
+                                mismatched.incrementAndGet();
+                            }
+                            completed.add(new Completed(requestId, r.nanos()));
+                        } catch (RuntimeException | IOException e) {
+                            failed.incrementAndGet();
+                            System.out.println("failed: " + e);
                         }
-                        if (chunkIds.size() != 1 || !ids.add(chunkIds.iterator().next()) || finishes != kind.n()) {
-                            duplicated.incrementAndGet();
-                        }
-                        if (!List.of(texts).equals(solo.get(kind + " " + prompt))) {
-                            mismatched.incrementAndGet();
-                        }
-                        completed.add(new Completed(requestId, took));
-                    } catch (RuntimeException | IOException e) {
-                        failed.incrementAndGet();
-                        System.out.println("failed: " + e);
                     }
                 }
             }));
@@ -251,19 +255,19 @@ public final class ServerSoak {
         byte[] bigBody = ("{\"prompt\": \"" + "Once upon a time ".repeat(15_000_000 / 17) + "\"}").getBytes(StandardCharsets.UTF_8);
         for (int c = 0; c < (hostile ? 4 : 0); c++) {
             threads.add(Thread.ofVirtual().start(() -> {
-                while (System.nanoTime() < end) {
-                    long t0 = System.nanoTime();
-                    try {
-                        HttpResponse<String> r = Http.send(HttpRequest.newBuilder(URI.create(server.base + "/v1/completions"))
-                                .POST(HttpRequest.BodyPublishers.ofByteArray(bigBody)).build());
-                        bigLatencies.add(System.nanoTime() - t0);
-                        if (r.statusCode() == 400) {
-                            bigAnswered.incrementAndGet();
-                        } else {
-                            System.out.println("15 MB prompt answered " + r.statusCode());
+                try (SoakConnection connection = new SoakConnection(server.port)) {
+                    while (System.nanoTime() < end) {
+                        try {
+                            SoakConnection.Response r = connection.post("/v1/completions", bigBody, null);
+                            bigLatencies.add(r.nanos());
+                            if (r.status() == 400) {
+                                bigAnswered.incrementAndGet();
+                            } else {
+                                System.out.println("15 MB prompt answered " + r.status());
+                            }
+                        } catch (RuntimeException | IOException e) {
+                            System.out.println("15 MB prompt failed: " + e);
                         }
-                    } catch (RuntimeException e) {
-                        System.out.println("15 MB prompt failed: " + e);
                     }
                 }
             }));
@@ -347,14 +351,15 @@ public final class ServerSoak {
     /**
      * The 16-token streams' latency as the client saw it, and its parts from the server's access lines: queue (from
      * the request's headers until the engine first scheduled it), first token after that, the rest of the stream,
-     * and the client's part (connecting, sending, the server reading the headers, reading the response: what the
-     * client saw beyond the server's exchange). Percentiles of each, then the mean of each part over the slowest 1%.
+     * and the client's part (sending, the server reading the headers, the response's last bytes reaching the
+     * client, the client threads' own scheduling: what the client saw beyond the server's exchange). Percentiles of each, then the mean of each part over the slowest 1%.
      */
     private static void latencies(String tag, List<Completed> completed, Map<String, SoakServer.Access> access) {
         List<Completed> sorted = new ArrayList<>(completed);
         sorted.sort((a, b) -> Long.compare(a.nanos(), b.nanos()));
         List<Long> nanos = sorted.stream().map(Completed::nanos).toList();
-        System.out.printf("%s16-token streams: p50 %.3f s, p99 %.3f s, max %.3f s (n=%d)%n", tag, pct(nanos, 0.5), pct(nanos, 0.99),
+        System.out.printf("%s16-token streams (request sent -> last byte received): p50 %.3f s, p99 %.3f s, max %.3f s (n=%d)%n",
+                tag, pct(nanos, 0.5), pct(nanos, 0.99),
                 nanos.isEmpty() ? 0 : nanos.getLast() / 1e9, nanos.size());
         Map<String, ToDoubleFunction<Completed>> parts = new LinkedHashMap<>();
         parts.put("queue", c -> access.get(c.id()).queue());

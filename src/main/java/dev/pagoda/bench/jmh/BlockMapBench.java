@@ -57,7 +57,7 @@ public class BlockMapBench {
     public void setup() {
         allocator = KvAllocator.accounting(KvLayout.valueOf(layout.toUpperCase(Locale.ROOT)), blocks, BLOCK_SIZE);
         scheduler = new Scheduler<>(new SchedulerConfig(SEQUENCES + FORKS, Integer.MAX_VALUE, PreemptionMode.RECOMPUTE,
-                EngineConfig.WATERMARK), allocator);
+                EngineConfig.WATERMARK, EngineConfig.defaults().growthRoom()), allocator);
         int[] prompt = new int[PROMPT];
         for (int i = 0; i < SEQUENCES; i++) {
             scheduler.addWaiting(new Sequence<>(new Label("cmpl-" + i + "-0", 0), i, prompt, PROMPT + 200));
