@@ -107,12 +107,15 @@ final class DecodingTile {
     }
 
     /**
-     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: per sub-block of 32 one 16-byte load per row
-     * widened once, its low nibbles (the first 16 weights) and high nibbles (the next 16) each converted and put
-     * through fma(q, step, offset) and the multiply-add.
+     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: a sub-block's 16 possible values fill one vector,
+     * fma(0..15, step, offset), made once per row and sub-block; its 32 weights are then two lane lookups (the low
+     * nibbles of one 16-byte load widened once, its high nibbles) instead of a conversion and a multiply-add each.
+     * A looked-up lane is the value {@link RowDecoder} computes for that nibble, bit for bit. The lookup wraps its
+     * index to the low 4 bits, so the low nibbles need no mask.
      */
     private static void q4_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector nibble = FloatVector.zero(F).addIndex(1);
         int subBlocks = cols / 32;
         long nibbles = 8L * subBlocks;
         for (int sb = 0; sb < subBlocks; sb++) {
@@ -121,19 +124,21 @@ final class DecodingTile {
             IntVector p1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector p2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector p3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            float s0 = w.get(Dequant.FLOAT, w0 + s), s1 = w.get(Dequant.FLOAT, w1 + s), s2 = w.get(Dequant.FLOAT, w2 + s), s3 = w.get(Dequant.FLOAT, w3 + s);
-            float m0 = w.get(Dequant.FLOAT, w0 + m), m1 = w.get(Dequant.FLOAT, w1 + m), m2 = w.get(Dequant.FLOAT, w2 + m), m3 = w.get(Dequant.FLOAT, w3 + m);
+            IntVector v0 = nibble.fma(w.get(Dequant.FLOAT, w0 + s), w.get(Dequant.FLOAT, w0 + m)).reinterpretAsInts();
+            IntVector v1 = nibble.fma(w.get(Dequant.FLOAT, w1 + s), w.get(Dequant.FLOAT, w1 + m)).reinterpretAsInts();
+            IntVector v2 = nibble.fma(w.get(Dequant.FLOAT, w2 + s), w.get(Dequant.FLOAT, w2 + m)).reinterpretAsInts();
+            IntVector v3 = nibble.fma(w.get(Dequant.FLOAT, w3 + s), w.get(Dequant.FLOAT, w3 + m)).reinterpretAsInts();
             int xs = xb + 32 * sb;
             FloatVector t = FloatVector.fromArray(F, x, xs);
-            a0 = p0.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s0, m0).fma(t, a0);
-            a1 = p1.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s1, m1).fma(t, a1);
-            a2 = p2.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s2, m2).fma(t, a2);
-            a3 = p3.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s3, m3).fma(t, a3);
+            a0 = p0.selectFrom(v0).reinterpretAsFloats().fma(t, a0);
+            a1 = p1.selectFrom(v1).reinterpretAsFloats().fma(t, a1);
+            a2 = p2.selectFrom(v2).reinterpretAsFloats().fma(t, a2);
+            a3 = p3.selectFrom(v3).reinterpretAsFloats().fma(t, a3);
             t = FloatVector.fromArray(F, x, xs + 16);
-            a0 = p0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s0, m0).fma(t, a0);
-            a1 = p1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s1, m1).fma(t, a1);
-            a2 = p2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s2, m2).fma(t, a2);
-            a3 = p3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(s3, m3).fma(t, a3);
+            a0 = p0.lanewise(VectorOperators.LSHR, 4).selectFrom(v0).reinterpretAsFloats().fma(t, a0);
+            a1 = p1.lanewise(VectorOperators.LSHR, 4).selectFrom(v1).reinterpretAsFloats().fma(t, a1);
+            a2 = p2.lanewise(VectorOperators.LSHR, 4).selectFrom(v2).reinterpretAsFloats().fma(t, a2);
+            a3 = p3.lanewise(VectorOperators.LSHR, 4).selectFrom(v3).reinterpretAsFloats().fma(t, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);

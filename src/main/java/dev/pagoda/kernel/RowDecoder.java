@@ -127,18 +127,21 @@ final class RowDecoder {
         }
     }
 
-    /** {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: a sub-block's 16 bytes are its two halves. */
+    /**
+     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: a sub-block's 16 bytes are its two halves, their
+     * nibbles looked up in the sub-block's 16 values fma(0..15, step, offset), as {@link DecodingTile} does.
+     */
     private static void q4_KRRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+        FloatVector nibble = FloatVector.zero(F).addIndex(1);
         int subBlocks = n / 32;
         for (int sb = 0; sb < subBlocks; sb++) {
-            float step = s.get(Dequant.FLOAT, base + 4L * sb);
-            float offset = s.get(Dequant.FLOAT, base + 4L * (subBlocks + sb));
+            IntVector values = nibble.fma(s.get(Dequant.FLOAT, base + 4L * sb), s.get(Dequant.FLOAT, base + 4L * (subBlocks + sb)))
+                    .reinterpretAsInts();
             IntVector p = (IntVector) ByteVector.fromMemorySegment(B, s, base + 8L * subBlocks + 16L * sb, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             long y = dstOff + 128L * sb;
-            p.and(0xF).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(step, offset).intoMemorySegment(dst, y, LE);
-            p.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0).reinterpretAsFloats().fma(step, offset)
-                    .intoMemorySegment(dst, y + 64, LE);
+            p.selectFrom(values).reinterpretAsFloats().intoMemorySegment(dst, y, LE);
+            p.lanewise(VectorOperators.LSHR, 4).selectFrom(values).reinterpretAsFloats().intoMemorySegment(dst, y + 64, LE);
         }
     }
 
