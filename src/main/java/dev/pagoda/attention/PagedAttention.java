@@ -51,13 +51,14 @@ import jdk.incubator.vector.VectorShuffle;
 public final class PagedAttention {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** Lane j <- lane j xor d: folds that stay inside aligned groups of 2d lanes (static, so C2 sees constants). */
-    private static final VectorShuffle<Float> XOR_8 = VectorShuffle.fromOp(F, j -> (j ^ 8) & (L - 1));
+    private static final VectorShuffle<Float> XOR_HALF = VectorShuffle.fromOp(F, j -> j ^ (L / 2));
+    private static final VectorShuffle<Float> XOR_QUARTER = VectorShuffle.fromOp(F, j -> j ^ (L / 4));
     private static final VectorShuffle<Float> XOR_4 = VectorShuffle.fromOp(F, j -> (j ^ 4) & (L - 1));
     private static final VectorShuffle<Float> XOR_2 = VectorShuffle.fromOp(F, j -> (j ^ 2) & (L - 1));
     private static final VectorShuffle<Float> XOR_1 = VectorShuffle.fromOp(F, j -> (j ^ 1) & (L - 1));
     /** Lanes whose index has bit d: where a fold at distance d takes the second vector's sums. */
-    private static final VectorMask<Float> HIGH_8 = VectorMask.fromLong(F, lanesWithBit(8));
-    private static final VectorMask<Float> HIGH_4 = VectorMask.fromLong(F, lanesWithBit(4));
+    private static final VectorMask<Float> HIGH_HALF = VectorMask.fromLong(F, lanesWithBit(L / 2));
+    private static final VectorMask<Float> HIGH_QUARTER = VectorMask.fromLong(F, lanesWithBit(L / 4));
     private static final VectorMask<Float> HIGH_2 = VectorMask.fromLong(F, lanesWithBit(2));
     private static final VectorMask<Float> HIGH_1 = VectorMask.fromLong(F, lanesWithBit(1));
     /** r -> r with its log2(L) bits reversed: {@link #foldTile} sums the vector at r into lane bitReversed(r). */
@@ -67,6 +68,12 @@ public final class PagedAttention {
     /** ln 2 split so that n * LN2_HIGH is exact for |n| < 2^8. */
     private static final float LN2_HIGH = 0.693145751953125f;
     private static final float LN2_LOW = (float) (Math.log(2) - LN2_HIGH);
+
+    static {
+        if (L < 4) {
+            throw new IllegalStateException("scores are folded four rows at a time: vectors of " + L + " floats are too short");
+        }
+    }
 
     private static long lanesWithBit(int d) {
         long bits = 0;
@@ -114,8 +121,8 @@ public final class PagedAttention {
         /** Head e's query repeated rowsPerVector times (L floats at e * L), when several rows share a vector. */
         final float[] qRepeated = new float[group * L];
         final float[] lanes = new float[L];
-        /** Row accumulators of a tile of L K rows, L floats each, per head (see {@link #foldTile}). */
-        final float[] part = new float[group * L * L];
+        /** A tile's row accumulators folded at distances L/2 and L/4: L/4 vectors per head (see {@link #foldTile}). */
+        final float[] part = new float[group * L * L / 4];
         /** A tile of L rows copied out of the cache, headDim floats apart (a vector of slack after the last). */
         final float[] tile = new float[L * headDim + L];
         final float[] acc = new float[group * padded];
@@ -290,7 +297,7 @@ public final class PagedAttention {
     /**
      * The group's scores against {@code n} K rows from {@code src[at..]} (positions p.. from the first visible), L
      * rows at a time: the rows are copied out of the cache once for the group's heads; each row's products are one
-     * vector accumulator (FMAs over the row's vectors in order), stored at slot bitReversed(r) so that
+     * vector accumulator (FMAs over the row's vectors in order), given slot bitReversed(r) so that
      * {@link #foldTile} leaves the L scores in row order. A score's bits depend only on its q and K rows, not on
      * the tile it was computed in.
      */
@@ -301,24 +308,38 @@ public final class PagedAttention {
             int rows = Math.min(L, n - i);
             float[] k = s.tile;
             MemorySegment.copy(src, ValueLayout.JAVA_FLOAT, at + i * rowStride, k, 0, rows * headDim);
-            for (int r = 0; r < rows; r++) {
+            // Rows r, r + L/4, r + L/2 and r + 3L/4 (slots bitReversed(r) and the next three) are scored together
+            // and folded at distances L/2 and L/4 before one vector is stored.
+            int quarter = L / 4;
+            for (int r = 0; r < Math.min(rows, quarter); r++) {
+                int k0 = r * headDim, k1 = k0 + quarter * headDim, k2 = k1 + quarter * headDim, k3 = k2 + quarter * headDim;
                 for (int e = 0; e < group; e++) {
-                    FloatVector a = FloatVector.zero(F);
-                    for (int c = 0; c < chunks - 1; c++) {
-                        a = FloatVector.fromArray(F, q, e * padded + c * L).fma(FloatVector.fromArray(F, k, r * headDim + c * L), a);
+                    FloatVector x0 = FloatVector.zero(F), x1 = FloatVector.zero(F), y0 = FloatVector.zero(F), y1 = FloatVector.zero(F);
+                    for (int c = 0; c < chunks; c++) {
+                        FloatVector qc = FloatVector.fromArray(F, q, e * padded + c * L);
+                        FloatVector r0 = FloatVector.fromArray(F, k, k0 + c * L), r1 = FloatVector.fromArray(F, k, k1 + c * L);
+                        FloatVector r2 = FloatVector.fromArray(F, k, k2 + c * L), r3 = FloatVector.fromArray(F, k, k3 + c * L);
+                        if (ragged && c == chunks - 1) {
+                            r0 = r0.blend(0f, pastRow);
+                            r1 = r1.blend(0f, pastRow);
+                            r2 = r2.blend(0f, pastRow);
+                            r3 = r3.blend(0f, pastRow);
+                        }
+                        x0 = qc.fma(r0, x0);
+                        x1 = qc.fma(r1, x1);
+                        y0 = qc.fma(r2, y0);
+                        y1 = qc.fma(r3, y1);
                     }
-                    FloatVector last = FloatVector.fromArray(F, k, r * headDim + (chunks - 1) * L);
-                    if (ragged) {
-                        last = last.blend(0f, pastRow);
-                    }
-                    a = FloatVector.fromArray(F, q, e * padded + (chunks - 1) * L).fma(last, a);
-                    a.intoArray(part, (e * L + BIT_REVERSED[r]) * L);
+                    FloatVector v0 = x0.blend(y0, HIGH_HALF).add(y0.blend(x0, HIGH_HALF).rearrange(XOR_HALF));
+                    FloatVector v1 = x1.blend(y1, HIGH_HALF).add(y1.blend(x1, HIGH_HALF).rearrange(XOR_HALF));
+                    v0.blend(v1, HIGH_QUARTER).add(v1.blend(v0, HIGH_QUARTER).rearrange(XOR_QUARTER))
+                            .intoArray(part, (e * L / 4 + BIT_REVERSED[r] / 4) * L);
                 }
             }
             for (int e = 0; e < group; e++) {
                 int out = e * s.stride + p + i;
-                foldTile(part, e * L * L);
-                FloatVector.fromArray(F, part, e * L * L).mul(scale).intoArray(s.scores, out);
+                foldTile(part, e * L * L / 4);
+                FloatVector.fromArray(F, part, e * L * L / 4).mul(scale).intoArray(s.scores, out);
                 if (cap > 0) {
                     softCap(s.scores, out, rows, cap);
                 }
@@ -327,33 +348,20 @@ public final class PagedAttention {
     }
 
     /**
-     * Folds the L vectors at part[base..] (vector r at base + r * L) into one at part[base] whose lane bitReversed(r)
-     * holds vector r's lane sum: step d adds lanes l and l ^ d of two vectors at once, the lanes with bit d clear
-     * taking the first vector's sums and the others the second's, so each row's lanes are added in the order of
-     * {@link VectorMath#sum} (i + L/2, then i + L/4, ...) with the work of L sums shared. A row's lanes never mix
-     * with another's, so vectors of rows past the end of a run (stale floats) do not touch the others.
+     * Sums the lanes of L row accumulators at once. Slot v (0..L-1) holds a row's accumulator; step d adds lanes l
+     * and l ^ d of two slots' vectors into one, the lanes with bit d clear taking the first one's sums and the others
+     * the second's, so each row's lanes are added in the order of {@link VectorMath#sum} (i + L/2, then i + L/4, ...)
+     * with the work of L sums shared, and slot v's sum ends in lane bitReversed(v). The first two steps (d = L/2,
+     * L/4) are done by {@link #scoreRun} as the rows are scored, in registers; this one takes its L/4 vectors at
+     * part[base..] (vector j: slots 4j..4j + 3) down to one at part[base]. A row's lanes never mix with another's,
+     * so rows past the end of a run (stale floats) do not touch the others.
      */
     private static void foldTile(float[] part, int base) {
-        int n = L;
         if (L >= 16) {
-            for (int j = 0; j < n / 2; j++) {
-                fold(part, base, j, HIGH_8, XOR_8);
-            }
-            n /= 2;
+            fold(part, base, 0, HIGH_2, XOR_2);
+            fold(part, base, 1, HIGH_2, XOR_2);
         }
         if (L >= 8) {
-            for (int j = 0; j < n / 2; j++) {
-                fold(part, base, j, HIGH_4, XOR_4);
-            }
-            n /= 2;
-        }
-        if (L >= 4) {
-            for (int j = 0; j < n / 2; j++) {
-                fold(part, base, j, HIGH_2, XOR_2);
-            }
-            n /= 2;
-        }
-        if (L >= 2) {
             fold(part, base, 0, HIGH_1, XOR_1);
         }
     }
