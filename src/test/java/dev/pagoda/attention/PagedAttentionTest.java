@@ -82,6 +82,50 @@ class PagedAttentionTest {
         check(KvLayout.PAGED, 16, 2, KvDtype.BF16, 3e-2, 9, GLOBAL);
     }
 
+    /**
+     * A prompt prefilled in chunks of 1 (decoding alone), 7, 64 or all at once, each chunk's K/V written just before
+     * it attends: every row is the same bits. Heads of 64 (four vectors), 24 (a ragged last vector) and 8 (several
+     * K rows per vector); a sliding window with a soft-cap; a paged and a contiguous cache.
+     */
+    @ParameterizedTest(name = "head {0} {1} window {2}")
+    @CsvSource({"64, PAGED, 0", "64, CONTIGUOUS, 0", "24, PAGED, 0", "8, PAGED, 0", "64, PAGED, 37", "8, PAGED, 20"})
+    void prefillChunkingGivesBitIdenticalRows(int headDim, KvLayout layout, int window) {
+        int kvHeads = 2, group = 3, nHeads = kvHeads * group, prompt = 150;
+        LayerAttention how = window == 0 ? LayerAttention.global(headDim, GLOBAL.rope())
+                : new LayerAttention(window, 0.2f, 5f, GLOBAL.rope());
+        Random rnd = new Random(headDim * 31L + window);
+        float[] k = randomRow(rnd, prompt * kvHeads * headDim);
+        float[] v = randomRow(rnd, prompt * kvHeads * headDim);
+        float[] q = randomRow(rnd, prompt * nHeads * headDim);
+        float[] whole = null;
+        for (int chunk : new int[] {prompt, 1, 7, 64}) {
+            try (KvMemory memory = KvMemory.ofBlocks(new KvShape(1, kvHeads, headDim, 16, KvDtype.F32), 64)) {
+                KvAllocator allocator = KvAllocator.create(layout, memory, false, null, window);
+                PagedAttention attention = new PagedAttention(memory, nHeads);
+                KvSequence kv = allocator.admit(0, prompt);
+                float[] out = new float[q.length];
+                for (int first = 0; first < prompt; first += chunk) {
+                    int n = Math.min(chunk, prompt - first);
+                    kv.append(n);
+                    ForwardBatch<KvSequence> batch = new ForwardBatch<>(n, 1);
+                    add(batch, kv, first, n);
+                    int kvRow = kvHeads * headDim, qRow = nHeads * headDim;
+                    attention.writeKv(0, batch, Arrays.copyOfRange(k, first * kvRow, (first + n) * kvRow),
+                            Arrays.copyOfRange(v, first * kvRow, (first + n) * kvRow));
+                    float[] o = new float[n * qRow];
+                    attention.forward(0, how, batch, Arrays.copyOfRange(q, first * qRow, (first + n) * qRow), o);
+                    System.arraycopy(o, 0, out, first * qRow, o.length);
+                }
+                kv.free();
+                if (whole == null) {
+                    whole = out;
+                } else {
+                    assertThat(out).as("chunks of %d", chunk).isEqualTo(whole);
+                }
+            }
+        }
+    }
+
     private void check(KvLayout layout, int blockSize, int group, KvDtype dtype, double tolerance, long seed, LayerAttention how) {
         Random rnd = new Random(seed);
         KvShape shape = new KvShape(LAYERS, KV_HEADS, HEAD_DIM, blockSize, dtype);
