@@ -28,6 +28,8 @@ class StepAllocationTest {
      * stream outputs this replaced were ~300 (a RequestOutput, its token array and text, a queue node).
      */
     static final long BUDGET_PER_SEQUENCE_STEP = 96;
+    /** Counted rounds at most, after the warm-up one. */
+    static final int MAX_ROUNDS = 20;
 
     private static final ThreadMXBean MX = (ThreadMXBean) ManagementFactory.getThreadMXBean();
 
@@ -62,7 +64,11 @@ class StepAllocationTest {
                 turn[0]++;
             });
             SamplingParams params = SamplingParams.greedy(TOKENS).withIgnoreEos(true).finalOnly();
-            for (int round = 0; round < 2; round++) {
+            // The first round warms up the classes the steps use (loading them allocates): only later ones count, as
+            // many as it takes to count enough steps (on a loaded machine most steps can fall in a republishing turn).
+            long bytes = 0;
+            int steps = 0;
+            for (int round = 0; round <= MAX_ROUNDS && steps <= TOKENS / 4; round++) {
                 turn[0] = 0;
                 List<RequestHandle> handles = new ArrayList<>();
                 for (String p : EngineFixtures.prompts(SEQS)) {
@@ -77,21 +83,16 @@ class StepAllocationTest {
                 for (int t = 0; t < turn[0]; t++) {
                     lastFull = fullDecode[t] ? t : lastFull;
                 }
-                long bytes = 0;
-                int steps = 0;
-                for (int t = 0; t < lastFull; t++) {
+                for (int t = 0; round > 0 && t < lastFull; t++) {
                     if (fullDecode[t] && !republished[t]) {
                         bytes += outside[t];
                         steps++;
                     }
                 }
-                assertThat(steps).as("steps that decoded all %d sequences", SEQS).isGreaterThan(TOKENS / 4);
-                // The first round warms up the classes the steps use (loading them allocates): only the second counts.
-                if (round == 1) {
-                    assertThat(bytes / steps).as("bytes per decode step of %d sequences outside the model", SEQS)
-                            .isLessThanOrEqualTo(BUDGET_PER_SEQUENCE_STEP * SEQS);
-                }
             }
+            assertThat(steps).as("steps that decoded all %d sequences", SEQS).isGreaterThan(TOKENS / 4);
+            assertThat(bytes / steps).as("bytes per decode step of %d sequences outside the model", SEQS)
+                    .isLessThanOrEqualTo(BUDGET_PER_SEQUENCE_STEP * SEQS);
             EngineFixtures.assertAllFree(engine);
         }
     }
