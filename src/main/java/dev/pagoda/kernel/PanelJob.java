@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
  * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
  * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
- * ({@link PanelTile}). BF16 panels are widened in the tiles' registers (a shift); F16 panels, whose widening
+ * ({@link PanelTile}). BF16 and int8 panels ({@link Int8Panels}) are widened in the tiles' registers (a shift; a
+ * conversion and a multiply by the scales); F16 panels, whose widening
  * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
  */
 final class PanelJob implements RangeTask {
@@ -66,10 +67,21 @@ final class PanelJob implements RangeTask {
         int q0 = 2 * b, q1 = Math.min(2 * b + 1, last);
         long panelFloats = (long) L * cols;
         int r0 = q0 * L, r1 = q1 * L;
-        boolean bf16 = w.type() == TensorType.BF16;
+        int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1;
-        if (w.type() == TensorType.F16) {
+        if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
+            s = scratch(2 * panelFloats);
+            p0 = 0;
+            p1 = 4 * panelFloats;
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q0, cols, s, p0);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q1, cols, s, p1);
+        } else if (Int8Panels.supports(w.type())) {
+            form = PanelTile.INT8;
+            s = w.panels();
+            p0 = Int8Panels.panelBytes(cols) * q0;
+            p1 = Int8Panels.panelBytes(cols) * q1;
+        } else if (w.type() == TensorType.F16) {
             s = scratch(2 * panelFloats);
             p0 = 0;
             p1 = 4 * panelFloats;
@@ -84,11 +96,11 @@ final class PanelJob implements RangeTask {
         for (int t = t0; t < t1; t += PanelTile.TOKENS) {
             int n = Math.min(PanelTile.TOKENS, t1 - t);
             if (n == 1) {
-                PanelTile.tile1(s, bf16, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile1(s, form, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
             } else if (n <= 4) {
-                PanelTile.tile4(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             } else {
-                PanelTile.tile8(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
         }
     }
