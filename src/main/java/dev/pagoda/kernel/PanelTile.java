@@ -168,33 +168,53 @@ final class PanelTile {
         b0.intoArray(out, ob + r1, n);
     }
 
-    /** {@link #tile8} for one token x[xb..] (out[ob + r..]): the same operations per element, in the same order. */
-    static void tile1(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, float[] out, int ob, int rows, int r0, int r1) {
-        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F);
+    /**
+     * {@link #tile8} for one token x[xb..] (out[ob + r..]) over 4 panels (p2, p3 may repeat p0, p1: computed again,
+     * stored again): the same operations per element, in the same order; 4 independent chains, for a single stream is
+     * bound by the fused multiply-add's latency with 2.
+     */
+    static void tile1(MemorySegment s, int form, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
+                      int r0, int r1, int r2, int r3) {
+        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
         for (int k = 0; k < cols; k++) {
-            FloatVector v, u;
+            FloatVector v0, v1, v2, v3;
             if (form == BF16) {
                 long o = 2L * L * k;
-                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                v0 = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                v1 = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                v2 = ((IntVector) ShortVector.fromMemorySegment(S, s, p2 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             } else if (form == INT8) {
-                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
-                v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
-                u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p1 + c, LE));
+                long g = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
+                v0 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p0 + g, LE));
+                v1 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p1 + g, LE));
+                v2 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p2 + g, LE));
+                v3 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p3 + g, LE));
             } else {
                 long o = 4L * L * k;
-                v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
-                u = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+                v0 = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
+                v1 = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+                v2 = FloatVector.fromMemorySegment(F, s, p2 + o, LE);
+                v3 = FloatVector.fromMemorySegment(F, s, p3 + o, LE);
             }
             FloatVector t = FloatVector.broadcast(F, x[xb + k]);
-            a = v.fma(t, a);
-            b = u.fma(t, b);
+            a = v0.fma(t, a);
+            b = v1.fma(t, b);
+            c = v2.fma(t, c);
+            d = v3.fma(t, d);
         }
-        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
+        // last panel first: a repeated panel's slot is an earlier one, written last with the same values
+        d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
+        c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
         b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
+        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
     }
 }
