@@ -36,7 +36,7 @@ final class DecodingTile {
     static boolean supports(TensorType type, int cols) {
         return RowDecoder.VECTOR && cols % type.blockSize == 0
                 && (type == TensorType.Q8_0 || (type == TensorType.Q4_K || type == TensorType.Q4_K_R) && L == 16
-                    || type == TensorType.Q6_K || type == TensorType.Q8_0_R || type == TensorType.Q6_K_R);
+                    || type == TensorType.Q6_K || type == TensorType.Q6_K_R);
     }
 
     /**
@@ -49,7 +49,6 @@ final class DecodingTile {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
-            case Q8_0_R -> int8(w, w0, w1, w2, w3, cols, 5, x, xb, acc);
             case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 4, x, xb, acc);
             case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
@@ -81,7 +80,7 @@ final class DecodingTile {
     }
 
     /**
-     * {@link TensorType#Q8_0_R} (groups of 2^5) and {@link TensorType#Q6_K_R} (2^4): per chunk of L weights a widening
+     * {@link TensorType#Q6_K_R} (groups of 2^4): per chunk of L weights a widening
      * load, a conversion, the group's float scale (a chunk never straddles groups, L <= 16) and the multiply-add.
      */
     private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int groupShift, float[] x, int xb, float[] acc) {

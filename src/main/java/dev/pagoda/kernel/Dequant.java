@@ -44,13 +44,12 @@ public final class Dequant {
             case Q4_K -> q4_K(s, base, n, dst, off, false);
             case Q5_K -> q4_K(s, base, n, dst, off, true);
             case Q6_K -> q6_K(s, base, n, dst, off);
-            case Q8_0_R -> int8(s, base, n, 32, dst, off);
             case Q6_K_R -> int8(s, base, n, 16, dst, off);
             case Q4_K_R -> q4_KR(s, base, n, dst, off);
         }
     }
 
-    /** {@link TensorType#Q8_0_R} (group 32) and {@link TensorType#Q6_K_R} (group 16): n/group float scales d, n int8 q; x = d * q. */
+    /** {@link TensorType#Q6_K_R} (group 16): n/group float scales d, n int8 q; x = d * q. */
     private static void int8(MemorySegment s, long base, int n, int group, float[] dst, int off) {
         long quants = base + 4L * (n / group);
         for (int i = 0; i < n; i++) {

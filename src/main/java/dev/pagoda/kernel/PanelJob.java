@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
  * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
  * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
- * ({@link PanelTile}). BF16 panels are widened in the tiles' registers (a shift); F16 panels, whose widening
+ * ({@link PanelTile}). BF16 and int8 panels ({@link Int8Panels}) are widened in the tiles' registers (a shift; a
+ * conversion and a multiply by the scales); F16 panels, whose widening
  * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
  */
 final class PanelJob implements RangeTask {
@@ -51,44 +52,68 @@ final class PanelJob implements RangeTask {
         int chunk = Math.max(PanelTile.TOKENS, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
-            for (int b = firstBlock; b < endBlock; b++) {
-                block(b, t0, t1);
+            // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
+            int step = t1 - t0 == 1 ? 2 : 1;
+            for (int b = firstBlock; b < endBlock; b += step) {
+                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1);
             }
         }
     }
 
-    /** Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens [t0, t1). */
-    private void block(int b, int t0, int t1) {
+    /**
+     * Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens
+     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1).
+     */
+    private void block(int b, int c, int t0, int t1) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
         int last = RowPanels.count(rows) - 1;
-        int q0 = 2 * b, q1 = Math.min(2 * b + 1, last);
+        int q0 = 2 * b, q1 = Math.min(2 * b + 1, last), q2 = 2 * c, q3 = Math.min(2 * c + 1, last);
         long panelFloats = (long) L * cols;
-        int r0 = q0 * L, r1 = q1 * L;
-        boolean bf16 = w.type() == TensorType.BF16;
+        int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
-        long p0, p1;
-        if (w.type() == TensorType.F16) {
+        long p0, p1, p2, p3;
+        if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
+            // many tokens (so c == b): each weight widened once, not once per 8 tokens
             s = scratch(2 * panelFloats);
-            p0 = 0;
-            p1 = 4 * panelFloats;
+            p0 = p2 = 0;
+            p1 = p3 = 4 * panelFloats;
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q0, cols, s, p0);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q1, cols, s, p1);
+        } else if (w.type() == TensorType.F16) {
+            s = scratch(4 * panelFloats);
+            p0 = p2 = 0;
+            p1 = p3 = 4 * panelFloats;
             widen(w, q0, s, p0, panelFloats);
             widen(w, q1, s, p1, panelFloats);
+            if (c != b) {
+                p2 = 8 * panelFloats;
+                p3 = 12 * panelFloats;
+                widen(w, q2, s, p2, panelFloats);
+                widen(w, q3, s, p3, panelFloats);
+            }
         } else {
             s = w.panels();
             long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
+            if (Int8Panels.supports(w.type())) {
+                form = PanelTile.INT8;
+                panelBytes = Int8Panels.panelBytes(cols);
+            }
             p0 = panelBytes * q0;
             p1 = panelBytes * q1;
+            p2 = panelBytes * q2;
+            p3 = panelBytes * q3;
         }
+        int r0 = q0 * L, r1 = q1 * L;
         for (int t = t0; t < t1; t += PanelTile.TOKENS) {
             int n = Math.min(PanelTile.TOKENS, t1 - t);
             if (n == 1) {
-                PanelTile.tile1(s, bf16, p0, p1, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1, q2 * L, q3 * L);
             } else if (n <= 4) {
-                PanelTile.tile4(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             } else {
-                PanelTile.tile8(s, bf16, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
         }
     }

@@ -5,6 +5,7 @@ import static dev.pagoda.kernel.VectorMath.L;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -14,7 +15,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over float32 {@link RowPanels}: 2 panels (2L rows) x up to 8 tokens, up to 4 tokens, and 1
+ * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 8 tokens, up to 4 tokens, and 1
  * token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
  * added to that token's accumulators with one fused multiply-add, so every output element is
  * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
@@ -30,17 +31,22 @@ final class PanelTile {
     /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    /** L bytes, widened to L floats ({@link Int8Panels}). */
+    private static final VectorSpecies<Byte> B = RowDecoder.B;
+    /** The panels' element form: float32, BF16 widened by a shift, or {@link Int8Panels} (int8 times the group's scales). */
+    static final int FLOAT = 0, BF16 = 1, INT8 = 2;
 
     private PanelTile() {
     }
 
     /**
-     * Panels at byte offsets p0, p1 of {@code s} (float32, L floats per column, or with {@code bf16} BF16, L shorts
-     * per column widened in registers: exact, so the products and their order are the same) against tokens x[xb + j*cols..],
+     * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16, L shorts per
+     * column; INT8, L bytes per column times the group's L scales; widened in registers, exactly, so the products
+     * and their order are those of float32 panels of the same values) against tokens x[xb + j*cols..],
      * j <= last < 8; rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past {@code last} repeat
      * the last one (and r1 may equal r0): computed again, stored again with the same values.
      */
-    static void tile8(MemorySegment s, boolean bf16, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
+    static void tile8(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
@@ -51,12 +57,18 @@ final class PanelTile {
         int x5 = xb + j5 * cols, x6 = xb + j6 * cols, x7 = xb + j7 * cols;
         for (int k = 0; k < cols; k++) {
             FloatVector v, u;
-            if (bf16) {
+            if (form == BF16) {
                 long o = 2L * L * k;
                 v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == INT8) {
+                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
+                v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
+                u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p1 + c, LE));
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -108,19 +120,25 @@ final class PanelTile {
     }
 
     /** {@link #tile8} for at most 4 tokens (j <= last < 4): half the multiply-adds when few tokens remain. */
-    static void tile4(MemorySegment s, boolean bf16, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
+    static void tile4(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols;
         for (int k = 0; k < cols; k++) {
             FloatVector v, u;
-            if (bf16) {
+            if (form == BF16) {
                 long o = 2L * L * k;
                 v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == INT8) {
+                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
+                v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
+                u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p1 + c, LE));
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -150,27 +168,53 @@ final class PanelTile {
         b0.intoArray(out, ob + r1, n);
     }
 
-    /** {@link #tile8} for one token x[xb..] (out[ob + r..]): the same operations per element, in the same order. */
-    static void tile1(MemorySegment s, boolean bf16, long p0, long p1, int cols, float[] x, int xb, float[] out, int ob, int rows, int r0, int r1) {
-        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F);
+    /**
+     * {@link #tile8} for one token x[xb..] (out[ob + r..]) over 4 panels (p2, p3 may repeat p0, p1: computed again,
+     * stored again): the same operations per element, in the same order; 4 independent chains, for a single stream is
+     * bound by the fused multiply-add's latency with 2.
+     */
+    static void tile1(MemorySegment s, int form, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
+                      int r0, int r1, int r2, int r3) {
+        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
         for (int k = 0; k < cols; k++) {
-            FloatVector v, u;
-            if (bf16) {
+            FloatVector v0, v1, v2, v3;
+            if (form == BF16) {
                 long o = 2L * L * k;
-                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                v0 = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                v1 = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                v2 = ((IntVector) ShortVector.fromMemorySegment(S, s, p2 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == INT8) {
+                long g = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
+                v0 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p0 + g, LE));
+                v1 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p1 + g, LE));
+                v2 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p2 + g, LE));
+                v3 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromMemorySegment(F, s, p3 + g, LE));
             } else {
                 long o = 4L * L * k;
-                v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
-                u = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+                v0 = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
+                v1 = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+                v2 = FloatVector.fromMemorySegment(F, s, p2 + o, LE);
+                v3 = FloatVector.fromMemorySegment(F, s, p3 + o, LE);
             }
             FloatVector t = FloatVector.broadcast(F, x[xb + k]);
-            a = v.fma(t, a);
-            b = u.fma(t, b);
+            a = v0.fma(t, a);
+            b = v1.fma(t, b);
+            c = v2.fma(t, c);
+            d = v3.fma(t, d);
         }
-        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
+        // last panel first: a repeated panel's slot is an earlier one, written last with the same values
+        d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
+        c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
         b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
+        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
     }
 }

@@ -4,12 +4,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Weights rewritten once at load into the layouts the quantized kernels stream ({@link TensorType#Q8_0_R},
- * {@link TensorType#Q6_K_R}, {@link TensorType#Q4_K_R}): per row, the block scales as floats (no f16 conversion
- * per block per token), then the quants, whole and aligned (no 34- or 210-byte blocks straddling cache lines, no
- * 6-bit scale unpacking). Q8_0, Q5_0 and Q6_K keep their exact values; Q4_K's element is {@code fma(q, d*scale,
+ * Weights rewritten once at load into the layouts the kernels stream: F32, F16, BF16, Q8_0 and Q5_0 gain panels
+ * ({@link WeightMatrix#packed}: {@link RowPanels}, {@link Int8Panels}); Q6_K and Q4_K are rewritten as rows
+ * ({@link TensorType#Q6_K_R}, {@link TensorType#Q4_K_R}): per row, the block scales as floats (no f16 conversion
+ * per block per token), then the quants, whole and aligned (no 210-byte blocks straddling cache lines, no
+ * 6-bit scale unpacking). Q6_K keeps its exact values; Q4_K's element is {@code fma(q, d*scale,
  * -dmin*min)}, one rounding instead of Q4_K's two. The copy lives off-heap beside the mapped file (bytes per weight:
- * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9, Q6_K 6.56 -> 10, Q4_K 4.5 -> 6); other types are used as they are.
+ * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9 (int8 panels), Q6_K 6.56 -> 10, Q4_K 4.5 -> 6); other types are used as they are.
  */
 public final class Repack {
     private static final long ALIGNMENT = 64;
@@ -20,7 +21,6 @@ public final class Repack {
     /** The layout of {@code type} the kernels stream, or {@code type} itself when it is used as it is. */
     public static TensorType kernelType(TensorType type) {
         return switch (type) {
-            case Q8_0, Q5_0 -> TensorType.Q8_0_R;
             case Q6_K -> TensorType.Q6_K_R;
             case Q4_K -> TensorType.Q4_K_R;
             default -> type;
@@ -28,8 +28,8 @@ public final class Repack {
     }
 
     /**
-     * {@code m} in its kernel layout: a new off-heap copy (freed with the returned matrix); F32, F16 and BF16 with their
-     * rows also in panels ({@link WeightMatrix#packed}); {@code m} itself for the types used as they are.
+     * {@code m} in its kernel layout: a new off-heap copy (freed with the returned matrix); F32, F16, BF16, Q8_0 and Q5_0
+     * with their rows also in panels ({@link WeightMatrix#packed}); {@code m} itself for the types used as they are.
      */
     public static WeightMatrix forKernels(WeightMatrix m) {
         TensorType to = kernelType(m.type());
@@ -57,25 +57,6 @@ public final class Repack {
         long p = r * m.rowBytes();
         int n = m.cols();
         switch (m.type()) {
-            case Q8_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    dst.set(Dequant.FLOAT, d + 4L * b, Dequant.half(s, p + 34L * b));
-                    MemorySegment.copy(s, p + 34L * b + 2, dst, d + n / 8 + 32L * b, 32);
-                }
-            }
-            case Q5_0 -> {
-                for (int b = 0; b < n / 32; b++) {
-                    long blk = p + 22L * b;
-                    dst.set(Dequant.FLOAT, d + 4L * b, Dequant.half(s, blk));
-                    int qh = s.get(Dequant.INT, blk + 2);
-                    long q = d + n / 8 + 32L * b;
-                    for (int j = 0; j < 16; j++) {
-                        int v = s.get(Dequant.BYTE, blk + 6 + j) & 0xFF;
-                        dst.set(Dequant.BYTE, q + j, (byte) (((v & 0xF) | ((qh >>> j) & 1) << 4) - 16));
-                        dst.set(Dequant.BYTE, q + j + 16, (byte) (((v >>> 4) | ((qh >>> (j + 16)) & 1) << 4) - 16));
-                    }
-                }
-            }
             case Q6_K -> q6_K(s, p, n, dst, d);
             case Q4_K -> q4_K(s, p, n, dst, d);
             default -> throw new IllegalArgumentException("no repack for " + m.type());

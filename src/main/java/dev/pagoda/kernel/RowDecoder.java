@@ -53,7 +53,6 @@ final class RowDecoder {
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
             case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
             case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
-            case Q8_0_R -> int8Row(s, base, n, 5, dst, dstOff);
             case Q6_K_R -> int8Row(s, base, n, 4, dst, dstOff);
             case Q4_K_R -> q4_KRRow(s, base, n, dst, dstOff);
             default -> {
@@ -117,7 +116,7 @@ final class RowDecoder {
         }
     }
 
-    /** {@link TensorType#Q8_0_R} (groups of 2^5) and {@link TensorType#Q6_K_R} (2^4): a group is whole vectors (L <= 16). */
+    /** {@link TensorType#Q6_K_R} (groups of 2^4): a group is whole vectors (L <= 16). */
     private static void int8Row(MemorySegment s, long base, int n, int groupShift, MemorySegment dst, long dstOff) {
         long quants = base + 4L * (n >>> groupShift);
         for (int i = 0; i < n; i += L) {

@@ -18,7 +18,6 @@ public enum TensorType {
     // Layouts made once at load by Repack for the kernels, never read from or written to a file (no GGML id). A row
     // holds its float scales first, then its quants, so each 32-byte group of quants is aligned when cols % 256 == 0
     // and no scale is converted from f16 per token.
-    Q8_0_R(-1, 32, 36),    // cols/32 float scales d, then cols int8 q: x = d * q (from Q8_0 and Q5_0, the same values)
     Q6_K_R(-1, 256, 320),  // cols/16 float scales d * scale, then cols int8 q - 32: x = (d * scale) * q (Q6_K's values)
     Q4_K_R(-1, 256, 192);  // cols/32 float steps d * scale, cols/32 floats -dmin * min, cols/2 bytes of nibbles (see Repack)
 

@@ -7,8 +7,8 @@ import java.lang.foreign.MemorySegment;
  * usually a slice of a memory-mapped model file (little-endian). Row r starts at byte
  * {@code r * rowBytes()}. A 1-D tensor of n elements is a matrix of 1 row and n columns.
  *
- * <p>{@code panels} is null, or the same weights repacked by {@link #packed()} into {@link RowPanels} (the layout
- * the matmul streams); {@code data} stays for what reads rows (embedding lookups, a tied output matrix's rows).
+ * <p>{@code panels} is null, or the same weights repacked by {@link #packed()} into {@link RowPanels} or
+ * {@link Int8Panels} (the layouts the matmul streams); {@code data} stays for what reads rows (embedding lookups, a tied output matrix's rows).
  */
 public record WeightMatrix(String name, TensorType type, MemorySegment data, int rows, int cols, MemorySegment panels) {
     public WeightMatrix {
@@ -24,15 +24,16 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
     }
 
     /**
-     * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16);
-     * otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of its own ({@link RowPanels#bytes}: the matrix's bytes,
-     * the last panel's padding aside), after which the mapped pages of the rows are released.
+     * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16;
+     * Q8_0, Q5_0); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of its own
+     * ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#bytes}: 9 bits
+     * a weight), after which the mapped pages of the rows are released.
      */
     public WeightMatrix packed() {
-        if (panels != null || !RowPanels.supports(type)) {
+        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type)) {
             return this;
         }
-        MemorySegment p = RowPanels.pack(this);
+        MemorySegment p = Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
         if (data.isMapped()) {
             data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
         }

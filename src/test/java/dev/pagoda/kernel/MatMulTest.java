@@ -67,7 +67,7 @@ class MatMulTest {
             case F16 -> Math.abs(value) * 0x1p-11 + 0x1p-25;
             case BF16 -> Math.abs(value) * 0x1p-8;
             // half a step (amax/127/2) plus the f16 rounding of d applied to |q| <= 127
-            case Q8_0, Q8_0_R -> blockAmax * (0.5 / 127 + 0x1p-11 * 1.01);
+            case Q8_0 -> blockAmax * (0.5 / 127 + 0x1p-11 * 1.01);
             // a step is amax/8; clamping q=16 to 15 at the negative extreme costs a whole step
             case Q4_0 -> blockAmax * (1.0 / 8 + 0x1p-11 * 1.01);
             default -> throw new IllegalArgumentException();
@@ -76,7 +76,7 @@ class MatMulTest {
 
     /** Accuracy against the original float32 weights, within the format's error: sum_c bound(c) * |x_c|. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q8_0_R", "Q4_0"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void staysWithinFormatErrorOfF32(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(100 + type.ordinal());
         int rows = 9;
@@ -150,13 +150,47 @@ class MatMulTest {
         }
     }
 
+    /**
+     * Int8 panels compute the F32 panel matmul of the dequantized weights, bit for bit, for every token count, place
+     * in the batch and thread split (so they are batch invariant as the F32 panels are): full, partial and odd panels.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"Q8_0", "Q5_0"})
+    void int8PanelsEqualF32PanelsOfDequantizedWeightsExactly(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(41 + type.ordinal());
+        int l = VectorMath.L;
+        for (int[] shape : new int[][] {{1, 32}, {7, 96}, {2 * l, 64}, {3 * l, 128}, {2 * l + 3, 160}}) {
+            int rows = shape[0];
+            int cols = shape[1];
+            WeightMatrix w = matrix(rnd, type, rows, cols).packed();
+            assertThat(w.panels()).isNotNull();
+            float[] deq = new float[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                Dequant.row(w, r, deq, r * cols);
+            }
+            WeightMatrix f32 = TestMatrices.encode(TensorType.F32, deq, rows, cols).packed();
+            int maxTokens = 21;
+            float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);
+            WorkerPool[] pools = {new WorkerPool(1), new WorkerPool(2), POOL3};
+            for (int n = 1; n <= maxTokens; n++) {
+                int first = (n * 5) % (maxTokens - n + 1);
+                float[] a = new float[n * rows];
+                float[] b = new float[n * rows];
+                MatMul.matmul(pools[n % pools.length], w, x, first * cols, n, a, 0);
+                MatMul.matmul(POOL3, f32, x, first * cols, n, b, 0);
+                assertThat(bits(a)).as("%s %dx%d, %d tokens", type, rows, cols, n).isEqualTo(bits(b));
+            }
+            checkBatchInvariance(w, rnd);
+        }
+    }
+
     /** Repacking keeps every element: the packed matmul equals the double-precision reference as closely as the rows' (checked above) and one-hot activations pick exact weights. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0"})
     void packedOneHotReadsEveryWeightExactly(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(31);
         int rows = 2 * VectorMath.L + 3;
-        int cols = 19;
+        int cols = type.isQuantized() ? 64 : 19;
         WeightMatrix w = matrix(rnd, type, rows, cols);
         WeightMatrix p = w.packed();
         float[] x = new float[cols * cols];

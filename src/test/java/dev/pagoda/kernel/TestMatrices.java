@@ -19,7 +19,6 @@ final class TestMatrices {
     /** A rows x cols matrix of the given type encoded from {@code values} (row-major float32). */
     static WeightMatrix encode(TensorType type, float[] values, int rows, int cols) {
         TensorType file = switch (type) {
-            case Q8_0_R -> TensorType.Q8_0;
             case Q6_K_R -> TensorType.Q6_K;
             case Q4_K_R -> TensorType.Q4_K;
             default -> null;
