@@ -2,6 +2,8 @@ package dev.pagoda.engine;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.Ops;
+import dev.pagoda.kernel.RangeTask;
+import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.model.Model;
 import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.SamplingParams;
@@ -25,6 +27,9 @@ import java.util.Map;
  * {@link BeamSearch}. Owns the requests in flight. Engine thread only.
  */
 final class OutputProcessor {
+    /** Multiply-adds a draw is counted as per vocabulary entry, for the choice between this thread and the pool. */
+    private static final int DRAW_WORK = 4;
+
     private final Model model;
     private final Scheduler<SeqState> scheduler;
     private final EngineStats stats;
@@ -32,6 +37,11 @@ final class OutputProcessor {
     private final int vocab;
     private final int[] logprobScratch;
     private final Map<String, RequestState> live = new HashMap<>();
+    private final RangeTask drawRange = this::drawRange;
+    /** The step whose draws {@link #drawRange} makes (set by {@link #drawAhead}, cleared after it). */
+    private ScheduledBatch<SeqState> drawBatch;
+    private float[] drawLogits;
+    private ModelRunner drawRunner;
 
     OutputProcessor(Model model, Scheduler<SeqState> scheduler, EngineStats stats) {
         this.model = model;
@@ -148,13 +158,50 @@ final class OutputProcessor {
 
     /** After the scheduler advanced: every sequence whose tokens are all computed takes its next token. */
     void processOutputs(ScheduledBatch<SeqState> b, ModelRunner runner) {
+        drawAhead(b, runner);
         for (int i = 0; i < b.size(); i++) {
             Sequence<SeqState> seq = b.sequence(i);
             if (seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length()) {
                 onLogits(seq.owner(), runner.logits(), runner.lastRow(i) * vocab);
             }
+            seq.owner().drawn = -1;
         }
         beams.step();
+    }
+
+    /**
+     * Draws the next token of every sequence that only needs its sampler (no beam, no constraint, past its fork)
+     * on the worker pool: a draw reads a vocabulary-long logits row (an exponential per token with a temperature),
+     * which for tens of sequences was milliseconds on the engine thread alone. Each sampler is used by one thread
+     * and has its own generator, so the tokens are those of drawing in turn; the rest of each token's handling
+     * stays in order on this thread.
+     */
+    private void drawAhead(ScheduledBatch<SeqState> b, ModelRunner runner) {
+        if ((long) b.size() * vocab * DRAW_WORK < WorkerPool.INLINE_WORK) {
+            return;
+        }
+        drawBatch = b;
+        drawRunner = runner;
+        drawLogits = runner.logits();
+        try {
+            WorkerPool.shared().parallelFor(b.size(), drawRange);
+        } finally {
+            drawBatch = null;
+            drawRunner = null;
+            drawLogits = null;
+        }
+    }
+
+    private void drawRange(int start, int end) {
+        for (int i = start; i < end; i++) {
+            Sequence<SeqState> seq = drawBatch.sequence(i);
+            SeqState s = seq.owner();
+            RequestState r = s.request;
+            if (seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length()
+                    && r.beam == null && r.forked && s.constraint == null) {
+                s.drawn = s.sampler.sample(drawLogits, drawRunner.lastRow(i) * vocab);
+            }
+        }
     }
 
     /** A sequence's logits for its next token are in logits[off, off + vocab). */
@@ -191,7 +238,8 @@ final class OutputProcessor {
             endUnsampled(s, s.constraint.complete() ? FinishReason.STOP : FinishReason.LENGTH);
             return;
         }
-        int token = s.sampler.sample(logits, off);
+        int token = s.drawn >= 0 ? s.drawn : s.sampler.sample(logits, off);
+        s.drawn = -1;
         List<TokenLogprobs> lp = null;
         if (s.logprobs != null || r.params.bestOf() > r.params.n()) {
             TokenLogprobs t = TokenLogprobs.of(logits, off, vocab, token, r.params.wantsLogprobs() ? r.params.logprobs() : 0, logprobScratch);

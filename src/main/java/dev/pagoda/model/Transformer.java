@@ -3,8 +3,11 @@ package dev.pagoda.model;
 import dev.pagoda.kernel.MatMul;
 import dev.pagoda.kernel.Dequant;
 import dev.pagoda.kernel.Ops;
+import dev.pagoda.kernel.RangeTask;
+import dev.pagoda.kernel.RopeStyle;
 import dev.pagoda.kernel.RopeTable;
 import dev.pagoda.kernel.WeightMatrix;
+import dev.pagoda.kernel.WorkerPool;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -13,15 +16,33 @@ import java.util.Map;
  * and decode tokens). Architectures differ by the options of {@link ModelConfig} and the optional weights of
  * {@link LayerWeights}: q/k/v biases, per-head q/k norms, norms on the attention and feed-forward outputs,
  * embedding scale, activation, sliding windows and soft-caps. Linear layers run as matrix-matrix products over all tokens of the step, so each
- * weight is streamed from memory once per step. Scratch buffers are sized once for the batch capacity:
- * nothing is allocated per token.
+ * weight is streamed from memory once per step. The per-token work between them (norms, RoPE, the gate's
+ * activation) is spread over the worker pool by tokens when a batch makes it worth a handoff: on the calling
+ * thread alone it left the other threads idle (the activation's exponentials were ~8% of a 32-sequence step).
+ * Each token's values are computed by the same code whatever the split, so the split never changes a bit.
+ * Scratch buffers are sized once for the batch capacity: nothing is allocated per token.
  */
 public final class Transformer {
+    /**
+     * Multiply-adds one element of the gate's activation is counted as (an exponential or a tanh), for the choice
+     * between the calling thread and the pool.
+     */
+    private static final int GATE_WORK = 16;
+
     private final ModelConfig c;
     private final ModelWeights w;
     /** Per layer; layers with equal {@link Rope}s share a table. */
     private final RopeTable[] rope;
     private final float[] x, xb, q, k, v, att, hb, hb2, logitIn;
+    private final WorkerPool pool = WorkerPool.shared();
+    private final RangeTask attnNormRows = this::attnNormRows;
+    private final RangeTask ffnNormRows = this::ffnNormRows;
+    private final RangeTask ropeRows = this::ropeRows;
+    private final RangeTask gateRows = this::gateRows;
+    /** The layer and batch the per-token tasks above work on (set by {@link #forward}, cleared after it). */
+    private LayerWeights currentLayer;
+    private int currentLayerIndex;
+    private ForwardBatch<?> currentBatch;
 
     public Transformer(Model model, int maxBatchTokens) {
         this.c = model.config();
@@ -52,7 +73,7 @@ public final class Transformer {
      */
     public <S> void forward(ForwardBatch<S> batch, AttentionBackend<S> attention, float[] logits) {
         final int n = batch.tokenCount();
-        final int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hidden = c.hiddenDim();
+        final int dim = c.dim();
         for (int t = 0; t < n; t++) {
             int tok = batch.tokens[t];
             if (tok < 0 || tok >= c.vocabSize()) {
@@ -63,49 +84,14 @@ public final class Transformer {
         if (c.embeddingScale() != 1f) {
             Ops.scale(x, 0, n * dim, c.embeddingScale());
         }
-        for (int l = 0; l < c.layers(); l++) {
-            LayerWeights lw = w.layers().get(l);
-            LayerAttention how = c.attention(l);
-            for (int t = 0; t < n; t++) {
-                Ops.rmsnorm(xb, t * dim, x, t * dim, lw.attnNorm(), dim, c.normEps());
+        currentBatch = batch;
+        try {
+            for (int l = 0; l < c.layers(); l++) {
+                layer(l, batch, attention, n);
             }
-            MatMul.matmul(lw.wq(), xb, 0, n, q, 0);
-            MatMul.matmul(lw.wk(), xb, 0, n, k, 0);
-            MatMul.matmul(lw.wv(), xb, 0, n, v, 0);
-            if (lw.bq() != null) {
-                addBias(q, lw.bq(), n);
-                addBias(k, lw.bk(), n);
-                addBias(v, lw.bv(), n);
-            }
-            if (lw.qNorm() != null) {
-                headNorm(q, n * c.heads(), lw.qNorm());
-                headNorm(k, n * c.kvHeads(), lw.kNorm());
-            }
-            for (int t = 0; t < n; t++) {
-                int pos = batch.positions[t];
-                rope[l].apply(q, t * qDim, c.heads(), c.headDim(), pos, how.rope().style());
-                rope[l].apply(k, t * kvDim, c.kvHeads(), c.headDim(), pos, how.rope().style());
-            }
-            attention.attend(l, how, batch, q, k, v, att);
-            MatMul.matmul(lw.wo(), att, 0, n, xb, 0);
-            if (lw.postAttnNorm() != null) {
-                rowNorm(xb, n, lw.postAttnNorm());
-            }
-            Ops.add(x, 0, xb, 0, n * dim);
-            for (int t = 0; t < n; t++) {
-                Ops.rmsnorm(xb, t * dim, x, t * dim, lw.ffnNorm(), dim, c.normEps());
-            }
-            MatMul.matmul(lw.gate(), xb, 0, n, hb, 0);
-            MatMul.matmul(lw.up(), xb, 0, n, hb2, 0);
-            switch (c.activation()) {
-                case SILU -> Ops.siluMul(hb, 0, hb2, 0, n * hidden);
-                case GELU_TANH -> Ops.geluTanhMul(hb, 0, hb2, 0, n * hidden);
-            }
-            MatMul.matmul(lw.down(), hb, 0, n, xb, 0);
-            if (lw.postFfnNorm() != null) {
-                rowNorm(xb, n, lw.postFfnNorm());
-            }
-            Ops.add(x, 0, xb, 0, n * dim);
+        } finally {
+            currentBatch = null;
+            currentLayer = null;
         }
         int m = batch.logitCount();
         for (int i = 0; i < m; i++) {
@@ -117,6 +103,85 @@ public final class Transformer {
             if (c.finalSoftCap() > 0) {
                 Ops.softCap(logits, 0, m * c.vocabSize(), c.finalSoftCap());
             }
+        }
+    }
+
+    private <S> void layer(int l, ForwardBatch<S> batch, AttentionBackend<S> attention, int n) {
+        final int dim = c.dim(), hidden = c.hiddenDim();
+        LayerWeights lw = w.layers().get(l);
+        LayerAttention how = c.attention(l);
+        currentLayer = lw;
+        currentLayerIndex = l;
+        perToken(n, dim, attnNormRows);
+        MatMul.matmul(lw.wq(), xb, 0, n, q, 0);
+        MatMul.matmul(lw.wk(), xb, 0, n, k, 0);
+        MatMul.matmul(lw.wv(), xb, 0, n, v, 0);
+        if (lw.bq() != null) {
+            addBias(q, lw.bq(), n);
+            addBias(k, lw.bk(), n);
+            addBias(v, lw.bv(), n);
+        }
+        if (lw.qNorm() != null) {
+            headNorm(q, n * c.heads(), lw.qNorm());
+            headNorm(k, n * c.kvHeads(), lw.kNorm());
+        }
+        perToken(n, c.qDim() + c.kvDim(), ropeRows);
+        attention.attend(l, how, batch, q, k, v, att);
+        MatMul.matmul(lw.wo(), att, 0, n, xb, 0);
+        if (lw.postAttnNorm() != null) {
+            rowNorm(xb, n, lw.postAttnNorm());
+        }
+        Ops.add(x, 0, xb, 0, n * dim);
+        perToken(n, dim, ffnNormRows);
+        MatMul.matmul(lw.gate(), xb, 0, n, hb, 0);
+        MatMul.matmul(lw.up(), xb, 0, n, hb2, 0);
+        perToken(n, GATE_WORK * hidden, gateRows);
+        MatMul.matmul(lw.down(), hb, 0, n, xb, 0);
+        if (lw.postFfnNorm() != null) {
+            rowNorm(xb, n, lw.postFfnNorm());
+        }
+        Ops.add(x, 0, xb, 0, n * dim);
+    }
+
+    /** Runs {@code task} over tokens [0, n): on the pool when n tokens of {@code workPerToken} repay a handoff. */
+    private void perToken(int n, int workPerToken, RangeTask task) {
+        if ((long) n * workPerToken < WorkerPool.INLINE_WORK) {
+            task.run(0, n);
+        } else {
+            pool.parallelFor(n, task);
+        }
+    }
+
+    private void attnNormRows(int t0, int t1) {
+        normRows(currentLayer.attnNorm(), t0, t1);
+    }
+
+    private void ffnNormRows(int t0, int t1) {
+        normRows(currentLayer.ffnNorm(), t0, t1);
+    }
+
+    /** xb = RMSNorm(x) for tokens [t0, t1). */
+    private void normRows(float[] weight, int t0, int t1) {
+        for (int t = t0; t < t1; t++) {
+            Ops.rmsnorm(xb, t * c.dim(), x, t * c.dim(), weight, c.dim(), c.normEps());
+        }
+    }
+
+    private void ropeRows(int t0, int t1) {
+        RopeTable table = rope[currentLayerIndex];
+        RopeStyle style = c.attention(currentLayerIndex).rope().style();
+        for (int t = t0; t < t1; t++) {
+            int pos = currentBatch.positions[t];
+            table.apply(q, t * c.qDim(), c.heads(), c.headDim(), pos, style);
+            table.apply(k, t * c.kvDim(), c.kvHeads(), c.headDim(), pos, style);
+        }
+    }
+
+    private void gateRows(int t0, int t1) {
+        int hidden = c.hiddenDim();
+        switch (c.activation()) {
+            case SILU -> Ops.siluMul(hb, t0 * hidden, hb2, t0 * hidden, (t1 - t0) * hidden);
+            case GELU_TANH -> Ops.geluTanhMul(hb, t0 * hidden, hb2, t0 * hidden, (t1 - t0) * hidden);
         }
     }
 
