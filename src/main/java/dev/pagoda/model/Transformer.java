@@ -28,6 +28,12 @@ public final class Transformer {
      * between the calling thread and the pool.
      */
     private static final int GATE_WORK = 16;
+    /**
+     * Batches up to this many tokens (decode steps) run q/k/v and gate/up column-parallel: one handoff each, instead
+     * of one per matrix and one for the activation. Larger ones (prefill) repay their handoffs and take the matrices
+     * whole, which keeps the scratch small.
+     */
+    private static final int SPLIT_TOKENS = 64;
 
     private final ModelConfig c;
     private final ModelWeights w;
@@ -39,6 +45,13 @@ public final class Transformer {
     private final RangeTask ffnNormRows = this::ffnNormRows;
     private final RangeTask ropeRows = this::ropeRows;
     private final RangeTask gateRows = this::gateRows;
+    /** Per layer, q/k/v and gate/up split over the pool's parts (null entries: not split, see {@link ColumnParallel#of}). */
+    private final ColumnParallel[] qkv, gateUp;
+    /** The column-parallel blocks of a batch of up to {@link #SPLIT_TOKENS} tokens. */
+    private final float[] split;
+    private final RangeTask qkvParts = this::qkvParts;
+    private final RangeTask gateUpParts = this::gateUpParts;
+    private int currentTokens;
     /** The layer and batch the per-token tasks above work on (set by {@link #forward}, cleared after it). */
     private LayerWeights currentLayer;
     private int currentLayerIndex;
@@ -61,6 +74,17 @@ public final class Transformer {
         hb = new float[maxBatchTokens * c.hiddenDim()];
         hb2 = new float[maxBatchTokens * c.hiddenDim()];
         logitIn = new float[maxBatchTokens * c.dim()];
+        int parts = pool.threads();
+        qkv = new ColumnParallel[c.layers()];
+        gateUp = new ColumnParallel[c.layers()];
+        boolean any = false;
+        for (int l = 0; l < c.layers() && parts > 1; l++) {
+            LayerWeights lw = w.layers().get(l);
+            qkv[l] = ColumnParallel.of(parts, lw.wq(), lw.wk(), lw.wv());
+            gateUp[l] = lw.gate().rows() == lw.up().rows() ? ColumnParallel.of(parts, lw.gate(), lw.up()) : null;
+            any |= qkv[l] != null || gateUp[l] != null;
+        }
+        split = new float[any ? Math.min(maxBatchTokens, SPLIT_TOKENS) * Math.max(c.qDim() + 2 * c.kvDim(), 2 * c.hiddenDim()) : 0];
     }
 
     public ModelConfig config() {
@@ -113,9 +137,14 @@ public final class Transformer {
         currentLayer = lw;
         currentLayerIndex = l;
         perToken(n, dim, attnNormRows);
-        MatMul.matmul(lw.wq(), xb, 0, n, q, 0);
-        MatMul.matmul(lw.wk(), xb, 0, n, k, 0);
-        MatMul.matmul(lw.wv(), xb, 0, n, v, 0);
+        currentTokens = n;
+        if (splits(qkv[l], n)) {
+            pool.parallelFor(qkv[l].parts(), qkvParts);
+        } else {
+            MatMul.matmul(lw.wq(), xb, 0, n, q, 0);
+            MatMul.matmul(lw.wk(), xb, 0, n, k, 0);
+            MatMul.matmul(lw.wv(), xb, 0, n, v, 0);
+        }
         if (lw.bq() != null) {
             addBias(q, lw.bq(), n);
             addBias(k, lw.bk(), n);
@@ -133,9 +162,13 @@ public final class Transformer {
         }
         Ops.add(x, 0, xb, 0, n * dim);
         perToken(n, dim, ffnNormRows);
-        MatMul.matmul(lw.gate(), xb, 0, n, hb, 0);
-        MatMul.matmul(lw.up(), xb, 0, n, hb2, 0);
-        perToken(n, GATE_WORK * hidden, gateRows);
+        if (splits(gateUp[l], n)) {
+            pool.parallelFor(gateUp[l].parts(), gateUpParts);
+        } else {
+            MatMul.matmul(lw.gate(), xb, 0, n, hb, 0);
+            MatMul.matmul(lw.up(), xb, 0, n, hb2, 0);
+            perToken(n, GATE_WORK * hidden, gateRows);
+        }
         MatMul.matmul(lw.down(), hb, 0, n, xb, 0);
         if (lw.postFfnNorm() != null) {
             rowNorm(xb, n, lw.postFfnNorm());
@@ -179,9 +212,42 @@ public final class Transformer {
 
     private void gateRows(int t0, int t1) {
         int hidden = c.hiddenDim();
+        activate(hb, t0 * hidden, hb2, t0 * hidden, (t1 - t0) * hidden);
+    }
+
+    /** gate = activation(gate) * up for count elements. */
+    private void activate(float[] gate, int gOff, float[] up, int uOff, int count) {
         switch (c.activation()) {
-            case SILU -> Ops.siluMul(hb, t0 * hidden, hb2, t0 * hidden, (t1 - t0) * hidden);
-            case GELU_TANH -> Ops.geluTanhMul(hb, t0 * hidden, hb2, t0 * hidden, (t1 - t0) * hidden);
+            case SILU -> Ops.siluMul(gate, gOff, up, uOff, count);
+            case GELU_TANH -> Ops.geluTanhMul(gate, gOff, up, uOff, count);
+        }
+    }
+
+    /** Whether n tokens take the column-parallel path of {@code layers}: split, few enough tokens, work enough for a handoff. */
+    private static boolean splits(ColumnParallel layers, int n) {
+        return layers != null && n <= SPLIT_TOKENS && n * layers.workPerToken() >= WorkerPool.INLINE_WORK;
+    }
+
+    private void qkvParts(int p0, int p1) {
+        ColumnParallel layers = qkv[currentLayerIndex];
+        int n = currentTokens;
+        for (int p = p0; p < p1; p++) {
+            layers.multiply(p, xb, n, split);
+            layers.scatter(p, 0, n, split, q, c.qDim());
+            layers.scatter(p, 1, n, split, k, c.kvDim());
+            layers.scatter(p, 2, n, split, v, c.kvDim());
+        }
+    }
+
+    /** Part p's gate and up rows, then the activation of exactly those features, into hb. */
+    private void gateUpParts(int p0, int p1) {
+        ColumnParallel layers = gateUp[currentLayerIndex];
+        int n = currentTokens;
+        for (int p = p0; p < p1; p++) {
+            layers.multiply(p, xb, n, split);
+            int r = layers.rows(p, 0), g = layers.offset(p, 0, n), u = layers.offset(p, 1, n);
+            activate(split, g, split, u, n * r);
+            layers.scatter(p, 0, n, split, hb, c.hiddenDim());
         }
     }
 
