@@ -27,8 +27,8 @@ import java.util.Map;
  * {@link BeamSearch}. Owns the requests in flight. Engine thread only.
  */
 final class OutputProcessor {
-    /** Multiply-adds a draw is counted as per vocabulary entry, for the choice between this thread and the pool. */
-    private static final int DRAW_WORK = 4;
+    /** Multiply-adds a random draw is counted as per vocabulary entry (an exponential), for the choice of thread. */
+    private static final int DRAW_WORK = 16;
 
     private final Model model;
     private final Scheduler<SeqState> scheduler;
@@ -170,14 +170,18 @@ final class OutputProcessor {
     }
 
     /**
-     * Draws the next token of every sequence that only needs its sampler (no beam, no constraint, past its fork)
-     * on the worker pool: a draw reads a vocabulary-long logits row (an exponential per token with a temperature),
-     * which for tens of sequences was milliseconds on the engine thread alone. Each sampler is used by one thread
-     * and has its own generator, so the tokens are those of drawing in turn; the rest of each token's handling
-     * stays in order on this thread.
+     * Draws the next token of every sequence that only needs its sampler and draws at random (no beam, no
+     * constraint, past its fork, a temperature) on the worker pool: such a draw takes an exponential per vocabulary
+     * entry, which for tens of sequences was milliseconds on the engine thread alone. Greedy draws (a vector scan)
+     * cost less than the handoff and stay here. Each sampler is used by one thread and has its own generator, so
+     * the tokens are those of drawing in turn; the rest of each token's handling stays in order on this thread.
      */
     private void drawAhead(ScheduledBatch<SeqState> b, ModelRunner runner) {
-        if ((long) b.size() * vocab * DRAW_WORK < WorkerPool.INLINE_WORK) {
+        int random = 0;
+        for (int i = 0; i < b.size(); i++) {
+            random += drawsAhead(b.sequence(i)) ? 1 : 0;
+        }
+        if ((long) random * vocab * DRAW_WORK < WorkerPool.INLINE_WORK) {
             return;
         }
         drawBatch = b;
@@ -192,14 +196,18 @@ final class OutputProcessor {
         }
     }
 
+    private static boolean drawsAhead(Sequence<SeqState> seq) {
+        SeqState s = seq.owner();
+        RequestState r = s.request;
+        return seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length() && r.beam == null && r.forked
+                && s.constraint == null && !r.params.isGreedy();
+    }
+
     private void drawRange(int start, int end) {
         for (int i = start; i < end; i++) {
             Sequence<SeqState> seq = drawBatch.sequence(i);
-            SeqState s = seq.owner();
-            RequestState r = s.request;
-            if (seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length()
-                    && r.beam == null && r.forked && s.constraint == null) {
-                s.drawn = s.sampler.sample(drawLogits, drawRunner.lastRow(i) * vocab);
+            if (drawsAhead(seq)) {
+                seq.owner().drawn = seq.owner().sampler.sample(drawLogits, drawRunner.lastRow(i) * vocab);
             }
         }
     }
