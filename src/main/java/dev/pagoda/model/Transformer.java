@@ -16,10 +16,11 @@ import java.util.Map;
  * and decode tokens). Architectures differ by the options of {@link ModelConfig} and the optional weights of
  * {@link LayerWeights}: q/k/v biases, per-head q/k norms, norms on the attention and feed-forward outputs,
  * embedding scale, activation, sliding windows and soft-caps. Linear layers run as matrix-matrix products over all tokens of the step, so each
- * weight is streamed from memory once per step. The per-token work between them (norms, RoPE, the gate's
- * activation) is spread over the worker pool by tokens when a batch makes it worth a handoff: on the calling
- * thread alone it left the other threads idle (the activation's exponentials were ~8% of a 32-sequence step).
- * Each token's values are computed by the same code whatever the split, so the split never changes a bit.
+ * weight is streamed from memory once per step. In decode-sized steps q/k/v and gate/up run column-parallel
+ * ({@link ColumnParallel}): one handoff to the pool each, the gate's activation inside the gate/up one (on the
+ * engine thread alone its exponentials were ~8% of a thread's CPU in a 32-sequence step). Otherwise the per-token
+ * work between the matrices (norms, RoPE, the activation) is spread over the pool by tokens when a batch repays the
+ * handoff. Each value is computed by the same code whatever the split, so no split changes a bit.
  * Scratch buffers are sized once for the batch capacity: nothing is allocated per token.
  */
 public final class Transformer {
