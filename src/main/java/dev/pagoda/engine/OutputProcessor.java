@@ -2,6 +2,8 @@ package dev.pagoda.engine;
 
 import dev.pagoda.PagodaException;
 import dev.pagoda.kernel.Ops;
+import dev.pagoda.kernel.RangeTask;
+import dev.pagoda.kernel.WorkerPool;
 import dev.pagoda.model.Model;
 import dev.pagoda.sampling.Sampler;
 import dev.pagoda.sampling.SamplingParams;
@@ -25,6 +27,9 @@ import java.util.Map;
  * {@link BeamSearch}. Owns the requests in flight. Engine thread only.
  */
 final class OutputProcessor {
+    /** Multiply-adds a random draw is counted as per vocabulary entry (an exponential), for the choice of thread. */
+    private static final int DRAW_WORK = 16;
+
     private final Model model;
     private final Scheduler<SeqState> scheduler;
     private final EngineStats stats;
@@ -32,6 +37,11 @@ final class OutputProcessor {
     private final int vocab;
     private final int[] logprobScratch;
     private final Map<String, RequestState> live = new HashMap<>();
+    private final RangeTask drawRange = this::drawRange;
+    /** The step whose draws {@link #drawRange} makes (set by {@link #drawAhead}, cleared after it). */
+    private ScheduledBatch<SeqState> drawBatch;
+    private float[] drawLogits;
+    private ModelRunner drawRunner;
 
     OutputProcessor(Model model, Scheduler<SeqState> scheduler, EngineStats stats) {
         this.model = model;
@@ -148,13 +158,58 @@ final class OutputProcessor {
 
     /** After the scheduler advanced: every sequence whose tokens are all computed takes its next token. */
     void processOutputs(ScheduledBatch<SeqState> b, ModelRunner runner) {
+        drawAhead(b, runner);
         for (int i = 0; i < b.size(); i++) {
             Sequence<SeqState> seq = b.sequence(i);
             if (seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length()) {
                 onLogits(seq.owner(), runner.logits(), runner.lastRow(i) * vocab);
             }
+            seq.owner().drawn = -1;
         }
         beams.step();
+    }
+
+    /**
+     * Draws the next token of every sequence that only needs its sampler and draws at random (no beam, no
+     * constraint, past its fork, a temperature) on the worker pool: such a draw takes an exponential per vocabulary
+     * entry, which for tens of sequences was milliseconds on the engine thread alone. Greedy draws (a vector scan)
+     * cost less than the handoff and stay here. Each sampler is used by one thread and has its own generator, so
+     * the tokens are those of drawing in turn; the rest of each token's handling stays in order on this thread.
+     */
+    private void drawAhead(ScheduledBatch<SeqState> b, ModelRunner runner) {
+        int random = 0;
+        for (int i = 0; i < b.size(); i++) {
+            random += drawsAhead(b.sequence(i)) ? 1 : 0;
+        }
+        if ((long) random * vocab * DRAW_WORK < WorkerPool.INLINE_WORK) {
+            return;
+        }
+        drawBatch = b;
+        drawRunner = runner;
+        drawLogits = runner.logits();
+        try {
+            WorkerPool.shared().parallelFor(b.size(), drawRange);
+        } finally {
+            drawBatch = null;
+            drawRunner = null;
+            drawLogits = null;
+        }
+    }
+
+    private static boolean drawsAhead(Sequence<SeqState> seq) {
+        SeqState s = seq.owner();
+        RequestState r = s.request;
+        return seq.status() != SequenceStatus.FINISHED && seq.computed() == seq.length() && r.beam == null && r.forked
+                && s.constraint == null && !r.params.isGreedy();
+    }
+
+    private void drawRange(int start, int end) {
+        for (int i = start; i < end; i++) {
+            Sequence<SeqState> seq = drawBatch.sequence(i);
+            if (drawsAhead(seq)) {
+                seq.owner().drawn = seq.owner().sampler.sample(drawLogits, drawRunner.lastRow(i) * vocab);
+            }
+        }
     }
 
     /** A sequence's logits for its next token are in logits[off, off + vocab). */
@@ -191,7 +246,8 @@ final class OutputProcessor {
             endUnsampled(s, s.constraint.complete() ? FinishReason.STOP : FinishReason.LENGTH);
             return;
         }
-        int token = s.sampler.sample(logits, off);
+        int token = s.drawn >= 0 ? s.drawn : s.sampler.sample(logits, off);
+        s.drawn = -1;
         List<TokenLogprobs> lp = null;
         if (s.logprobs != null || r.params.bestOf() > r.params.n()) {
             TokenLogprobs t = TokenLogprobs.of(logits, off, vocab, token, r.params.wantsLogprobs() ? r.params.logprobs() : 0, logprobScratch);

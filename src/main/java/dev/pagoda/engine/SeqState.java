@@ -30,6 +30,8 @@ final class SeqState implements BlockMapPublisher.Owner {
     FinishReason finishReason;
     /** The stop string or stop token id that ended it, if one did. */
     StopReason stopReason;
+    /** The token drawn ahead for this step on the worker pool, -1 when none (see OutputProcessor's drawAhead). */
+    int drawn = -1;
     /** Beam search: the best next tokens of this beam, computed when its logits came out. */
     TokenLogprobs beamCandidates;
 

@@ -5,6 +5,8 @@ import static dev.pagoda.kernel.VectorMath.L;
 import static dev.pagoda.kernel.VectorMath.sum;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Element-wise and reduction kernels of the transformer block, in float32 like llama2.c's run.c.
@@ -128,8 +130,41 @@ public final class Ops {
         }
     }
 
-    /** Index (relative to off) of the largest of n elements; the lowest index wins ties. */
+    /**
+     * Index (relative to off) of the largest of n elements; the lowest index wins ties (-0 and +0 tie). Two vector
+     * passes, the maximum then its first index: a greedy draw reads a whole vocabulary per sequence. With a NaN among
+     * them, the scalar scan's answer (NaNs never beat an earlier element; a NaN first element wins).
+     */
     public static int argmax(float[] x, int off, int n) {
+        int bound = F.loopBound(n);
+        float max = x[off];
+        int i = 0;
+        if (bound > 0) {
+            FloatVector m = FloatVector.fromArray(F, x, off);
+            for (i = L; i < bound; i += L) {
+                m = m.max(FloatVector.fromArray(F, x, off + i));
+            }
+            max = m.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        if (Float.isNaN(max)) {
+            return scanArgmax(x, off, n);
+        }
+        for (i = 0; i < bound; i += L) {
+            VectorMask<Float> eq = FloatVector.fromArray(F, x, off + i).eq(max);
+            if (eq.anyTrue()) {
+                return i + eq.firstTrue();
+            }
+        }
+        while (x[off + i] != max) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int scanArgmax(float[] x, int off, int n) {
         int best = 0;
         float bestValue = x[off];
         for (int i = 1; i < n; i++) {

@@ -40,6 +40,29 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
         return new WeightMatrix(name, type, data, rows, cols, p);
     }
 
+    /**
+     * The rows of panels {@code [fromPanel, toPanel)} (rows fromPanel*L up to toPanel*L or the last row) as a matrix
+     * of their own over the same memory, or null when this matrix has no float panels. A matmul over it computes
+     * each of its rows exactly as over the whole matrix.
+     */
+    public WeightMatrix panelRows(int fromPanel, int toPanel) {
+        if (panels == null || !RowPanels.supports(type)) {
+            return null;
+        }
+        int from = fromPanel * VectorMath.L, to = Math.min(rows, toPanel * VectorMath.L);
+        if (fromPanel < 0 || from >= to) {
+            throw new IllegalArgumentException(name + ": panels [" + fromPanel + ", " + toPanel + ") of " + RowPanels.count(rows));
+        }
+        long panelBytes = (long) VectorMath.L * cols * RowPanels.elementBytes(type);
+        return new WeightMatrix(name + "[" + from + ":" + to + "]", type, data.asSlice(from * rowBytes(), (to - from) * rowBytes()),
+                to - from, cols, panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
+    }
+
+    /** Panels of L rows this matrix's rows make (the last one padded). */
+    public int panelCount() {
+        return RowPanels.count(rows);
+    }
+
     public long rowBytes() {
         return type.bytesFor(cols);
     }

@@ -7,6 +7,7 @@ import dev.pagoda.model.Model;
 import dev.pagoda.sampling.SamplingParams;
 import dev.pagoda.scheduler.PreemptionMode;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -58,6 +59,31 @@ class ContinuousBatchingTest {
                 if (layout == KvLayout.CONTIGUOUS) {
                     assertThat(s.peakRunning()).as("reservations of up to 256 slots in 800").isLessThanOrEqualTo(800 / 61);
                 }
+                EngineFixtures.assertAllFree(llm.engine());
+            }
+        }
+    }
+
+    /**
+     * Seeded samples (temperature, top_p, a repetition penalty) of 40 requests decoding together, whose draws the
+     * engine makes ahead on the worker pool, are the tokens each request draws alone.
+     */
+    @Test
+    void seededSamplesMatchTheirSoloRuns() throws Exception {
+        List<String> prompts = EngineFixtures.prompts(40);
+        SamplingParams params = SamplingParams.builder().temperature(0.9f).topP(0.95f).repetitionPenalty(1.1f).seed(7L)
+                .maxTokens(24).build();
+        try (Model reference = EngineFixtures.stories()) {
+            Generator solo = new Generator(reference, 64);
+            EngineConfig config = EngineConfig.builder().maxNumSeqs(40).maxNumBatchedTokens(2048).build();
+            try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
+                List<RequestResult> batch = llm.generate(prompts, params);
+                for (int i = 0; i < prompts.size(); i++) {
+                    int[] alone = solo.generate(reference.tokenizer().encode(prompts.get(i), true, false), params, null, null)
+                            .output().tokenIds();
+                    assertThat(batch.get(i).output().tokenIds()).as("prompt %d", i).containsExactly(alone);
+                }
+                assertThat(llm.engine().stats().peakRunning()).as("all decode together").isEqualTo(40);
                 EngineFixtures.assertAllFree(llm.engine());
             }
         }

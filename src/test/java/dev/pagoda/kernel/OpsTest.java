@@ -124,4 +124,28 @@ class OpsTest {
         assertThat(Ops.argmax(x, 0, 6)).isEqualTo(0);
         assertThat(Ops.argmax(new float[] {-1f, -1f}, 0, 2)).isEqualTo(0);
     }
+
+    /** The vector argmax against the plain scan: ties (few distinct values), -0 against +0, infinities and NaNs. */
+    @Test
+    void argmaxMatchesTheScan() {
+        float[] values = {-0f, 0f, 1f, -1f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 3f};
+        for (int round = 0; round < 4000; round++) {
+            int n = 1 + rnd.nextInt(70);
+            int off = rnd.nextInt(3);
+            float[] x = new float[off + n];
+            int kinds = 2 + rnd.nextInt(values.length - 1);
+            boolean nan = rnd.nextInt(4) == 0;
+            for (int i = 0; i < x.length; i++) {
+                float v = values[rnd.nextInt(kinds)];
+                x[i] = Float.isNaN(v) && !nan ? 2f : v;
+            }
+            int want = 0;
+            for (int i = 1; i < n; i++) {
+                if (x[off + i] > x[off + want]) {
+                    want = i;
+                }
+            }
+            assertThat(Ops.argmax(x, off, n)).as("round %d", round).isEqualTo(want);
+        }
+    }
 }
