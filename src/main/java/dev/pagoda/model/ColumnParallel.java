@@ -28,7 +28,7 @@ final class ColumnParallel {
         this.workPerToken = workPerToken;
     }
 
-    /** The layers split into {@code parts} slices of whole panels, or null when one has no float panels or too few. */
+    /** The layers split into {@code parts} slices of whole panels, or null when one has no panels (float or int8) or too few. */
     static ColumnParallel of(int parts, WeightMatrix... layers) {
         WeightMatrix[][] slices = new WeightMatrix[parts][layers.length];
         int[][] firstRow = new int[parts][layers.length];

@@ -3,22 +3,25 @@ package dev.pagoda.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pagoda.kernel.MatMul;
+import dev.pagoda.kernel.Quantize;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Layers split into parts of whole panels give each row the bits of the whole matrix, whatever the number of parts. */
 class ColumnParallelTest {
     private final SplittableRandom rnd = new SplittableRandom(11);
 
-    @Test
-    void partsScatterToTheWholeMatricesBits() {
-        int cols = 72, tokens = 5;
-        WeightMatrix a = matrix("a", 100, cols), b = matrix("b", 48, cols);
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"F32", "Q8_0"})
+    void partsScatterToTheWholeMatricesBits(TensorType type) {
+        int cols = 96, tokens = 5;
+        WeightMatrix a = matrix(type, "a", 100, cols), b = matrix(type, "b", 48, cols);
         float[] x = new float[tokens * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
@@ -45,14 +48,19 @@ class ColumnParallelTest {
     void matricesWithoutPanelsOrWithTooFewAreNotSplit() {
         WeightMatrix rowsOnly = new WeightMatrix("r", TensorType.F32, Arena.ofAuto().allocate(4L * 32 * 8), 32, 8);
         assertThat(ColumnParallel.of(2, rowsOnly)).isNull();
-        assertThat(ColumnParallel.of(3, matrix("small", dev.pagoda.kernel.VectorMath.L + 4, 16))).as("2 panels, 3 parts").isNull();
+        assertThat(ColumnParallel.of(3, matrix(TensorType.F32, "small", dev.pagoda.kernel.VectorMath.L + 4, 16))).as("2 panels, 3 parts").isNull();
     }
 
-    private WeightMatrix matrix(String name, int rows, int cols) {
-        MemorySegment data = Arena.ofAuto().allocate(4L * rows * cols, 64);
-        for (long i = 0; i < (long) rows * cols; i++) {
-            data.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) rnd.nextGaussian());
+    /** Float or int8 panels alike (Q8_0's). */
+    private WeightMatrix matrix(TensorType type, String name, int rows, int cols) {
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) rnd.nextGaussian();
         }
-        return new WeightMatrix(name, TensorType.F32, data, rows, cols).packed();
+        MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64);
+        data.copyFrom(MemorySegment.ofArray(Quantize.encode(type, values)));
+        WeightMatrix w = new WeightMatrix(name, type, data, rows, cols).packed();
+        assertThat(w.panels()).as("%s has panels", type).isNotNull();
+        return w;
     }
 }
