@@ -38,7 +38,7 @@ import jdk.incubator.vector.VectorMask;
  */
 public final class MatMul {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    private static final int ROW_TILE = 4;
+    static final int ROW_TILE = 4;
     private static final int TOKEN_TILE = 4;
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with the decoded rows beside them. */
     private static final int CHUNK_BYTES = 256 << 10;

@@ -42,21 +42,24 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
 
     /**
      * The rows of panels {@code [fromPanel, toPanel)} (rows fromPanel*L up to toPanel*L or the last row) as a matrix
-     * of their own over the same memory, or null when this matrix has no panels. A matmul over it computes
-     * each of its rows exactly as over the whole matrix.
+     * of their own over the same memory; for a matrix without panels, the same rows of its row-major data (the rows
+     * kernels tile rows in fours, and L is a multiple of four, so the tiles fall as over the whole matrix). A matmul
+     * over it computes each of its rows exactly as over the whole matrix; null where that could not hold.
      */
     public WeightMatrix panelRows(int fromPanel, int toPanel) {
-        if (panels == null) {
-            return null;
-        }
         int from = fromPanel * VectorMath.L, to = Math.min(rows, toPanel * VectorMath.L);
         if (fromPanel < 0 || from >= to) {
             throw new IllegalArgumentException(name + ": panels [" + fromPanel + ", " + toPanel + ") of " + RowPanels.count(rows));
         }
+        String slice = name + "[" + from + ":" + to + "]";
+        MemorySegment sliceRows = data.asSlice(from * rowBytes(), (to - from) * rowBytes());
+        if (panels == null) {
+            return VectorMath.L % MatMul.ROW_TILE == 0 ? new WeightMatrix(slice, type, sliceRows, to - from, cols) : null;
+        }
         // Both panel layouts hold each panel in bytes of its own, the same count for every panel.
         long panelBytes = Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
-        return new WeightMatrix(name + "[" + from + ":" + to + "]", type, data.asSlice(from * rowBytes(), (to - from) * rowBytes()),
-                to - from, cols, panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
+        return new WeightMatrix(slice, type, sliceRows, to - from, cols,
+                panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
     }
 
     /** Panels of L rows this matrix's rows make (the last one padded). */

@@ -28,7 +28,7 @@ final class ColumnParallel {
         this.workPerToken = workPerToken;
     }
 
-    /** The layers split into {@code parts} slices of whole panels, or null when one has no panels (float or int8) or too few. */
+    /** The layers split into {@code parts} slices of whole panels, or null when one has too few panels (groups of L rows) or cannot be split (see {@link WeightMatrix#panelRows}). */
     static ColumnParallel of(int parts, WeightMatrix... layers) {
         WeightMatrix[][] slices = new WeightMatrix[parts][layers.length];
         int[][] firstRow = new int[parts][layers.length];

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.pagoda.kernel.MatMul;
 import dev.pagoda.kernel.Quantize;
+import dev.pagoda.kernel.Repack;
 import dev.pagoda.kernel.TensorType;
 import dev.pagoda.kernel.WeightMatrix;
 import java.lang.foreign.Arena;
@@ -18,9 +19,9 @@ class ColumnParallelTest {
     private final SplittableRandom rnd = new SplittableRandom(11);
 
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "Q8_0"})
+    @EnumSource(value = TensorType.class, names = {"F32", "Q8_0", "Q4_K", "Q6_K", "Q4_0"})
     void partsScatterToTheWholeMatricesBits(TensorType type) {
-        int cols = 96, tokens = 5;
+        int cols = 256, tokens = 5;
         WeightMatrix a = matrix(type, "a", 100, cols), b = matrix(type, "b", 48, cols);
         float[] x = new float[tokens * cols];
         for (int i = 0; i < x.length; i++) {
@@ -45,13 +46,11 @@ class ColumnParallelTest {
     }
 
     @Test
-    void matricesWithoutPanelsOrWithTooFewAreNotSplit() {
-        WeightMatrix rowsOnly = new WeightMatrix("r", TensorType.F32, Arena.ofAuto().allocate(4L * 32 * 8), 32, 8);
-        assertThat(ColumnParallel.of(2, rowsOnly)).isNull();
+    void matricesWithTooFewPanelsAreNotSplit() {
         assertThat(ColumnParallel.of(3, matrix(TensorType.F32, "small", dev.pagoda.kernel.VectorMath.L + 4, 16))).as("2 panels, 3 parts").isNull();
     }
 
-    /** Float or int8 panels alike (Q8_0's). */
+    /** As the engine uses them: float or int8 panels, or the rows layouts of the other quantized types. */
     private WeightMatrix matrix(TensorType type, String name, int rows, int cols) {
         float[] values = new float[rows * cols];
         for (int i = 0; i < values.length; i++) {
@@ -59,8 +58,6 @@ class ColumnParallelTest {
         }
         MemorySegment data = Arena.ofAuto().allocate(type.bytesFor(cols) * rows, 64);
         data.copyFrom(MemorySegment.ofArray(Quantize.encode(type, values)));
-        WeightMatrix w = new WeightMatrix(name, type, data, rows, cols).packed();
-        assertThat(w.panels()).as("%s has panels", type).isNotNull();
-        return w;
+        return Repack.forKernels(new WeightMatrix(name, type, data, rows, cols));
     }
 }
