@@ -25,6 +25,9 @@ final class WarmUp {
     /** Runs the warm-up; returns a line saying what it ran. */
     static String run(LLM llm) {
         int maxModelLen = llm.engine().maxModelLen();
+        if (maxModelLen < 2) {
+            return "warm-up: skipped (a context of " + maxModelLen + " token holds no prompt and answer)";
+        }
         int[] tokens = llm.model().tokenizer().encode("Once upon a time, in a warm little town", true, false);
         int[] prompt = Arrays.copyOf(tokens, Math.max(1, Math.min(tokens.length, maxModelLen / 2)));
         SamplingParams params = SamplingParams.greedy(Math.max(1, Math.min(NEW_TOKENS, maxModelLen - prompt.length))).withIgnoreEos(true);
