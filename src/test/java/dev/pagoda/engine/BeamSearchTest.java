@@ -88,8 +88,10 @@ class BeamSearchTest {
     private static List<RequestResult> beamSearches(EngineConfig config, List<String> prompts, BeamSearchParams params) throws Exception {
         try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
             List<RequestHandle> handles = new ArrayList<>();
-            for (String p : prompts) {
-                handles.add(llm.engine().addBeamSearch(p, llm.engine().model().tokenizer().encode(p, true, false), params));
+            try (EngineGate gate = new EngineGate(llm.engine())) { // all admitted at one step boundary
+                for (String p : prompts) {
+                    handles.add(llm.engine().addBeamSearch(p, llm.engine().model().tokenizer().encode(p, true, false), params));
+                }
             }
             List<RequestResult> results = new ArrayList<>();
             for (RequestHandle h : handles) {

@@ -128,11 +128,15 @@ class GuidedDecodingTest {
         try (LLM llm = LLM.of(EngineFixtures.stories(), EngineConfig.builder().kvCacheMemory(300 * 1280L).maxModelLen(160)
                 .maxNumBatchedTokens(32).maxNumSeqs(16).enablePrefixCaching(true).build())) {
             List<RequestHandle> crowd = new ArrayList<>();
-            for (String q : EngineFixtures.prompts(4)) {
-                crowd.add(llm.submit(q, SamplingParams.builder().temperature(0.7f).seed(7L).maxTokens(60).build()));
-                crowd.add(llm.submit(q, guided(Constraint.jsonSchema(TestSchemas.ALL.get("person")), 9, 1)));
+            RequestHandle mine;
+            try (EngineGate gate = new EngineGate(llm.engine())) { // all admitted at one step boundary
+                for (String q : EngineFixtures.prompts(4)) {
+                    crowd.add(llm.submit(q, SamplingParams.builder().temperature(0.7f).seed(7L).maxTokens(60).build()));
+                    crowd.add(llm.submit(q, guided(Constraint.jsonSchema(TestSchemas.ALL.get("person")), 9, 1)));
+                }
+                mine = llm.submit(PROMPT, p);
             }
-            List<CompletionOutput> batched = llm.submit(PROMPT, p).result().join().outputs();
+            List<CompletionOutput> batched = mine.result().join().outputs();
             crowd.forEach(h -> h.result().join());
             for (int i = 0; i < alone.size(); i++) {
                 assertThat(batched.get(i).tokenIds()).containsExactly(alone.get(i).tokenIds());

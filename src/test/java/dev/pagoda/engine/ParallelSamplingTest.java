@@ -48,10 +48,13 @@ class ParallelSamplingTest {
                 .maxNumBatchedTokens(32).maxNumSeqs(16).build())) {
             List<CompletionOutput> alone = llm.generate(List.of(PROMPT), sampled(2, 2)).get(0).outputs();
             List<RequestHandle> crowd = new java.util.ArrayList<>();
-            for (String p : EngineFixtures.prompts(10)) {
-                crowd.add(llm.submit(p, SamplingParams.builder().temperature(0.7f).seed(7L).maxTokens(50).build()));
+            RequestHandle mine;
+            try (EngineGate gate = new EngineGate(llm.engine())) { // all admitted at one step boundary
+                for (String p : EngineFixtures.prompts(10)) {
+                    crowd.add(llm.submit(p, SamplingParams.builder().temperature(0.7f).seed(7L).maxTokens(50).build()));
+                }
+                mine = llm.submit(PROMPT, sampled(2, 2));
             }
-            RequestHandle mine = llm.submit(PROMPT, sampled(2, 2));
             List<CompletionOutput> batched = mine.result().join().outputs();
             for (RequestHandle h : crowd) {
                 h.result().join();
@@ -81,8 +84,10 @@ class ParallelSamplingTest {
     private static List<List<CompletionOutput>> sampleAll(EngineConfig config) throws Exception {
         try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
             List<RequestHandle> handles = new ArrayList<>();
-            for (String p : EngineFixtures.prompts(4)) {
-                handles.add(llm.submit(p, sampled(3, 3)));
+            try (EngineGate gate = new EngineGate(llm.engine())) { // all admitted at one step boundary
+                for (String p : EngineFixtures.prompts(4)) {
+                    handles.add(llm.submit(p, sampled(3, 3)));
+                }
             }
             List<List<CompletionOutput>> outputs = new ArrayList<>();
             for (RequestHandle h : handles) {

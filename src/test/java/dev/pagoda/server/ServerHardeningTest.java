@@ -2,6 +2,7 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.EngineGate;
 import dev.pagoda.engine.FinishReason;
 import java.net.Socket;
 import java.net.URI;

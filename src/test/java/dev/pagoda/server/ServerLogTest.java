@@ -2,6 +2,7 @@ package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pagoda.engine.EngineConfig;
+import dev.pagoda.engine.EngineGate;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

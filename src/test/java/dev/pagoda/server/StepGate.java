@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Holds the engine after its {@code steps}-th step with a running request (counted from now), that step's block
  * map and gauges published, so that a request stays in the middle of its generation, however fast the engine,
- * until the test opens the gate. Unlike {@link EngineGate}, which holds before the requests sent meanwhile run.
+ * until the test opens the gate. Unlike {@link dev.pagoda.engine.EngineGate}, which holds before the requests sent meanwhile run.
  */
 final class StepGate implements AutoCloseable {
     private final LLMEngine engine;

@@ -1,6 +1,5 @@
-package dev.pagoda.server;
+package dev.pagoda.engine;
 
-import dev.pagoda.engine.LLMEngine;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 
@@ -9,11 +8,11 @@ import java.util.concurrent.CountDownLatch;
  * unfinished, however fast the engine, until the test opens the gate. Requests and aborts sent meanwhile queue up
  * and run, in order, once it opens.
  */
-final class EngineGate implements AutoCloseable {
+public final class EngineGate implements AutoCloseable {
     private final CountDownLatch open = new CountDownLatch(1);
     private final CompletableFuture<Void> held;
 
-    EngineGate(LLMEngine engine) throws InterruptedException {
+    public EngineGate(LLMEngine engine) throws InterruptedException {
         CountDownLatch holding = new CountDownLatch(1);
         held = CompletableFuture.runAsync(() -> engine.inspect(() -> {
             holding.countDown();
