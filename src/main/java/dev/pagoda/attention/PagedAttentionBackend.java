@@ -10,12 +10,17 @@ import dev.pagoda.model.LayerAttention;
 
 /**
  * Plugs the PagedAttention kernel into the model: the forward batch's sequences are KV sequences; per
- * layer, new K/V go to their slots and the (token, kv head) items are spread over the worker pool.
+ * layer, new K/V go to their slots and the (token, kv head) items are spread over the worker pool in one
+ * contiguous range per thread, cut where the positions attended (an item's work) reach an equal share: a
+ * prefill's last rows attend to many more positions than its first, so equal item counts left one thread with
+ * three quarters of a causal chunk. Which thread computes an item never changes its bits.
  */
 public final class PagedAttentionBackend implements AttentionBackend<KvSequence> {
     private final PagedAttention kernel;
     private final WorkerPool pool;
-    private final RangeTask task = this::runRange;
+    private final RangeTask task = this::runParts;
+    /** Part p of the current call is items cuts[p]..cuts[p + 1] - 1. */
+    private final int[] cuts;
     /** Multiply-adds of one (row, kv head) item per position attended: a score and a V row for each query head of the group. */
     private final long workPerPosition;
     private int layer;
@@ -28,6 +33,7 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
         this.kernel = new PagedAttention(memory, heads);
         this.workPerPosition = 2L * memory.shape().headDim() * heads / memory.shape().kvHeads();
         this.pool = pool;
+        this.cuts = new int[pool.threads() + 1];
     }
 
     @Override
@@ -40,13 +46,45 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
         this.out = out;
         int items = kernel.workItems(batch);
         if (items * batch.maxContext() * workPerPosition < WorkerPool.INLINE_WORK) {
-            runRange(0, items);
+            kernel.run(layer, how, batch, q, out, 0, items);
         } else {
-            pool.parallelFor(items, task);
+            cut(items);
+            pool.parallelFor(cuts.length - 1, task);
         }
     }
 
-    private void runRange(int start, int end) {
-        kernel.run(layer, how, batch, q, out, start, end);
+    /** Cuts items 0..items-1 into parts of about equal work (positions attended), in order. */
+    private void cut(int items) {
+        int perRow = items / batch.tokenCount();
+        long total = 0;
+        for (int t = 0; t < batch.tokenCount(); t++) {
+            total += visible(t);
+        }
+        total *= perRow;
+        int parts = cuts.length - 1;
+        long done = 0;
+        int item = 0;
+        for (int p = 1; p < parts; p++) {
+            long share = total * p / parts;
+            while (item < items && done < share) {
+                done += visible(item / perRow);
+                item++;
+            }
+            cuts[p] = item;
+        }
+        cuts[parts] = items;
+    }
+
+    private int visible(int t) {
+        int pos = batch.positions[t];
+        return pos + 1 - how.firstVisible(pos);
+    }
+
+    private void runParts(int start, int end) {
+        for (int p = start; p < end; p++) {
+            if (cuts[p] < cuts[p + 1]) {
+                kernel.run(layer, how, batch, q, out, cuts[p], cuts[p + 1]);
+            }
+        }
     }
 }

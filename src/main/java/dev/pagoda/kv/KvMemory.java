@@ -9,10 +9,12 @@ import java.lang.foreign.MemorySegment;
  * Slot {@code s} is slot {@code s % B} of block {@code s / B}; both layouts (paged tables and contiguous runs)
  * address tokens by slot.
  *
- * <p>Layout of one block, outermost first: {@code [layer][K|V][kvHead][slot][headDim]}. For a fixed
- * (layer, K or V, kv head) the rows of the block's slots are adjacent, so the attention inner loop over the
- * positions of a block reads one contiguous stretch of {@code blockSize * headDim} elements; copying a block
- * (copy-on-write) is one bulk copy of {@code bytesPerBlock} bytes.
+ * <p>Layout of one block, outermost first: {@code [layer][K|V][kvHead]}, then V as {@code [slot][headDim]} and K
+ * transposed, {@code [headDim][slot]}. For a fixed (layer, K or V, kv head) the block's slots fill one contiguous
+ * stretch of {@code blockSize * headDim} elements, so attention over the positions of a block reads it in one
+ * sweep; K transposed puts one dimension of adjacent keys in adjacent elements, so a vector load takes it for
+ * several keys and scores are FMAs lane by lane, with no sum across lanes. Copying a block (copy-on-write) is one
+ * bulk copy of {@code bytesPerBlock} bytes.
  */
 public final class KvMemory implements AutoCloseable, BlockCopier {
     public static final int K = 0;
@@ -74,21 +76,34 @@ public final class KvMemory implements AutoCloseable, BlockCopier {
         return segment;
     }
 
-    /** Byte offset of the row of (block, slot in block) for (layer, K or V, kv head). */
+    /**
+     * Byte offset of the first element of the row of (block, slot in block) for (layer, K or V, kv head); the
+     * row's next elements follow {@link #elementStride} bytes apart.
+     */
     public long rowOffset(int block, int slotInBlock, int layer, int kOrV, int kvHead) {
-        return block * bytesPerBlock + (((long) layer * 2 + kOrV) * shape.kvHeads() + kvHead) * headStride
-                + slotInBlock * rowBytes;
+        return slotStart(block * shape.blockSize() + slotInBlock, kOrV) + (((long) layer * 2 + kOrV) * shape.kvHeads() + kvHead) * headStride;
     }
 
-    /** Byte offset of the row of {@code slot} for (layer, K or V, kv head). */
+    /** Byte offset of the first element of the row of {@code slot} for (layer, K or V, kv head). */
     public long slotOffset(int slot, int layer, int kOrV, int kvHead) {
         int b = shape.blockSize();
         return rowOffset(slot / b, slot % b, layer, kOrV, kvHead);
     }
 
-    /** Bytes between the rows of two adjacent slots of one block. */
+    /** Bytes of one row (headDim elements). */
     public long rowBytes() {
         return rowBytes;
+    }
+
+    /** Bytes between adjacent elements of one row: a block's slots apart for K (transposed), adjacent for V. */
+    public long elementStride(int kOrV) {
+        return kOrV == K ? (long) shape.dtype().bytes() * shape.blockSize() : shape.dtype().bytes();
+    }
+
+    private long slotStart(int slot, int kOrV) {
+        int b = shape.blockSize();
+        long inBlock = kOrV == K ? (long) (slot % b) * shape.dtype().bytes() : (slot % b) * rowBytes;
+        return (long) (slot / b) * bytesPerBlock + inBlock;
     }
 
     /**
@@ -97,16 +112,51 @@ public final class KvMemory implements AutoCloseable, BlockCopier {
      */
     public void writeToken(int layer, int kOrV, int slot, float[] src, int off) {
         int hd = shape.headDim();
+        long step = elementStride(kOrV);
         for (int h = 0; h < shape.kvHeads(); h++) {
-            shape.dtype().store(src, off + h * hd, segment, slotOffset(slot, layer, kOrV, h), hd);
+            long at = slotOffset(slot, layer, kOrV, h);
+            if (kOrV == V) {
+                shape.dtype().store(src, off + h * hd, segment, at, hd);
+            } else {
+                for (int d = 0; d < hd; d++) {
+                    shape.dtype().store(src, off + h * hd + d, segment, at + d * step, 1);
+                }
+            }
         }
     }
 
     /** Reads one token's K or V (all kv heads) from {@code slot} of {@code layer} into {@code dst[off..]}. */
     public void readToken(int layer, int kOrV, int slot, float[] dst, int off) {
         int hd = shape.headDim();
+        long step = elementStride(kOrV);
         for (int h = 0; h < shape.kvHeads(); h++) {
-            shape.dtype().load(segment, slotOffset(slot, layer, kOrV, h), dst, off + h * hd, hd);
+            long at = slotOffset(slot, layer, kOrV, h);
+            if (kOrV == V) {
+                shape.dtype().load(segment, at, dst, off + h * hd, hd);
+            } else {
+                for (int d = 0; d < hd; d++) {
+                    shape.dtype().load(segment, at + d * step, dst, off + h * hd + d, 1);
+                }
+            }
+        }
+    }
+
+    /**
+     * Copies the row of {@code slot} for (layer, K or V, kv head) to or from {@code rowBytes()} adjacent bytes of
+     * {@code other} at {@code at} (the row packed, whatever its layout here).
+     */
+    public void copyRow(int slot, int layer, int kOrV, int kvHead, MemorySegment other, long at, boolean out) {
+        long cache = slotOffset(slot, layer, kOrV, kvHead);
+        long step = elementStride(kOrV);
+        long bytes = shape.dtype().bytes();
+        int pieces = kOrV == V ? 1 : shape.headDim();
+        long piece = kOrV == V ? rowBytes : bytes;
+        for (int d = 0; d < pieces; d++) {
+            if (out) {
+                MemorySegment.copy(segment, cache + d * step, other, at + d * piece, piece);
+            } else {
+                MemorySegment.copy(other, at + d * piece, segment, cache + d * step, piece);
+            }
         }
     }
 

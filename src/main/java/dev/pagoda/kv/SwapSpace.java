@@ -109,12 +109,7 @@ public final class SwapSpace implements AutoCloseable {
         for (int layer = 0; layer < shape.layers(); layer++) {
             for (int kv = 0; kv < 2; kv++) {
                 for (int head = 0; head < shape.kvHeads(); head++) {
-                    long cache = memory.slotOffset(slot, layer, kv, head);
-                    if (out) {
-                        MemorySegment.copy(memory.segment(), cache, segment, at, row);
-                    } else {
-                        MemorySegment.copy(segment, at, memory.segment(), cache, row);
-                    }
+                    memory.copyRow(slot, layer, kv, head, segment, at, out);
                     at += row;
                 }
             }
