@@ -26,9 +26,10 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Work is split into items (row, kv head), item = row * nKvHeads + kvHead; {@link #run} computes a range of
  * items, so a worker pool can call it in parallel ({@code parallelFor(workItems(b), (s, e) -> run(..., s, e))}).
- * Within a range, the kv heads of a row are computed together (a block's heads lie one after another, so each
- * pass reads one stretch of the cache per block), and so are up to {@link #TILE} adjacent rows of one sequence (a
- * prefill chunk): each K vector loaded serves every query row of the tile, the blocked form of a matrix product.
+ * Within a range, a lone row's kv heads are computed together (a block's heads lie one after another, so each
+ * pass reads one stretch of the cache per block); up to {@link #TILE} adjacent rows of one sequence (a prefill
+ * chunk) go together one kv head at a time: each K vector loaded serves every query row of the tile, the blocked
+ * form of a matrix product, and the head's K/V and the tile's scores stay in the L2 cache across the passes.
  *
  * <p>Every order depends only on the query's own position (and window), never on the rest of the batch, the
  * tile or chunk it came in or where its K/V rows lie, so a prompt gives the same bits prefilled at once, in
@@ -45,9 +46,9 @@ import jdk.incubator.vector.VectorOperators;
  */
 public final class PagedAttention {
     /** Most rows of one sequence computed together. */
-    static final int TILE = 8;
-    /** Floats of scores a thread keeps at most: fewer rows per tile for very long contexts. */
-    private static final int SCORE_BUDGET = 1 << 20;
+    static final int TILE = 16;
+    /** Floats of a tile's scores (one kv head's group): fewer rows per tile for long contexts, so they stay in L2. */
+    private static final int SCORE_BUDGET = 1 << 16;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final float LOG2_E = 1.4426950408889634f;
     private static final float ROUND = 12582912f;
@@ -77,6 +78,8 @@ public final class PagedAttention {
     /** Whether a row ends inside its last vector (pastRow not empty). */
     private final boolean ragged;
     private final boolean f32;
+    /** Query rows of one call at most: a row's heads, or a tile's rows of one kv head's group. */
+    private final int rowsMax;
     private final ThreadLocal<Scratch> scratch;
 
     /**
@@ -90,9 +93,9 @@ public final class PagedAttention {
         /** Rows of one sequence per tile at this context. */
         int tile = 1;
         /** Query row h (see {@link #attend}) at h * headDim. */
-        final float[] q = new float[TILE * nHeads * headDim];
-        final float[] acc = new float[TILE * nHeads * padded];
-        final float[] sum = new float[TILE * nHeads];
+        final float[] q = new float[rowsMax * headDim];
+        final float[] acc = new float[rowsMax * padded];
+        final float[] sum = new float[rowsMax];
         int[] runStart = new int[0];
         int[] runLength = new int[0];
         long[] runK = new long[0];
@@ -105,8 +108,8 @@ public final class PagedAttention {
         void ensure(int context) {
             if (stride < context + L) {
                 stride = context + L;
-                tile = Math.clamp(SCORE_BUDGET / ((long) nHeads * stride), 1, TILE);
-                scores = new float[tile * nHeads * stride];
+                tile = Math.clamp(SCORE_BUDGET / ((long) group * stride), 1, TILE);
+                scores = new float[Math.max(nHeads, tile * group) * stride];
             }
             int runs = 2 * (context / blockSize + 1);  // a logical block is at most two physical stretches
             if (runStart.length < runs) {
@@ -138,6 +141,7 @@ public final class PagedAttention {
         this.f32 = dtype == KvDtype.F32;
         this.rowStride = 4L * headDim;
         this.keyStride = 4L * blockSize;
+        this.rowsMax = Math.max(nHeads, TILE * group);
         this.scratch = ThreadLocal.withInitial(Scratch::new);
     }
 
@@ -187,7 +191,14 @@ public final class PagedAttention {
                     rows++;
                 }
             }
-            attend(s, layer, how, batch.sequence(batch.tokenSeq[t]), batch.positions[t], rows, t, g, heads, q, out);
+            KvSequence seq = batch.sequence(batch.tokenSeq[t]);
+            if (rows == 1) {
+                attend(s, layer, how, seq, batch.positions[t], 1, t, g, heads, q, out);
+            } else {
+                for (int j = 0; j < nKvHeads; j++) {
+                    attend(s, layer, how, seq, batch.positions[t], rows, t, j, 1, q, out);
+                }
+            }
             item += rows * heads;
         }
     }
