@@ -84,8 +84,8 @@ class PagedAttentionTest {
 
     /**
      * A prompt prefilled in chunks of 1 (decoding alone), 7, 64 or all at once, each chunk's K/V written just before
-     * it attends: every row is the same bits. Heads of 64 (four vectors), 24 (a ragged last vector) and 8 (several
-     * K rows per vector); a sliding window with a soft-cap; a paged and a contiguous cache.
+     * it attends: every row is the same bits. Heads of 64 (four vectors), 24 (a ragged last vector) and 8 (half
+     * a vector); a sliding window with a soft-cap; a paged and a contiguous cache.
      */
     @ParameterizedTest(name = "head {0} {1} window {2}")
     @CsvSource({"64, PAGED, 0", "64, CONTIGUOUS, 0", "24, PAGED, 0", "8, PAGED, 0", "64, PAGED, 37", "8, PAGED, 20"})
