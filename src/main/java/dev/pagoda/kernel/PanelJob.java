@@ -14,8 +14,13 @@ import java.lang.foreign.MemorySegment;
  * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
  */
 final class PanelJob implements RangeTask {
-    /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
+    /** Activation bytes per pass over a block (a chunk's tokens over a range of columns): well inside a 1 MiB L2 with a widened block beside them. */
     private static final int CHUNK_BYTES = 192 << 10;
+    /**
+     * Most tokens per chunk: a decode step's batch is one chunk, so each weight is read from memory once per step; a
+     * longer prefill is split in near-equal chunks, so the column ranges stay long.
+     */
+    private static final int CHUNK_TOKENS = 64;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
 
     private WeightMatrix w;
@@ -49,22 +54,25 @@ final class PanelJob implements RangeTask {
     @Override
     public void run(int firstBlock, int endBlock) {
         int cols = w.cols();
-        int chunk = Math.max(PanelTile.TOKENS, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
-        for (int t0 = 0; t0 < nTokens; t0 += chunk) {
-            int t1 = Math.min(nTokens, t0 + chunk);
+        int chunks = (nTokens + CHUNK_TOKENS - 1) / CHUNK_TOKENS;
+        for (int i = 0; i < chunks; i++) {
+            int t0 = WorkerPool.partStart(nTokens, chunks, i), t1 = WorkerPool.partStart(nTokens, chunks, i + 1);
+            // columns per pass over a block: the chunk's activations over them stay in L2 beside the block
+            int span = t1 - t0 == 1 ? cols : Math.max(L, CHUNK_BYTES / (4 * (t1 - t0)));
             // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
             int step = t1 - t0 == 1 ? 2 : 1;
             for (int b = firstBlock; b < endBlock; b += step) {
-                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1);
+                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1, span);
             }
         }
     }
 
     /**
      * Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens
-     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1).
+     * [t0, t1), {@code span} columns at a time; for one token also block c's panels (c is b, or with one token may be
+     * b + 1).
      */
-    private void block(int b, int c, int t0, int t1) {
+    private void block(int b, int c, int t0, int t1, int span) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
@@ -75,7 +83,7 @@ final class PanelJob implements RangeTask {
         MemorySegment s;
         long p0, p1, p2, p3;
         if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
-            // many tokens (so c == b): each weight widened once, not once per 8 tokens
+            // many tokens (so c == b): each weight widened once, not once per tile
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
             p1 = p3 = 4 * panelFloats;
@@ -106,14 +114,29 @@ final class PanelJob implements RangeTask {
             p3 = panelBytes * q3;
         }
         int r0 = q0 * L, r1 = q1 * L;
-        for (int t = t0; t < t1; t += PanelTile.TOKENS) {
-            int n = Math.min(PanelTile.TOKENS, t1 - t);
-            if (n == 1) {
-                PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1, q2 * L, q3 * L);
-            } else if (n <= 4) {
-                PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
-            } else {
-                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+        if (t1 - t0 == 1) {
+            PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            return;
+        }
+        for (int k0 = 0; k0 < cols; k0 += span) {
+            int k1 = Math.min(cols, k0 + span);
+            int t = t0;
+            // past 8 tokens, each panel alone, 16 tokens a pass: half the weight bytes per multiply-add of the 2-panel
+            // tiles, so a pass that streams the weights from memory is not held back by them
+            for (; t1 - t > PanelTile.TOKENS; t += PanelTile.WIDE) {
+                int n = Math.min(PanelTile.WIDE, t1 - t);
+                PanelTile.tile16(s, form, p0, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0);
+                if (q1 != q0) {
+                    PanelTile.tile16(s, form, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r1);
+                }
+            }
+            if (t < t1) {
+                int n = t1 - t;
+                if (n <= 4) {
+                    PanelTile.tile4(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                } else {
+                    PanelTile.tile8(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                }
             }
         }
     }

@@ -15,12 +15,14 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 8 tokens, up to 4 tokens, and 1
- * token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
- * added to that token's accumulators with one fused multiply-add, so every output element is
- * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
- * whatever the tile, the batch or the thread split (batch invariance rests on it). Accumulators are stored
- * as vectors of L consecutive rows, masked where the rows end.
+ * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 1 panel (L rows) x up to 16 tokens,
+ * 2 panels x up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the weight vectors of the panels are multiplied
+ * by each token's broadcast x[t][k] and added to that token's accumulators with one fused multiply-add, so every output
+ * element is {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
+ * whatever the tile, the batch or the thread split (batch invariance rests on it). A tile may cover columns [k0, k1)
+ * only: from k0 > 0 it starts from the sums it stored for the columns before (a float stored and loaded back is the
+ * same float, so the chain is unchanged). Accumulators are stored as vectors of L consecutive rows, masked where the
+ * rows end.
  *
  * <p>Each tile is one self-contained method: no vector crosses a call (a call C2 does not inline boxes it).
  */
@@ -28,6 +30,8 @@ final class PanelTile {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Tokens per tile: 2 x 8 accumulators leave registers for the weights, enough independent chains for two FMA units. */
     static final int TOKENS = 8;
+    /** Tokens per one-panel tile ({@link #tile16}): 16 accumulators, one weight vector per column. */
+    static final int WIDE = 16;
     /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
@@ -43,19 +47,27 @@ final class PanelTile {
      * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16, L shorts per
      * column; INT8, L bytes per column times the group's L scales; widened in registers, exactly, so the products
      * and their order are those of float32 panels of the same values) against tokens x[xb + j*cols..],
-     * j <= last < 8; rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past {@code last} repeat
-     * the last one (and r1 may equal r0): computed again, stored again with the same values.
+     * j <= last < 8, over columns [k0, k1); rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past
+     * {@code last} repeat the last one (and r1 may equal r0): computed again, stored again with the same values.
      */
-    static void tile8(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        FloatVector b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+    static void tile8(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
+                      int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
         int j4 = Math.min(4, last), j5 = Math.min(5, last), j6 = Math.min(6, last), j7 = Math.min(7, last);
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
+        // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
+        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
+        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
+        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
+        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r0, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r0, lm);
+        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r0, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r0, lm);
+        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
+        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
+        FloatVector b4 = FloatVector.fromArray(F, out, ob + j4 * rows + r1, ln), b5 = FloatVector.fromArray(F, out, ob + j5 * rows + r1, ln);
+        FloatVector b6 = FloatVector.fromArray(F, out, ob + j6 * rows + r1, ln), b7 = FloatVector.fromArray(F, out, ob + j7 * rows + r1, ln);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols;
         int x5 = xb + j5 * cols, x6 = xb + j6 * cols, x7 = xb + j7 * cols;
-        for (int k = 0; k < cols; k++) {
+        for (int k = k0; k < k1; k++) {
             FloatVector v, u;
             if (form == BF16) {
                 long o = 2L * L * k;
@@ -99,7 +111,6 @@ final class PanelTile {
             a7 = v.fma(t, a7);
             b7 = u.fma(t, b7);
         }
-        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // highest token first: a repeated token's slot is an earlier one, written last with the same values
         a7.intoArray(out, ob + j7 * rows + r0, m);
         b7.intoArray(out, ob + j7 * rows + r1, n);
@@ -119,13 +130,86 @@ final class PanelTile {
         b0.intoArray(out, ob + r1, n);
     }
 
+    /**
+     * One panel at byte offset p in {@code form} FLOAT or BF16 (int8 panels are widened to float32 scratch for so many
+     * tokens) against up to 16 tokens (j <= last < 16; rows r.. of token j go to out[ob + j*rows + r..]), columns
+     * [k0, k1) as in {@link #tile8}: per column one weight vector for 16 fused multiply-adds, so a pass over the panel
+     * streams half the bytes per multiply-add that {@link #tile8} does, a pace memory keeps up with, and widens each
+     * BF16 column once per 16 tokens. Tokens past {@code last} repeat the last one.
+     */
+    static void tile16(MemorySegment s, int form, long p, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows, int r) {
+        int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last), j4 = Math.min(4, last), j5 = Math.min(5, last);
+        int j6 = Math.min(6, last), j7 = Math.min(7, last), j8 = Math.min(8, last), j9 = Math.min(9, last), j10 = Math.min(10, last);
+        int j11 = Math.min(11, last), j12 = Math.min(12, last), j13 = Math.min(13, last), j14 = Math.min(14, last), j15 = Math.min(15, last);
+        VectorMask<Float> m = F.indexInRange(r, rows), lm = F.indexInRange(r, k0 > 0 ? rows : r);
+        FloatVector a0 = FloatVector.fromArray(F, out, ob + r, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r, lm);
+        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r, lm);
+        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r, lm);
+        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r, lm);
+        FloatVector a8 = FloatVector.fromArray(F, out, ob + j8 * rows + r, lm), a9 = FloatVector.fromArray(F, out, ob + j9 * rows + r, lm);
+        FloatVector a10 = FloatVector.fromArray(F, out, ob + j10 * rows + r, lm), a11 = FloatVector.fromArray(F, out, ob + j11 * rows + r, lm);
+        FloatVector a12 = FloatVector.fromArray(F, out, ob + j12 * rows + r, lm), a13 = FloatVector.fromArray(F, out, ob + j13 * rows + r, lm);
+        FloatVector a14 = FloatVector.fromArray(F, out, ob + j14 * rows + r, lm), a15 = FloatVector.fromArray(F, out, ob + j15 * rows + r, lm);
+        int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols, x5 = xb + j5 * cols;
+        int x6 = xb + j6 * cols, x7 = xb + j7 * cols, x8 = xb + j8 * cols, x9 = xb + j9 * cols, x10 = xb + j10 * cols;
+        int x11 = xb + j11 * cols, x12 = xb + j12 * cols, x13 = xb + j13 * cols, x14 = xb + j14 * cols, x15 = xb + j15 * cols;
+        for (int k = k0; k < k1; k++) {
+            FloatVector v;
+            if (form == BF16) {
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p + 2L * L * k, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else {
+                v = FloatVector.fromMemorySegment(F, s, p + 4L * L * k, LE);
+            }
+            a0 = v.fma(FloatVector.broadcast(F, x[xb + k]), a0);
+            a1 = v.fma(FloatVector.broadcast(F, x[x1 + k]), a1);
+            a2 = v.fma(FloatVector.broadcast(F, x[x2 + k]), a2);
+            a3 = v.fma(FloatVector.broadcast(F, x[x3 + k]), a3);
+            a4 = v.fma(FloatVector.broadcast(F, x[x4 + k]), a4);
+            a5 = v.fma(FloatVector.broadcast(F, x[x5 + k]), a5);
+            a6 = v.fma(FloatVector.broadcast(F, x[x6 + k]), a6);
+            a7 = v.fma(FloatVector.broadcast(F, x[x7 + k]), a7);
+            a8 = v.fma(FloatVector.broadcast(F, x[x8 + k]), a8);
+            a9 = v.fma(FloatVector.broadcast(F, x[x9 + k]), a9);
+            a10 = v.fma(FloatVector.broadcast(F, x[x10 + k]), a10);
+            a11 = v.fma(FloatVector.broadcast(F, x[x11 + k]), a11);
+            a12 = v.fma(FloatVector.broadcast(F, x[x12 + k]), a12);
+            a13 = v.fma(FloatVector.broadcast(F, x[x13 + k]), a13);
+            a14 = v.fma(FloatVector.broadcast(F, x[x14 + k]), a14);
+            a15 = v.fma(FloatVector.broadcast(F, x[x15 + k]), a15);
+        }
+        // highest token first: a repeated token's slot is an earlier one, written last with the same values
+        a15.intoArray(out, ob + j15 * rows + r, m);
+        a14.intoArray(out, ob + j14 * rows + r, m);
+        a13.intoArray(out, ob + j13 * rows + r, m);
+        a12.intoArray(out, ob + j12 * rows + r, m);
+        a11.intoArray(out, ob + j11 * rows + r, m);
+        a10.intoArray(out, ob + j10 * rows + r, m);
+        a9.intoArray(out, ob + j9 * rows + r, m);
+        a8.intoArray(out, ob + j8 * rows + r, m);
+        a7.intoArray(out, ob + j7 * rows + r, m);
+        a6.intoArray(out, ob + j6 * rows + r, m);
+        a5.intoArray(out, ob + j5 * rows + r, m);
+        a4.intoArray(out, ob + j4 * rows + r, m);
+        a3.intoArray(out, ob + j3 * rows + r, m);
+        a2.intoArray(out, ob + j2 * rows + r, m);
+        a1.intoArray(out, ob + j1 * rows + r, m);
+        a0.intoArray(out, ob + r, m);
+    }
+
     /** {@link #tile8} for at most 4 tokens (j <= last < 4): half the multiply-adds when few tokens remain. */
-    static void tile4(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+    static void tile4(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
+                      int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
+        // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
+        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
+        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
+        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
+        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
+        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols;
-        for (int k = 0; k < cols; k++) {
+        for (int k = k0; k < k1; k++) {
             FloatVector v, u;
             if (form == BF16) {
                 long o = 2L * L * k;
@@ -157,7 +241,6 @@ final class PanelTile {
             a3 = v.fma(t, a3);
             b3 = u.fma(t, b3);
         }
-        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         a3.intoArray(out, ob + j3 * rows + r0, m);
         b3.intoArray(out, ob + j3 * rows + r1, n);
         a2.intoArray(out, ob + j2 * rows + r0, m);
