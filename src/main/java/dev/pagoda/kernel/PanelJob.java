@@ -121,14 +121,11 @@ final class PanelJob implements RangeTask {
         for (int k0 = 0; k0 < cols; k0 += span) {
             int k1 = Math.min(cols, k0 + span);
             int t = t0;
-            // past 8 tokens, each panel alone, 16 tokens a pass: half the weight bytes per multiply-add of the 2-panel
-            // tiles, so a pass that streams the weights from memory is not held back by them
+            // past 8 tokens, 12 at a time: more multiply-adds per weight byte, so a pass that streams the weights
+            // from memory is held back less by them
             for (; t1 - t > PanelTile.TOKENS; t += PanelTile.WIDE) {
                 int n = Math.min(PanelTile.WIDE, t1 - t);
-                PanelTile.tile16(s, form, p0, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0);
-                if (q1 != q0) {
-                    PanelTile.tile16(s, form, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r1);
-                }
+                PanelTile.tile12(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
             if (t < t1) {
                 int n = t1 - t;

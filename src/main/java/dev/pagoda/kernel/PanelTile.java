@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 1 panel (L rows) x up to 16 tokens,
- * 2 panels x up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the weight vectors of the panels are multiplied
+ * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 12 tokens,
+ * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the weight vectors of the panels are multiplied
  * by each token's broadcast x[t][k] and added to that token's accumulators with one fused multiply-add, so every output
  * element is {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
  * whatever the tile, the batch or the thread split (batch invariance rests on it). A tile may cover columns [k0, k1)
@@ -30,8 +30,8 @@ final class PanelTile {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Tokens per tile: 2 x 8 accumulators leave registers for the weights, enough independent chains for two FMA units. */
     static final int TOKENS = 8;
-    /** Tokens per one-panel tile ({@link #tile16}): 16 accumulators, one weight vector per column. */
-    static final int WIDE = 16;
+    /** Tokens per wide tile ({@link #tile12}). */
+    static final int WIDE = 12;
     /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
@@ -131,70 +131,108 @@ final class PanelTile {
     }
 
     /**
-     * One panel at byte offset p in {@code form} FLOAT or BF16 (int8 panels are widened to float32 scratch for so many
-     * tokens) against up to 16 tokens (j <= last < 16; rows r.. of token j go to out[ob + j*rows + r..]), columns
-     * [k0, k1) as in {@link #tile8}: per column one weight vector for 16 fused multiply-adds, so a pass over the panel
-     * streams half the bytes per multiply-add that {@link #tile8} does, a pace memory keeps up with, and widens each
-     * BF16 column once per 16 tokens. Tokens past {@code last} repeat the last one.
+     * {@link #tile8} for up to 12 tokens (j <= last < 12), in {@code form} FLOAT or BF16 (int8 panels are widened to
+     * float32 scratch for so many tokens): 24 accumulators, one broadcast per 2 fused multiply-adds as in {@link #tile8}
+     * (broadcasts, not the multiply-adds, bound a tile of one panel), and 1.5 times its multiply-adds per weight byte,
+     * so a pass that streams the weights from memory is held back less by them.
      */
-    static void tile16(MemorySegment s, int form, long p, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows, int r) {
+    static void tile12(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
+                       int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last), j4 = Math.min(4, last), j5 = Math.min(5, last);
         int j6 = Math.min(6, last), j7 = Math.min(7, last), j8 = Math.min(8, last), j9 = Math.min(9, last), j10 = Math.min(10, last);
-        int j11 = Math.min(11, last), j12 = Math.min(12, last), j13 = Math.min(13, last), j14 = Math.min(14, last), j15 = Math.min(15, last);
-        VectorMask<Float> m = F.indexInRange(r, rows), lm = F.indexInRange(r, k0 > 0 ? rows : r);
-        FloatVector a0 = FloatVector.fromArray(F, out, ob + r, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r, lm);
-        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r, lm);
-        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r, lm);
-        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r, lm);
-        FloatVector a8 = FloatVector.fromArray(F, out, ob + j8 * rows + r, lm), a9 = FloatVector.fromArray(F, out, ob + j9 * rows + r, lm);
-        FloatVector a10 = FloatVector.fromArray(F, out, ob + j10 * rows + r, lm), a11 = FloatVector.fromArray(F, out, ob + j11 * rows + r, lm);
-        FloatVector a12 = FloatVector.fromArray(F, out, ob + j12 * rows + r, lm), a13 = FloatVector.fromArray(F, out, ob + j13 * rows + r, lm);
-        FloatVector a14 = FloatVector.fromArray(F, out, ob + j14 * rows + r, lm), a15 = FloatVector.fromArray(F, out, ob + j15 * rows + r, lm);
+        int j11 = Math.min(11, last);
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
+        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
+        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
+        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
+        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r0, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r0, lm);
+        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r0, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r0, lm);
+        FloatVector a8 = FloatVector.fromArray(F, out, ob + j8 * rows + r0, lm), a9 = FloatVector.fromArray(F, out, ob + j9 * rows + r0, lm);
+        FloatVector a10 = FloatVector.fromArray(F, out, ob + j10 * rows + r0, lm), a11 = FloatVector.fromArray(F, out, ob + j11 * rows + r0, lm);
+        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
+        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
+        FloatVector b4 = FloatVector.fromArray(F, out, ob + j4 * rows + r1, ln), b5 = FloatVector.fromArray(F, out, ob + j5 * rows + r1, ln);
+        FloatVector b6 = FloatVector.fromArray(F, out, ob + j6 * rows + r1, ln), b7 = FloatVector.fromArray(F, out, ob + j7 * rows + r1, ln);
+        FloatVector b8 = FloatVector.fromArray(F, out, ob + j8 * rows + r1, ln), b9 = FloatVector.fromArray(F, out, ob + j9 * rows + r1, ln);
+        FloatVector b10 = FloatVector.fromArray(F, out, ob + j10 * rows + r1, ln), b11 = FloatVector.fromArray(F, out, ob + j11 * rows + r1, ln);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols, x5 = xb + j5 * cols;
         int x6 = xb + j6 * cols, x7 = xb + j7 * cols, x8 = xb + j8 * cols, x9 = xb + j9 * cols, x10 = xb + j10 * cols;
-        int x11 = xb + j11 * cols, x12 = xb + j12 * cols, x13 = xb + j13 * cols, x14 = xb + j14 * cols, x15 = xb + j15 * cols;
+        int x11 = xb + j11 * cols;
         for (int k = k0; k < k1; k++) {
-            FloatVector v;
+            FloatVector v, u;
             if (form == BF16) {
-                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p + 2L * L * k, LE).convertShape(VectorOperators.S2I, I, 0))
+                long o = 2L * L * k;
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             } else {
-                v = FloatVector.fromMemorySegment(F, s, p + 4L * L * k, LE);
+                long o = 4L * L * k;
+                v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
+                u = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
             }
-            a0 = v.fma(FloatVector.broadcast(F, x[xb + k]), a0);
-            a1 = v.fma(FloatVector.broadcast(F, x[x1 + k]), a1);
-            a2 = v.fma(FloatVector.broadcast(F, x[x2 + k]), a2);
-            a3 = v.fma(FloatVector.broadcast(F, x[x3 + k]), a3);
-            a4 = v.fma(FloatVector.broadcast(F, x[x4 + k]), a4);
-            a5 = v.fma(FloatVector.broadcast(F, x[x5 + k]), a5);
-            a6 = v.fma(FloatVector.broadcast(F, x[x6 + k]), a6);
-            a7 = v.fma(FloatVector.broadcast(F, x[x7 + k]), a7);
-            a8 = v.fma(FloatVector.broadcast(F, x[x8 + k]), a8);
-            a9 = v.fma(FloatVector.broadcast(F, x[x9 + k]), a9);
-            a10 = v.fma(FloatVector.broadcast(F, x[x10 + k]), a10);
-            a11 = v.fma(FloatVector.broadcast(F, x[x11 + k]), a11);
-            a12 = v.fma(FloatVector.broadcast(F, x[x12 + k]), a12);
-            a13 = v.fma(FloatVector.broadcast(F, x[x13 + k]), a13);
-            a14 = v.fma(FloatVector.broadcast(F, x[x14 + k]), a14);
-            a15 = v.fma(FloatVector.broadcast(F, x[x15 + k]), a15);
+            FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+            a0 = v.fma(t, a0);
+            b0 = u.fma(t, b0);
+            t = FloatVector.broadcast(F, x[x1 + k]);
+            a1 = v.fma(t, a1);
+            b1 = u.fma(t, b1);
+            t = FloatVector.broadcast(F, x[x2 + k]);
+            a2 = v.fma(t, a2);
+            b2 = u.fma(t, b2);
+            t = FloatVector.broadcast(F, x[x3 + k]);
+            a3 = v.fma(t, a3);
+            b3 = u.fma(t, b3);
+            t = FloatVector.broadcast(F, x[x4 + k]);
+            a4 = v.fma(t, a4);
+            b4 = u.fma(t, b4);
+            t = FloatVector.broadcast(F, x[x5 + k]);
+            a5 = v.fma(t, a5);
+            b5 = u.fma(t, b5);
+            t = FloatVector.broadcast(F, x[x6 + k]);
+            a6 = v.fma(t, a6);
+            b6 = u.fma(t, b6);
+            t = FloatVector.broadcast(F, x[x7 + k]);
+            a7 = v.fma(t, a7);
+            b7 = u.fma(t, b7);
+            t = FloatVector.broadcast(F, x[x8 + k]);
+            a8 = v.fma(t, a8);
+            b8 = u.fma(t, b8);
+            t = FloatVector.broadcast(F, x[x9 + k]);
+            a9 = v.fma(t, a9);
+            b9 = u.fma(t, b9);
+            t = FloatVector.broadcast(F, x[x10 + k]);
+            a10 = v.fma(t, a10);
+            b10 = u.fma(t, b10);
+            t = FloatVector.broadcast(F, x[x11 + k]);
+            a11 = v.fma(t, a11);
+            b11 = u.fma(t, b11);
         }
         // highest token first: a repeated token's slot is an earlier one, written last with the same values
-        a15.intoArray(out, ob + j15 * rows + r, m);
-        a14.intoArray(out, ob + j14 * rows + r, m);
-        a13.intoArray(out, ob + j13 * rows + r, m);
-        a12.intoArray(out, ob + j12 * rows + r, m);
-        a11.intoArray(out, ob + j11 * rows + r, m);
-        a10.intoArray(out, ob + j10 * rows + r, m);
-        a9.intoArray(out, ob + j9 * rows + r, m);
-        a8.intoArray(out, ob + j8 * rows + r, m);
-        a7.intoArray(out, ob + j7 * rows + r, m);
-        a6.intoArray(out, ob + j6 * rows + r, m);
-        a5.intoArray(out, ob + j5 * rows + r, m);
-        a4.intoArray(out, ob + j4 * rows + r, m);
-        a3.intoArray(out, ob + j3 * rows + r, m);
-        a2.intoArray(out, ob + j2 * rows + r, m);
-        a1.intoArray(out, ob + j1 * rows + r, m);
-        a0.intoArray(out, ob + r, m);
+        a11.intoArray(out, ob + j11 * rows + r0, m);
+        b11.intoArray(out, ob + j11 * rows + r1, n);
+        a10.intoArray(out, ob + j10 * rows + r0, m);
+        b10.intoArray(out, ob + j10 * rows + r1, n);
+        a9.intoArray(out, ob + j9 * rows + r0, m);
+        b9.intoArray(out, ob + j9 * rows + r1, n);
+        a8.intoArray(out, ob + j8 * rows + r0, m);
+        b8.intoArray(out, ob + j8 * rows + r1, n);
+        a7.intoArray(out, ob + j7 * rows + r0, m);
+        b7.intoArray(out, ob + j7 * rows + r1, n);
+        a6.intoArray(out, ob + j6 * rows + r0, m);
+        b6.intoArray(out, ob + j6 * rows + r1, n);
+        a5.intoArray(out, ob + j5 * rows + r0, m);
+        b5.intoArray(out, ob + j5 * rows + r1, n);
+        a4.intoArray(out, ob + j4 * rows + r0, m);
+        b4.intoArray(out, ob + j4 * rows + r1, n);
+        a3.intoArray(out, ob + j3 * rows + r0, m);
+        b3.intoArray(out, ob + j3 * rows + r1, n);
+        a2.intoArray(out, ob + j2 * rows + r0, m);
+        b2.intoArray(out, ob + j2 * rows + r1, n);
+        a1.intoArray(out, ob + j1 * rows + r0, m);
+        b1.intoArray(out, ob + j1 * rows + r1, n);
+        a0.intoArray(out, ob + r0, m);
+        b0.intoArray(out, ob + r1, n);
     }
 
     /** {@link #tile8} for at most 4 tokens (j <= last < 4): half the multiply-adds when few tokens remain. */
