@@ -6,14 +6,15 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
- * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
- * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
+ * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows).
+ * A decode step's tokens (up to 64) are one chunk, so every weight is read from memory once per step; longer batches
+ * are split into near-equal chunks. A chunk's activations are taken a range of columns at a time, short enough for
+ * them to stay in the L2 cache beside the block; over each range a block's panels are read once per 12 or 8 tokens
  * ({@link PanelTile}). BF16 and int8 panels ({@link Int8Panels}) are widened in the tiles' registers (a shift; a
- * conversion and a multiply by the scales); F16 panels, whose widening
- * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
+ * conversion and a multiply by the scales); F16 panels, whose widening takes more operations, and int8 panels under
+ * more than 8 tokens are widened to float32 scratch once per block and chunk, shared by all its tokens.
  */
-final class PanelJob implements RangeTask {
+final class PanelJob extends MatMulCall {
     /** Activation bytes per pass over a block (a chunk's tokens over a range of columns): well inside a 1 MiB L2 with a widened block beside them. */
     private static final int CHUNK_BYTES = 192 << 10;
     /**
@@ -23,32 +24,9 @@ final class PanelJob implements RangeTask {
     private static final int CHUNK_TOKENS = 64;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
 
-    private WeightMatrix w;
-    private float[] x;
-    private float[] out;
-    private int xOff;
-    private int nTokens;
-    private int outOff;
-
     /** Blocks of 2 panels covering {@code rows} rows. */
     static int blocks(int rows) {
         return (RowPanels.count(rows) + 1) / 2;
-    }
-
-    PanelJob set(WeightMatrix w, float[] x, int xOff, int nTokens, float[] out, int outOff) {
-        this.w = w;
-        this.x = x;
-        this.xOff = xOff;
-        this.nTokens = nTokens;
-        this.out = out;
-        this.outOff = outOff;
-        return this;
-    }
-
-    void clear() {
-        w = null;
-        x = null;
-        out = null;
     }
 
     @Override
