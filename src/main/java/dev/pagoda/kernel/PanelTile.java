@@ -54,7 +54,6 @@ final class PanelTile {
                       int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
         int j4 = Math.min(4, last), j5 = Math.min(5, last), j6 = Math.min(6, last), j7 = Math.min(7, last);
-        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
         VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
         FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
@@ -111,6 +110,7 @@ final class PanelTile {
             a7 = v.fma(t, a7);
             b7 = u.fma(t, b7);
         }
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // highest token first: a repeated token's slot is an earlier one, written last with the same values
         a7.intoArray(out, ob + j7 * rows + r0, m);
         b7.intoArray(out, ob + j7 * rows + r1, n);
@@ -141,7 +141,6 @@ final class PanelTile {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last), j4 = Math.min(4, last), j5 = Math.min(5, last);
         int j6 = Math.min(6, last), j7 = Math.min(7, last), j8 = Math.min(8, last), j9 = Math.min(9, last), j10 = Math.min(10, last);
         int j11 = Math.min(11, last);
-        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
         FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
         FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
@@ -208,6 +207,7 @@ final class PanelTile {
             a11 = v.fma(t, a11);
             b11 = u.fma(t, b11);
         }
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // highest token first: a repeated token's slot is an earlier one, written last with the same values
         a11.intoArray(out, ob + j11 * rows + r0, m);
         b11.intoArray(out, ob + j11 * rows + r1, n);
@@ -239,7 +239,6 @@ final class PanelTile {
     static void tile4(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
                       int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
-        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
         VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
         FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
@@ -279,6 +278,7 @@ final class PanelTile {
             a3 = v.fma(t, a3);
             b3 = u.fma(t, b3);
         }
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         a3.intoArray(out, ob + j3 * rows + r0, m);
         b3.intoArray(out, ob + j3 * rows + r1, n);
         a2.intoArray(out, ob + j2 * rows + r0, m);
