@@ -7,21 +7,21 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows).
- * A decode step's tokens (up to 64) are one chunk, so every weight is read from memory once per step; longer batches
- * are split into near-equal chunks. A chunk's activations are taken a range of columns at a time, short enough for
- * them to stay in the L2 cache beside the block; over each range a block's panels are read once per 12 or 8 tokens
- * ({@link PanelTile}). BF16 and int8 panels ({@link Int8Panels}) are widened in the tiles' registers (a shift; a
- * conversion and a multiply by the scales); F16 panels, whose widening takes more operations, and int8 panels under
- * more than 8 tokens are widened to float32 scratch once per block and chunk, shared by all its tokens.
+ * Tokens are taken in chunks whose activations stay in the L2 cache, but never fewer than a decode step's 32; within
+ * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16 and int8 panels
+ * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
+ * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
+ * scratch once per block and chunk, shared by all its tokens.
  */
 final class PanelJob extends MatMulCall {
-    /** Activation bytes per pass over a block (a chunk's tokens over a range of columns): well inside a 1 MiB L2 with a widened block beside them. */
+    /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
     private static final int CHUNK_BYTES = 192 << 10;
     /**
-     * Most tokens per chunk: a decode step's batch is one chunk, so each weight is read from memory once per step; a
-     * longer prefill is split in near-equal chunks, so the column ranges stay long.
+     * Fewest tokens per chunk: a decode step of up to 32 tokens is one chunk even over long rows (a chunk of 8 over
+     * llama-1b's 8192-column down projection read its weights from memory twice at batch 16), so each weight is read
+     * from memory once per step.
      */
-    private static final int CHUNK_TOKENS = 64;
+    private static final int MIN_CHUNK = 32;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
 
     /** Blocks of 2 panels covering {@code rows} rows. */
@@ -32,25 +32,22 @@ final class PanelJob extends MatMulCall {
     @Override
     public void run(int firstBlock, int endBlock) {
         int cols = w.cols();
-        int chunks = (nTokens + CHUNK_TOKENS - 1) / CHUNK_TOKENS;
-        for (int i = 0; i < chunks; i++) {
-            int t0 = WorkerPool.partStart(nTokens, chunks, i), t1 = WorkerPool.partStart(nTokens, chunks, i + 1);
-            // columns per pass over a block: the chunk's activations over them stay in L2 beside the block
-            int span = t1 - t0 == 1 ? cols : Math.max(L, CHUNK_BYTES / (4 * (t1 - t0)));
+        int chunk = Math.max(MIN_CHUNK, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
+        for (int t0 = 0; t0 < nTokens; t0 += chunk) {
+            int t1 = Math.min(nTokens, t0 + chunk);
             // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
             int step = t1 - t0 == 1 ? 2 : 1;
             for (int b = firstBlock; b < endBlock; b += step) {
-                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1, span);
+                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1);
             }
         }
     }
 
     /**
      * Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens
-     * [t0, t1), {@code span} columns at a time; for one token also block c's panels (c is b, or with one token may be
-     * b + 1).
+     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1).
      */
-    private void block(int b, int c, int t0, int t1, int span) {
+    private void block(int b, int c, int t0, int t1) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
@@ -96,30 +93,27 @@ final class PanelJob extends MatMulCall {
             PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
             return;
         }
-        for (int k0 = 0; k0 < cols; k0 += span) {
-            int k1 = Math.min(cols, k0 + span);
-            int t = t0;
-            // past 8 tokens, 12 a pass (more multiply-adds per weight byte, so a pass that streams the weights from
-            // memory is held back less by them), except where that would leave 1-4 tokens: 8 then, for the 4-token
-            // tile's 8 chains barely cover the multiply-add's latency (16 tokens run faster as 8 + 8 than 12 + 4)
-            while (t1 - t > PanelTile.TOKENS) {
-                int left = t1 - t - PanelTile.WIDE;
-                if (left > 0 && left <= 4) {
-                    PanelTile.tile8(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, PanelTile.TOKENS - 1, out, outOff + t * rows, rows, r0, r1);
-                    t += PanelTile.TOKENS;
-                } else {
-                    int n = Math.min(PanelTile.WIDE, t1 - t);
-                    PanelTile.tile12(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
-                    t += n;
-                }
+        int t = t0;
+        // past 8 tokens, 12 a pass (more multiply-adds per weight byte, so a pass that streams the weights from memory
+        // is held back less by them), except where that would leave 1-4 tokens: 8 then, for the 4-token tile's 8 chains
+        // barely cover the multiply-add's latency (16 tokens run faster as 8 + 8 than 12 + 4)
+        while (t1 - t > PanelTile.TOKENS) {
+            int left = t1 - t - PanelTile.WIDE;
+            if (left > 0 && left <= 4) {
+                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, PanelTile.TOKENS - 1, out, outOff + t * rows, rows, r0, r1);
+                t += PanelTile.TOKENS;
+            } else {
+                int n = Math.min(PanelTile.WIDE, t1 - t);
+                PanelTile.tile12(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                t += n;
             }
-            if (t < t1) {
-                int n = t1 - t;
-                if (n <= 4) {
-                    PanelTile.tile4(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
-                } else {
-                    PanelTile.tile8(s, form, p0, p1, cols, k0, k1, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
-                }
+        }
+        if (t < t1) {
+            int n = t1 - t;
+            if (n <= 4) {
+                PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+            } else {
+                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
         }
     }

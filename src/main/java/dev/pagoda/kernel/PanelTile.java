@@ -16,13 +16,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 12 tokens,
- * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the weight vectors of the panels are multiplied
- * by each token's broadcast x[t][k] and added to that token's accumulators with one fused multiply-add, so every output
- * element is {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
- * whatever the tile, the batch or the thread split (batch invariance rests on it). A tile may cover columns [k0, k1)
- * only: from k0 > 0 it starts from the sums it stored for the columns before (a float stored and loaded back is the
- * same float, so the chain is unchanged). Accumulators are stored as vectors of L consecutive rows, masked where the
- * rows end.
+ * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
+ * added to that token's accumulators with one fused multiply-add, so every output element is
+ * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
+ * whatever the tile, the batch or the thread split (batch invariance rests on it). Accumulators are stored
+ * as vectors of L consecutive rows, masked where the rows end.
  *
  * <p>Each tile is one self-contained method: no vector crosses a call (a call C2 does not inline boxes it).
  */
@@ -47,26 +45,19 @@ final class PanelTile {
      * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16, L shorts per
      * column; INT8, L bytes per column times the group's L scales; widened in registers, exactly, so the products
      * and their order are those of float32 panels of the same values) against tokens x[xb + j*cols..],
-     * j <= last < 8, over columns [k0, k1); rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past
-     * {@code last} repeat the last one (and r1 may equal r0): computed again, stored again with the same values.
+     * j <= last < 8; rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past {@code last} repeat
+     * the last one (and r1 may equal r0): computed again, stored again with the same values.
      */
-    static void tile8(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
-                      int r0, int r1) {
+    static void tile8(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F), a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector b4 = FloatVector.zero(F), b5 = FloatVector.zero(F), b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
         int j4 = Math.min(4, last), j5 = Math.min(5, last), j6 = Math.min(6, last), j7 = Math.min(7, last);
-        // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
-        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
-        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
-        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
-        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r0, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r0, lm);
-        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r0, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r0, lm);
-        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
-        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
-        FloatVector b4 = FloatVector.fromArray(F, out, ob + j4 * rows + r1, ln), b5 = FloatVector.fromArray(F, out, ob + j5 * rows + r1, ln);
-        FloatVector b6 = FloatVector.fromArray(F, out, ob + j6 * rows + r1, ln), b7 = FloatVector.fromArray(F, out, ob + j7 * rows + r1, ln);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols;
         int x5 = xb + j5 * cols, x6 = xb + j6 * cols, x7 = xb + j7 * cols;
-        for (int k = k0; k < k1; k++) {
+        for (int k = 0; k < cols; k++) {
             FloatVector v, u;
             if (form == BF16) {
                 long o = 2L * L * k;
@@ -136,28 +127,27 @@ final class PanelTile {
      * (broadcasts, not the multiply-adds, bound a tile of one panel), and 1.5 times its multiply-adds per weight byte,
      * so a pass that streams the weights from memory is held back less by them.
      */
-    static void tile12(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
+    static void tile12(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows,
                        int r0, int r1) {
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last), j4 = Math.min(4, last), j5 = Math.min(5, last);
         int j6 = Math.min(6, last), j7 = Math.min(7, last), j8 = Math.min(8, last), j9 = Math.min(9, last), j10 = Math.min(10, last);
         int j11 = Math.min(11, last);
-        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
-        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
-        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
-        FloatVector a4 = FloatVector.fromArray(F, out, ob + j4 * rows + r0, lm), a5 = FloatVector.fromArray(F, out, ob + j5 * rows + r0, lm);
-        FloatVector a6 = FloatVector.fromArray(F, out, ob + j6 * rows + r0, lm), a7 = FloatVector.fromArray(F, out, ob + j7 * rows + r0, lm);
-        FloatVector a8 = FloatVector.fromArray(F, out, ob + j8 * rows + r0, lm), a9 = FloatVector.fromArray(F, out, ob + j9 * rows + r0, lm);
-        FloatVector a10 = FloatVector.fromArray(F, out, ob + j10 * rows + r0, lm), a11 = FloatVector.fromArray(F, out, ob + j11 * rows + r0, lm);
-        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
-        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
-        FloatVector b4 = FloatVector.fromArray(F, out, ob + j4 * rows + r1, ln), b5 = FloatVector.fromArray(F, out, ob + j5 * rows + r1, ln);
-        FloatVector b6 = FloatVector.fromArray(F, out, ob + j6 * rows + r1, ln), b7 = FloatVector.fromArray(F, out, ob + j7 * rows + r1, ln);
-        FloatVector b8 = FloatVector.fromArray(F, out, ob + j8 * rows + r1, ln), b9 = FloatVector.fromArray(F, out, ob + j9 * rows + r1, ln);
-        FloatVector b10 = FloatVector.fromArray(F, out, ob + j10 * rows + r1, ln), b11 = FloatVector.fromArray(F, out, ob + j11 * rows + r1, ln);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        FloatVector a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector a8 = FloatVector.zero(F), a9 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
+        FloatVector b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+        FloatVector b8 = FloatVector.zero(F), b9 = FloatVector.zero(F);
+        FloatVector b10 = FloatVector.zero(F), b11 = FloatVector.zero(F);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols, x5 = xb + j5 * cols;
         int x6 = xb + j6 * cols, x7 = xb + j7 * cols, x8 = xb + j8 * cols, x9 = xb + j9 * cols, x10 = xb + j10 * cols;
         int x11 = xb + j11 * cols;
-        for (int k = k0; k < k1; k++) {
+        for (int k = 0; k < cols; k++) {
             FloatVector v, u;
             if (form == BF16) {
                 long o = 2L * L * k;
@@ -236,17 +226,12 @@ final class PanelTile {
     }
 
     /** {@link #tile8} for at most 4 tokens (j <= last < 4): half the multiply-adds when few tokens remain. */
-    static void tile4(MemorySegment s, int form, long p0, long p1, int cols, int k0, int k1, float[] x, int xb, int last, float[] out, int ob, int rows,
-                      int r0, int r1) {
+    static void tile4(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows, int r0, int r1) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
-        // from k0 > 0 the sums so far, stored by the tile over the columns before; else zero (a load with no lane set)
-        VectorMask<Float> lm = F.indexInRange(r0, k0 > 0 ? rows : r0), ln = F.indexInRange(r1, k0 > 0 ? rows : r1);
-        FloatVector a0 = FloatVector.fromArray(F, out, ob + r0, lm), a1 = FloatVector.fromArray(F, out, ob + j1 * rows + r0, lm);
-        FloatVector a2 = FloatVector.fromArray(F, out, ob + j2 * rows + r0, lm), a3 = FloatVector.fromArray(F, out, ob + j3 * rows + r0, lm);
-        FloatVector b0 = FloatVector.fromArray(F, out, ob + r1, ln), b1 = FloatVector.fromArray(F, out, ob + j1 * rows + r1, ln);
-        FloatVector b2 = FloatVector.fromArray(F, out, ob + j2 * rows + r1, ln), b3 = FloatVector.fromArray(F, out, ob + j3 * rows + r1, ln);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols;
-        for (int k = k0; k < k1; k++) {
+        for (int k = 0; k < cols; k++) {
             FloatVector v, u;
             if (form == BF16) {
                 long o = 2L * L * k;

@@ -140,7 +140,7 @@ class MatMulTest {
 
     /**
      * The same over panels (float types), with rows filling whole panels, a partial last panel, and an odd panel count;
-     * with 1600 columns, batches past 30 tokens are multiplied a range of columns at a time.
+     * with 1600 columns, batches past 32 tokens are taken in chunks.
      */
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
