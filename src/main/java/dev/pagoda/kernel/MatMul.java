@@ -43,8 +43,8 @@ public final class MatMul {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with the decoded rows beside them. */
     private static final int CHUNK_BYTES = 256 << 10;
 
-    private static final ThreadLocal<Job> JOBS = ThreadLocal.withInitial(Job::new);
-    private static final ThreadLocal<PanelJob> PANEL_JOBS = ThreadLocal.withInitial(PanelJob::new);
+    private static final ThreadLocal<MatMulCall> JOBS = ThreadLocal.withInitial(Job::new);
+    private static final ThreadLocal<MatMulCall> PANEL_JOBS = ThreadLocal.withInitial(PanelJob::new);
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private MatMul() {
@@ -64,19 +64,10 @@ public final class MatMul {
             throw new IndexOutOfBoundsException(w.name() + ": " + nTokens + " tokens of " + w.cols() + " -> " + w.rows()
                     + " do not fit x[" + x.length + "]@" + xOff + " / out[" + out.length + "]@" + outOff);
         }
-        if (w.panels() != null) {
-            PanelJob job = PANEL_JOBS.get().set(w, x, xOff, nTokens, out, outOff);
-            try {
-                run(pool, w, nTokens, PanelJob.blocks(w.rows()), job);
-            } finally {
-                job.clear();
-            }
-            return;
-        }
-        Job job = JOBS.get();
-        job.set(w, x, xOff, nTokens, out, outOff);
+        boolean panels = w.panels() != null;
+        MatMulCall job = (panels ? PANEL_JOBS : JOBS).get().set(w, x, xOff, nTokens, out, outOff);
         try {
-            run(pool, w, nTokens, (w.rows() + ROW_TILE - 1) / ROW_TILE, job);
+            run(pool, w, nTokens, panels ? PanelJob.blocks(w.rows()) : (w.rows() + ROW_TILE - 1) / ROW_TILE, job);
         } finally {
             job.clear();
         }
@@ -95,30 +86,8 @@ public final class MatMul {
         matmul(w, x, xOff, 1, out, outOff);
     }
 
-    /** The arguments of one call, reused by the calling thread so that a call allocates nothing. */
-    private static final class Job implements RangeTask {
-        private WeightMatrix w;
-        private float[] x;
-        private float[] out;
-        private int xOff;
-        private int nTokens;
-        private int outOff;
-
-        void set(WeightMatrix w, float[] x, int xOff, int nTokens, float[] out, int outOff) {
-            this.w = w;
-            this.x = x;
-            this.xOff = xOff;
-            this.nTokens = nTokens;
-            this.out = out;
-            this.outOff = outOff;
-        }
-
-        void clear() {
-            w = null;
-            x = null;
-            out = null;
-        }
-
+    /** The path over rows: blocks of 4 rows. */
+    private static final class Job extends MatMulCall {
         @Override
         public void run(int firstBlock, int endBlock) {
             int cols = w.cols();

@@ -6,50 +6,33 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows):
- * the arguments of one call, reused by the calling thread so that a call allocates nothing. Tokens are taken in
- * chunks whose activations stay in the L2 cache; within a chunk a block's panels are read once per 8 tokens
- * ({@link PanelTile}). BF16 and int8 panels ({@link Int8Panels}) are widened in the tiles' registers (a shift; a
- * conversion and a multiply by the scales); F16 panels, whose widening
- * takes more operations, are widened to float32 scratch once per block and chunk, shared by all its tokens.
+ * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows).
+ * Tokens are taken in chunks whose activations stay in the L2 cache, but never fewer than a decode step's 32; within
+ * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16 and int8 panels
+ * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
+ * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
+ * scratch once per block and chunk, shared by all its tokens.
  */
-final class PanelJob implements RangeTask {
+final class PanelJob extends MatMulCall {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
     private static final int CHUNK_BYTES = 192 << 10;
+    /**
+     * Fewest tokens per chunk: a decode step of up to 32 tokens is one chunk even over long rows (a chunk of 8 over
+     * llama-1b's 8192-column down projection read its weights from memory twice at batch 16), so each weight is read
+     * from memory once per step.
+     */
+    private static final int MIN_CHUNK = 32;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
-
-    private WeightMatrix w;
-    private float[] x;
-    private float[] out;
-    private int xOff;
-    private int nTokens;
-    private int outOff;
 
     /** Blocks of 2 panels covering {@code rows} rows. */
     static int blocks(int rows) {
         return (RowPanels.count(rows) + 1) / 2;
     }
 
-    PanelJob set(WeightMatrix w, float[] x, int xOff, int nTokens, float[] out, int outOff) {
-        this.w = w;
-        this.x = x;
-        this.xOff = xOff;
-        this.nTokens = nTokens;
-        this.out = out;
-        this.outOff = outOff;
-        return this;
-    }
-
-    void clear() {
-        w = null;
-        x = null;
-        out = null;
-    }
-
     @Override
     public void run(int firstBlock, int endBlock) {
         int cols = w.cols();
-        int chunk = Math.max(PanelTile.TOKENS, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
+        int chunk = Math.max(MIN_CHUNK, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
             // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
@@ -75,7 +58,7 @@ final class PanelJob implements RangeTask {
         MemorySegment s;
         long p0, p1, p2, p3;
         if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
-            // many tokens (so c == b): each weight widened once, not once per 8 tokens
+            // many tokens (so c == b): each weight widened once, not once per tile
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
             p1 = p3 = 4 * panelFloats;
@@ -106,11 +89,28 @@ final class PanelJob implements RangeTask {
             p3 = panelBytes * q3;
         }
         int r0 = q0 * L, r1 = q1 * L;
-        for (int t = t0; t < t1; t += PanelTile.TOKENS) {
-            int n = Math.min(PanelTile.TOKENS, t1 - t);
-            if (n == 1) {
-                PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1, q2 * L, q3 * L);
-            } else if (n <= 4) {
+        if (t1 - t0 == 1) {
+            PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            return;
+        }
+        int t = t0;
+        // past 8 tokens, 12 a pass (more multiply-adds per weight byte, so a pass that streams the weights from memory
+        // is held back less by them), except where that would leave 1-4 tokens: 8 then, for the 4-token tile's 8 chains
+        // barely cover the multiply-add's latency (16 tokens run faster as 8 + 8 than 12 + 4)
+        while (t1 - t > PanelTile.TOKENS) {
+            int left = t1 - t - PanelTile.WIDE;
+            if (left > 0 && left <= 4) {
+                PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, PanelTile.TOKENS - 1, out, outOff + t * rows, rows, r0, r1);
+                t += PanelTile.TOKENS;
+            } else {
+                int n = Math.min(PanelTile.WIDE, t1 - t);
+                PanelTile.tile12(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
+                t += n;
+            }
+        }
+        if (t < t1) {
+            int n = t1 - t;
+            if (n <= 4) {
                 PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             } else {
                 PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);

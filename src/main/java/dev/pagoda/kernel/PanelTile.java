@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 8 tokens, up to 4 tokens, and 1
- * token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
+ * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 12 tokens,
+ * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
  * added to that token's accumulators with one fused multiply-add, so every output element is
  * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
  * whatever the tile, the batch or the thread split (batch invariance rests on it). Accumulators are stored
@@ -28,6 +28,8 @@ final class PanelTile {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Tokens per tile: 2 x 8 accumulators leave registers for the weights, enough independent chains for two FMA units. */
     static final int TOKENS = 8;
+    /** Tokens per wide tile ({@link #tile12}). */
+    static final int WIDE = 12;
     /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
@@ -101,6 +103,110 @@ final class PanelTile {
         }
         VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
         // highest token first: a repeated token's slot is an earlier one, written last with the same values
+        a7.intoArray(out, ob + j7 * rows + r0, m);
+        b7.intoArray(out, ob + j7 * rows + r1, n);
+        a6.intoArray(out, ob + j6 * rows + r0, m);
+        b6.intoArray(out, ob + j6 * rows + r1, n);
+        a5.intoArray(out, ob + j5 * rows + r0, m);
+        b5.intoArray(out, ob + j5 * rows + r1, n);
+        a4.intoArray(out, ob + j4 * rows + r0, m);
+        b4.intoArray(out, ob + j4 * rows + r1, n);
+        a3.intoArray(out, ob + j3 * rows + r0, m);
+        b3.intoArray(out, ob + j3 * rows + r1, n);
+        a2.intoArray(out, ob + j2 * rows + r0, m);
+        b2.intoArray(out, ob + j2 * rows + r1, n);
+        a1.intoArray(out, ob + j1 * rows + r0, m);
+        b1.intoArray(out, ob + j1 * rows + r1, n);
+        a0.intoArray(out, ob + r0, m);
+        b0.intoArray(out, ob + r1, n);
+    }
+
+    /**
+     * {@link #tile8} for up to 12 tokens (j <= last < 12), in {@code form} FLOAT or BF16 (int8 panels are widened to
+     * float32 scratch for so many tokens): 24 accumulators, one broadcast per 2 fused multiply-adds as in {@link #tile8}
+     * (broadcasts, not the multiply-adds, bound a tile of one panel), and 1.5 times its multiply-adds per weight byte,
+     * so a pass that streams the weights from memory is held back less by them.
+     */
+    static void tile12(MemorySegment s, int form, long p0, long p1, int cols, float[] x, int xb, int last, float[] out, int ob, int rows,
+                       int r0, int r1) {
+        int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last), j4 = Math.min(4, last), j5 = Math.min(5, last);
+        int j6 = Math.min(6, last), j7 = Math.min(7, last), j8 = Math.min(8, last), j9 = Math.min(9, last), j10 = Math.min(10, last);
+        int j11 = Math.min(11, last);
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        FloatVector a6 = FloatVector.zero(F), a7 = FloatVector.zero(F);
+        FloatVector a8 = FloatVector.zero(F), a9 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        FloatVector b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
+        FloatVector b6 = FloatVector.zero(F), b7 = FloatVector.zero(F);
+        FloatVector b8 = FloatVector.zero(F), b9 = FloatVector.zero(F);
+        FloatVector b10 = FloatVector.zero(F), b11 = FloatVector.zero(F);
+        int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols, x4 = xb + j4 * cols, x5 = xb + j5 * cols;
+        int x6 = xb + j6 * cols, x7 = xb + j7 * cols, x8 = xb + j8 * cols, x9 = xb + j9 * cols, x10 = xb + j10 * cols;
+        int x11 = xb + j11 * cols;
+        for (int k = 0; k < cols; k++) {
+            FloatVector v, u;
+            if (form == BF16) {
+                long o = 2L * L * k;
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else {
+                long o = 4L * L * k;
+                v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
+                u = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
+            }
+            FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+            a0 = v.fma(t, a0);
+            b0 = u.fma(t, b0);
+            t = FloatVector.broadcast(F, x[x1 + k]);
+            a1 = v.fma(t, a1);
+            b1 = u.fma(t, b1);
+            t = FloatVector.broadcast(F, x[x2 + k]);
+            a2 = v.fma(t, a2);
+            b2 = u.fma(t, b2);
+            t = FloatVector.broadcast(F, x[x3 + k]);
+            a3 = v.fma(t, a3);
+            b3 = u.fma(t, b3);
+            t = FloatVector.broadcast(F, x[x4 + k]);
+            a4 = v.fma(t, a4);
+            b4 = u.fma(t, b4);
+            t = FloatVector.broadcast(F, x[x5 + k]);
+            a5 = v.fma(t, a5);
+            b5 = u.fma(t, b5);
+            t = FloatVector.broadcast(F, x[x6 + k]);
+            a6 = v.fma(t, a6);
+            b6 = u.fma(t, b6);
+            t = FloatVector.broadcast(F, x[x7 + k]);
+            a7 = v.fma(t, a7);
+            b7 = u.fma(t, b7);
+            t = FloatVector.broadcast(F, x[x8 + k]);
+            a8 = v.fma(t, a8);
+            b8 = u.fma(t, b8);
+            t = FloatVector.broadcast(F, x[x9 + k]);
+            a9 = v.fma(t, a9);
+            b9 = u.fma(t, b9);
+            t = FloatVector.broadcast(F, x[x10 + k]);
+            a10 = v.fma(t, a10);
+            b10 = u.fma(t, b10);
+            t = FloatVector.broadcast(F, x[x11 + k]);
+            a11 = v.fma(t, a11);
+            b11 = u.fma(t, b11);
+        }
+        VectorMask<Float> m = F.indexInRange(r0, rows), n = F.indexInRange(r1, rows);
+        // highest token first: a repeated token's slot is an earlier one, written last with the same values
+        a11.intoArray(out, ob + j11 * rows + r0, m);
+        b11.intoArray(out, ob + j11 * rows + r1, n);
+        a10.intoArray(out, ob + j10 * rows + r0, m);
+        b10.intoArray(out, ob + j10 * rows + r1, n);
+        a9.intoArray(out, ob + j9 * rows + r0, m);
+        b9.intoArray(out, ob + j9 * rows + r1, n);
+        a8.intoArray(out, ob + j8 * rows + r0, m);
+        b8.intoArray(out, ob + j8 * rows + r1, n);
         a7.intoArray(out, ob + j7 * rows + r0, m);
         b7.intoArray(out, ob + j7 * rows + r1, n);
         a6.intoArray(out, ob + j6 * rows + r0, m);

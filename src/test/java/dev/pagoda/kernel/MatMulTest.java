@@ -138,12 +138,15 @@ class MatMulTest {
         }
     }
 
-    /** The same over panels (float types), with rows filling whole panels, a partial last panel, and an odd panel count. */
+    /**
+     * The same over panels (float types), with rows filling whole panels, a partial last panel, and an odd panel count;
+     * with 1600 columns, batches past 32 tokens are taken in chunks.
+     */
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16"})
     void packedBatchInvariantBitIdentical(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(21 + type.ordinal());
-        for (int[] shape : new int[][] {{1, 1}, {7, 37}, {33, 130}, {5, 16}, {2 * VectorMath.L, 64}, {3 * VectorMath.L, 48}}) {
+        for (int[] shape : new int[][] {{1, 1}, {7, 37}, {33, 130}, {5, 16}, {2 * VectorMath.L, 64}, {3 * VectorMath.L, 48}, {33, 1600}}) {
             WeightMatrix w = matrix(rnd, type, shape[0], shape[1]).packed();
             assertThat(w.panels()).isNotNull();
             checkBatchInvariance(w, rnd);
