@@ -108,7 +108,9 @@ final class PanelJob implements RangeTask {
         int r0 = q0 * L, r1 = q1 * L;
         for (int t = t0; t < t1; t += PanelTile.TOKENS) {
             int n = Math.min(PanelTile.TOKENS, t1 - t);
-            if (n == 1) {
+            if (n == 1 && form == PanelTile.INT8) {
+                PanelTile.tile1Int8(s, p0, p1, p2, p3, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1, q2 * L, q3 * L);
+            } else if (n == 1) {
                 PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t * cols, out, outOff + t * rows, rows, r0, r1, q2 * L, q3 * L);
             } else if (n <= 4) {
                 PanelTile.tile4(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
