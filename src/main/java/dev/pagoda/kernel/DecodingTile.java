@@ -41,7 +41,7 @@ final class DecodingTile {
 
     /**
      * Rows at byte offsets w0..w3 of {@code w} against x[xb..]; row j's accumulator goes to acc[j*L..].
-     * {@code scales} (at least 128 floats) is scratch for decoded block scales.
+     * {@code scales} (at least 64 floats) is scratch for decoded block scales.
      */
     static void run(TensorType type, MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc,
                     float[] scales) {
@@ -50,7 +50,7 @@ final class DecodingTile {
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q6_K_R -> q6_KR(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
-            case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
+            case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
     }
@@ -125,39 +125,23 @@ final class DecodingTile {
      * fma(0..15, step, offset), made once per row and sub-block; its 32 weights are then two lane lookups (the low
      * nibbles of one 16-byte load widened once, its high nibbles) instead of a conversion and a multiply-add each.
      * A looked-up lane is the value {@link RowDecoder} computes for that nibble, bit for bit. The lookup wraps its
-     * index to the low 4 bits, so the low nibbles need no mask. Per block of 256 each row's 8 steps d * scale and 8
-     * offsets -dmin * min are made first into {@code scales} (two vector products of the block's 16 scale and min
-     * bytes: steps in lanes 0..7 of the first, offsets in lanes 8..15 of the second; the same exact floats
-     * {@link RowDecoder} makes).
+     * index to the low 4 bits, so the low nibbles need no mask.
      */
-    private static void q4_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc, float[] scales) {
+    private static void q4_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector nibble = FloatVector.zero(F).addIndex(1);
-        for (int sb = 0; sb < cols / 32; sb++) {
-            int j = sb & 7;
-            long o = 152L * (sb >>> 3), q = o + 16L * j;
-            if (j == 0) {
-                FloatVector m0 = (FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o + 128, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector m1 = (FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o + 128, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector m2 = (FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o + 128, LE).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector m3 = (FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o + 128, LE).convertShape(VectorOperators.B2F, F, 0);
-                m0.mul(w.get(Dequant.FLOAT, w0 + o + 144)).intoArray(scales, 0);
-                m0.mul(w.get(Dequant.FLOAT, w0 + o + 148)).intoArray(scales, 64);
-                m1.mul(w.get(Dequant.FLOAT, w1 + o + 144)).intoArray(scales, 16);
-                m1.mul(w.get(Dequant.FLOAT, w1 + o + 148)).intoArray(scales, 80);
-                m2.mul(w.get(Dequant.FLOAT, w2 + o + 144)).intoArray(scales, 32);
-                m2.mul(w.get(Dequant.FLOAT, w2 + o + 148)).intoArray(scales, 96);
-                m3.mul(w.get(Dequant.FLOAT, w3 + o + 144)).intoArray(scales, 48);
-                m3.mul(w.get(Dequant.FLOAT, w3 + o + 148)).intoArray(scales, 112);
-            }
+        int subBlocks = cols / 32;
+        long nibbles = 8L * subBlocks;
+        for (int sb = 0; sb < subBlocks; sb++) {
+            long s = 4L * sb, m = 4L * (subBlocks + sb), q = nibbles + 16L * sb;
             IntVector p0 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector p1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector p2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             IntVector p3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector v0 = nibble.fma(scales[j], scales[72 + j]).reinterpretAsInts();
-            IntVector v1 = nibble.fma(scales[16 + j], scales[88 + j]).reinterpretAsInts();
-            IntVector v2 = nibble.fma(scales[32 + j], scales[104 + j]).reinterpretAsInts();
-            IntVector v3 = nibble.fma(scales[48 + j], scales[120 + j]).reinterpretAsInts();
+            IntVector v0 = nibble.fma(w.get(Dequant.FLOAT, w0 + s), w.get(Dequant.FLOAT, w0 + m)).reinterpretAsInts();
+            IntVector v1 = nibble.fma(w.get(Dequant.FLOAT, w1 + s), w.get(Dequant.FLOAT, w1 + m)).reinterpretAsInts();
+            IntVector v2 = nibble.fma(w.get(Dequant.FLOAT, w2 + s), w.get(Dequant.FLOAT, w2 + m)).reinterpretAsInts();
+            IntVector v3 = nibble.fma(w.get(Dequant.FLOAT, w3 + s), w.get(Dequant.FLOAT, w3 + m)).reinterpretAsInts();
             int xs = xb + 32 * sb;
             FloatVector t = FloatVector.fromArray(F, x, xs);
             a0 = p0.selectFrom(v0).reinterpretAsFloats().fma(t, a0);

@@ -58,14 +58,14 @@ public final class Dequant {
         }
     }
 
-    /** {@link TensorType#Q4_K_R} (layout in {@link Repack}): x = fma(q, d * scale, -dmin * min) per sub-block of 32. */
+    /** {@link TensorType#Q4_K_R} (layout in {@link Repack}): x = fma(q, step, offset) per sub-block of 32. */
     private static void q4_KR(MemorySegment s, long base, int n, float[] dst, int off) {
+        int subBlocks = n / 32;
         for (int i = 0; i < n; i++) {
-            long b = base + 152L * (i / 256);
-            int sb = i % 256 / 32;
+            int sb = i / 32;
             int j = i % 32;
-            int q = (u8(s, b + 16L * sb + j % 16) >>> (j < 16 ? 0 : 4)) & 0xF;
-            dst[off + i] = Math.fma(q, s.get(FLOAT, b + 144) * s.get(BYTE, b + 128 + sb), s.get(FLOAT, b + 148) * s.get(BYTE, b + 136 + sb));
+            int q = (u8(s, base + 8L * subBlocks + 16L * sb + j % 16) >>> (j < 16 ? 0 : 4)) & 0xF;
+            dst[off + i] = Math.fma(q, s.get(FLOAT, base + 4L * sb), s.get(FLOAT, base + 4L * (subBlocks + sb)));
         }
     }
 

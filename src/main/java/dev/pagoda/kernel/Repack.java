@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
  * ({@link TensorType#Q6_K_R}, {@link TensorType#Q4_K_R}): no f16 conversion per block per token, no 6-bit scale
  * unpacking, quants as whole bytes or nibbles. Q6_K keeps its exact values; Q4_K's element is {@code fma(q, d*scale,
  * -dmin*min)}, one rounding instead of Q4_K's two. The copy lives off-heap beside the mapped file (bytes per weight:
- * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9 (int8 panels), Q6_K 6.56 -> 8.6, Q4_K 4.5 -> 4.75); other types are used as they are.
+ * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9 (int8 panels), Q6_K 6.56 -> 8.6, Q4_K 4.5 -> 6); other types are used as they are.
  */
 public final class Repack {
     private static final long ALIGNMENT = 64;
@@ -91,28 +91,29 @@ public final class Repack {
     }
 
     /**
-     * A block of 256 becomes 152 bytes (4.75 bits per weight; float steps and offsets per sub-block would take 6): sub-block j
-     * (elements [32j, 32j + 32)) gets 16 bytes at 16j, byte i holding element i in its low nibble and element i + 16 in
-     * its high nibble (one 16-byte load widened to 16 lanes gives the sub-block's two halves with a mask and a
-     * shift), its 6-bit scale as a byte at 128 + j and its min at 136 + j; then d and -dmin as floats at 144 and 148.
-     * Step d * scale and offset -dmin * min are exact float products, made again by the kernels.
+     * Sub-block j (elements [32j, 32j + 32)) gets step d * scale at float j, offset -dmin * min at float cols/32 + j,
+     * and 16 bytes at cols/4 + 16j: byte i holds element i in its low nibble and element i + 16 in its high nibble,
+     * so one 16-byte load widened to 16 lanes gives the sub-block's two halves with a mask and a shift.
      */
     private static void q4_K(MemorySegment s, long p, int n, MemorySegment dst, long d) {
+        int subBlocks = n / 32;
+        long offsets = d + 4L * subBlocks;
+        long nibbles = d + 8L * subBlocks;
         for (int b = 0; b < n / 256; b++) {
             long blk = p + 144L * b;
-            long out = d + 152L * b;
-            dst.set(Dequant.FLOAT, out + 144, Dequant.half(s, blk));
-            dst.set(Dequant.FLOAT, out + 148, -Dequant.half(s, blk + 2));
+            float scale = Dequant.half(s, blk);
+            float min = Dequant.half(s, blk + 2);
             for (int j = 0; j < 8; j++) {
-                dst.set(Dequant.BYTE, out + 128 + j, (byte) Dequant.scaleK4(s, blk + 4, j));
-                dst.set(Dequant.BYTE, out + 136 + j, (byte) Dequant.minK4(s, blk + 4, j));
+                int sb = 8 * b + j;
+                dst.set(Dequant.FLOAT, d + 4L * sb, scale * Dequant.scaleK4(s, blk + 4, j));
+                dst.set(Dequant.FLOAT, offsets + 4L * sb, -(min * Dequant.minK4(s, blk + 4, j)));
                 // sub-block j is the low (even j) or high (odd j) nibbles of the 32 bytes of group j / 2
                 long qs = blk + 16 + 32L * (j / 2);
                 int shift = 4 * (j % 2);
                 for (int i = 0; i < 16; i++) {
                     int lo = ((s.get(Dequant.BYTE, qs + i) & 0xFF) >>> shift) & 0xF;
                     int hi = ((s.get(Dequant.BYTE, qs + i + 16) & 0xFF) >>> shift) & 0xF;
-                    dst.set(Dequant.BYTE, out + 16L * j + i, (byte) (lo | hi << 4));
+                    dst.set(Dequant.BYTE, nibbles + 16L * sb + i, (byte) (lo | hi << 4));
                 }
             }
         }

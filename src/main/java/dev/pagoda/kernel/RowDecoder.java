@@ -134,12 +134,9 @@ final class RowDecoder {
         FloatVector nibble = FloatVector.zero(F).addIndex(1);
         int subBlocks = n / 32;
         for (int sb = 0; sb < subBlocks; sb++) {
-            long b = base + 152L * (sb >>> 3);
-            int j = sb & 7;
-            float step = s.get(Dequant.FLOAT, b + 144) * s.get(Dequant.BYTE, b + 128 + j);
-            float offset = s.get(Dequant.FLOAT, b + 148) * s.get(Dequant.BYTE, b + 136 + j);
-            IntVector values = nibble.fma(step, offset).reinterpretAsInts();
-            IntVector p = (IntVector) ByteVector.fromMemorySegment(B, s, b + 16L * j, LE)
+            IntVector values = nibble.fma(s.get(Dequant.FLOAT, base + 4L * sb), s.get(Dequant.FLOAT, base + 4L * (subBlocks + sb)))
+                    .reinterpretAsInts();
+            IntVector p = (IntVector) ByteVector.fromMemorySegment(B, s, base + 8L * subBlocks + 16L * sb, LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             long y = dstOff + 128L * sb;
             p.selectFrom(values).reinterpretAsFloats().intoMemorySegment(dst, y, LE);

@@ -18,7 +18,7 @@ public enum TensorType {
     // Layouts made once at load by Repack for the kernels, never read from or written to a file (no GGML id): no
     // scale is converted from f16 per token, no quant is unpacked from bit fields.
     Q6_K_R(-1, 256, 276),  // per 256: 256 int8 q - 32, 16 int8 scales, float d: x = (d * scale) * q (Q6_K's values)
-    Q4_K_R(-1, 256, 152);  // per 256: 128 bytes of nibbles, 8 + 8 6-bit scales and mins, floats d, -dmin (see Repack)
+    Q4_K_R(-1, 256, 192);  // a row: cols/32 float steps d * scale, cols/32 floats -dmin * min, cols/2 bytes of nibbles (see Repack)
 
     public final int ggmlId;
     public final int blockSize;
