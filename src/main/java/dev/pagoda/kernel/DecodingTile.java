@@ -49,7 +49,7 @@ final class DecodingTile {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
-            case Q6_K_R -> q6_KR(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
+            case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 4, x, xb, acc);
             case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
@@ -80,39 +80,24 @@ final class DecodingTile {
     }
 
     /**
-     * {@link TensorType#Q6_K_R} (layout in {@link Repack}): per block of 256 the 4 rows' 16 group scales d * scale are
-     * made first into {@code scales} (vector products, the same exact floats {@link RowDecoder} makes); then per chunk
-     * of L weights a widening load, a conversion, the group's scale (a chunk never straddles groups, L <= 16) and the
-     * multiply-add.
+     * {@link TensorType#Q6_K_R} (groups of 2^4): per chunk of L weights a widening
+     * load, a conversion, the group's float scale (a chunk never straddles groups, L <= 16) and the multiply-add.
      */
-    private static void q6_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc, float[] scales) {
+    private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int groupShift, float[] x, int xb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        for (int b = 0; b < cols / 256; b++) {
-            long o = 276L * b;
-            for (int j = 0; j < 16; j += L) {
-                long sc = o + 256 + j;
-                ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + sc, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(w.get(Dequant.FLOAT, w0 + o + 272)).intoArray(scales, j);
-                ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + sc, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(w.get(Dequant.FLOAT, w1 + o + 272)).intoArray(scales, 16 + j);
-                ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + sc, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(w.get(Dequant.FLOAT, w2 + o + 272)).intoArray(scales, 32 + j);
-                ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + sc, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(w.get(Dequant.FLOAT, w3 + o + 272)).intoArray(scales, 48 + j);
-            }
-            for (int j = 0; j < 256; j += L) {
-                int g = j >>> 4;
-                FloatVector t = FloatVector.fromArray(F, x, xb + 256 * b + j);
-                long q = o + j;
-                a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(scales[g]).fma(t, a0);
-                a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(scales[16 + g]).fma(t, a1);
-                a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(scales[32 + g]).fma(t, a2);
-                a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(scales[48 + g]).fma(t, a3);
-            }
+        long q = 4L * (cols >>> groupShift);
+        for (int j = 0; j < cols; j += L) {
+            long s = 4L * (j >>> groupShift);
+            FloatVector t = FloatVector.fromArray(F, x, xb + j);
+            long o = q + j;
+            a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w0 + s)).fma(t, a0);
+            a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w1 + s)).fma(t, a1);
+            a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w2 + s)).fma(t, a2);
+            a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o, LE).convertShape(VectorOperators.B2F, F, 0))
+                    .mul(w.get(Dequant.FLOAT, w3 + s)).fma(t, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);

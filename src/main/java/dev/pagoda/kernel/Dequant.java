@@ -44,17 +44,16 @@ public final class Dequant {
             case Q4_K -> q4_K(s, base, n, dst, off, false);
             case Q5_K -> q4_K(s, base, n, dst, off, true);
             case Q6_K -> q6_K(s, base, n, dst, off);
-            case Q6_K_R -> q6_KR(s, base, n, dst, off);
+            case Q6_K_R -> int8(s, base, n, 16, dst, off);
             case Q4_K_R -> q4_KR(s, base, n, dst, off);
         }
     }
 
-    /** {@link TensorType#Q6_K_R}: per 256 elements 256 int8 q, 16 int8 scales (one per 16), float d; x = (d * scale) * q. */
-    private static void q6_KR(MemorySegment s, long base, int n, float[] dst, int off) {
+    /** {@link TensorType#Q6_K_R} (group 16): n/group float scales d, n int8 q; x = d * q. */
+    private static void int8(MemorySegment s, long base, int n, int group, float[] dst, int off) {
+        long quants = base + 4L * (n / group);
         for (int i = 0; i < n; i++) {
-            long b = base + 276L * (i / 256);
-            int j = i % 256;
-            dst[off + i] = s.get(FLOAT, b + 272) * s.get(BYTE, b + 256 + j / 16) * s.get(BYTE, b + j);
+            dst[off + i] = s.get(FLOAT, base + 4L * (i / group)) * s.get(BYTE, quants + i);
         }
     }
 

@@ -6,10 +6,11 @@ import java.lang.foreign.MemorySegment;
 /**
  * Weights rewritten once at load into the layouts the kernels stream: F32, F16, BF16, Q8_0 and Q5_0 gain panels
  * ({@link WeightMatrix#packed}: {@link RowPanels}, {@link Int8Panels}); Q6_K and Q4_K are rewritten as rows
- * ({@link TensorType#Q6_K_R}, {@link TensorType#Q4_K_R}): no f16 conversion per block per token, no 6-bit scale
- * unpacking, quants as whole bytes or nibbles. Q6_K keeps its exact values; Q4_K's element is {@code fma(q, d*scale,
+ * ({@link TensorType#Q6_K_R}, {@link TensorType#Q4_K_R}): per row, the block scales as floats (no f16 conversion
+ * per block per token), then the quants, whole and aligned (no 210-byte blocks straddling cache lines, no
+ * 6-bit scale unpacking). Q6_K keeps its exact values; Q4_K's element is {@code fma(q, d*scale,
  * -dmin*min)}, one rounding instead of Q4_K's two. The copy lives off-heap beside the mapped file (bytes per weight:
- * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9 (int8 panels), Q6_K 6.56 -> 8.6, Q4_K 4.5 -> 6); other types are used as they are.
+ * Q8_0 8.5 -> 9, Q5_0 5.5 -> 9 (int8 panels), Q6_K 6.56 -> 10, Q4_K 4.5 -> 6); other types are used as they are.
  */
 public final class Repack {
     private static final long ALIGNMENT = 64;
@@ -62,21 +63,19 @@ public final class Repack {
         }
     }
 
-    /**
-     * A block of 256 becomes its 256 quants as int8, its 16 int8 scales (scale k covers elements [16k, 16k + 16)) and
-     * its d as a float: 276 bytes, 8.6 bits per weight (float scales d * scale would take 10). The bit layout read is
-     * the one {@link Dequant} reads.
-     */
+    /** Scale k of a super-block covers its elements [16k, 16k + 16); the bit layout is the one {@link Dequant} reads. */
     private static void q6_K(MemorySegment s, long p, int n, MemorySegment dst, long d) {
+        long quants = d + n / 4;
         for (int b = 0; b < n / 256; b++) {
             long blk = p + 210L * b;
-            long out = d + 276L * b;
-            MemorySegment.copy(s, blk + 192, dst, out + 256, 16);
-            dst.set(Dequant.FLOAT, out + 272, Dequant.half(s, blk + 208));
+            float scale = Dequant.half(s, blk + 208);
+            for (int k = 0; k < 16; k++) {
+                dst.set(Dequant.FLOAT, d + 4L * (16 * b + k), scale * s.get(Dequant.BYTE, blk + 192 + k));
+            }
             for (int h = 0; h < 2; h++) {
                 long ql = blk + 64L * h;
                 long qh = blk + 128 + 32L * h;
-                long y = out + 128L * h;
+                long y = quants + 256L * b + 128L * h;
                 for (int l = 0; l < 32; l++) {
                     int lo = s.get(Dequant.BYTE, ql + l) & 0xFF;
                     int lo32 = s.get(Dequant.BYTE, ql + l + 32) & 0xFF;

@@ -53,7 +53,7 @@ final class RowDecoder {
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
             case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
             case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
-            case Q6_K_R -> q6_KRRow(s, base, n, dst, dstOff);
+            case Q6_K_R -> int8Row(s, base, n, 4, dst, dstOff);
             case Q4_K_R -> q4_KRRow(s, base, n, dst, dstOff);
             default -> {
                 Dequant.row(w, row, tmp, 0);
@@ -116,12 +116,12 @@ final class RowDecoder {
         }
     }
 
-    /** {@link TensorType#Q6_K_R} (layout in {@link Repack}): a group of 16 is whole vectors (L <= 16). */
-    private static void q6_KRRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+    /** {@link TensorType#Q6_K_R} (groups of 2^4): a group is whole vectors (L <= 16). */
+    private static void int8Row(MemorySegment s, long base, int n, int groupShift, MemorySegment dst, long dstOff) {
+        long quants = base + 4L * (n >>> groupShift);
         for (int i = 0; i < n; i += L) {
-            long b = base + 276L * (i >>> 8);
-            float d = s.get(Dequant.FLOAT, b + 272) * s.get(Dequant.BYTE, b + 256 + ((i & 255) >>> 4));
-            ((FloatVector) ByteVector.fromMemorySegment(B, s, b + (i & 255), LE).convertShape(VectorOperators.B2F, F, 0))
+            float d = s.get(Dequant.FLOAT, base + 4L * (i >>> groupShift));
+            ((FloatVector) ByteVector.fromMemorySegment(B, s, quants + i, LE).convertShape(VectorOperators.B2F, F, 0))
                     .mul(d).intoMemorySegment(dst, dstOff + 4L * i, LE);
         }
     }

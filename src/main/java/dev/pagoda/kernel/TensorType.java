@@ -15,10 +15,11 @@ public enum TensorType {
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
     BF16(30, 1, 2),
-    // Layouts made once at load by Repack for the kernels, never read from or written to a file (no GGML id): no
-    // scale is converted from f16 per token, no quant is unpacked from bit fields.
-    Q6_K_R(-1, 256, 276),  // per 256: 256 int8 q - 32, 16 int8 scales, float d: x = (d * scale) * q (Q6_K's values)
-    Q4_K_R(-1, 256, 192);  // a row: cols/32 float steps d * scale, cols/32 floats -dmin * min, cols/2 bytes of nibbles (see Repack)
+    // Layouts made once at load by Repack for the kernels, never read from or written to a file (no GGML id). A row
+    // holds its float scales first, then its quants, so each 32-byte group of quants is aligned when cols % 256 == 0
+    // and no scale is converted from f16 per token.
+    Q6_K_R(-1, 256, 320),  // cols/16 float scales d * scale, then cols int8 q - 32: x = (d * scale) * q (Q6_K's values)
+    Q4_K_R(-1, 256, 192);  // cols/32 float steps d * scale, cols/32 floats -dmin * min, cols/2 bytes of nibbles (see Repack)
 
     public final int ggmlId;
     public final int blockSize;
