@@ -90,7 +90,11 @@ final class PanelJob extends MatMulCall {
         }
         int r0 = q0 * L, r1 = q1 * L;
         if (t1 - t0 == 1) {
-            PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            if (form == PanelTile.INT8) {
+                PanelTile.tile1Int8(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            } else {
+                PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            }
             return;
         }
         int t = t0;

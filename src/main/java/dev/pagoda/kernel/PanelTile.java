@@ -277,7 +277,7 @@ final class PanelTile {
     /**
      * {@link #tile8} for one token x[xb..] (out[ob + r..]) over 4 panels (p2, p3 may repeat p0, p1: computed again,
      * stored again): the same operations per element, in the same order; 4 independent chains, for a single stream is
-     * bound by the fused multiply-add's latency with 2.
+     * bound by the fused multiply-add's latency with 2. Float32 and BF16 panels ({@link #tile1Int8} for int8 ones).
      */
     static void tile1(MemorySegment s, int form, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
                       int r0, int r1, int r2, int r3) {
@@ -294,16 +294,6 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            } else if (form == INT8) {
-                long g = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
-                v0 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p0 + g, LE));
-                v1 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p1 + g, LE));
-                v2 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p2 + g, LE));
-                v3 = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p3 + g, LE));
             } else {
                 long o = 4L * L * k;
                 v0 = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -318,6 +308,34 @@ final class PanelTile {
             d = v3.fma(t, d);
         }
         // last panel first: a repeated panel's slot is an earlier one, written last with the same values
+        d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
+        c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
+        b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
+        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
+    }
+
+    /**
+     * {@link #tile1} over {@link Int8Panels}: the same operations per element in the same order, column by column, but
+     * each group's 4 scale vectors are loaded once per 32 columns, not once per column (4 full-width loads per
+     * column otherwise, which bounds a single stream before the memory does).
+     */
+    static void tile1Int8(MemorySegment s, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
+                          int r0, int r1, int r2, int r3) {
+        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
+        long q = Int8Panels.quants(cols, 0);
+        for (int k0 = 0; k0 < cols; k0 += Int8Panels.GROUP) {
+            long g = Int8Panels.scales(k0);
+            FloatVector s0 = FloatVector.fromMemorySegment(F, s, p0 + g, LE), s1 = FloatVector.fromMemorySegment(F, s, p1 + g, LE);
+            FloatVector s2 = FloatVector.fromMemorySegment(F, s, p2 + g, LE), s3 = FloatVector.fromMemorySegment(F, s, p3 + g, LE);
+            for (int k = k0; k < k0 + Int8Panels.GROUP; k++) {
+                long o = q + (long) L * k;
+                FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+                a = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0).fma(t, a);
+                b = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s1).fma(t, b);
+                c = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s2).fma(t, c);
+                d = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s3).fma(t, d);
+            }
+        }
         d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
         c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
         b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
