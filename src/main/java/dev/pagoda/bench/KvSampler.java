@@ -19,10 +19,13 @@ final class KvSampler implements AutoCloseable {
     private long samples;
     private double peakUsage;
     private int peakBlocksUsed;
-    private int totalBlocks;
+    /** Fixed for the engine's life; read once here, so a run shorter than the period still has it. */
+    private final int totalBlocks;
 
     KvSampler(LLMEngine engine) {
         this.engine = engine;
+        KvMemoryUsage u = engine.kvUsage();
+        this.totalBlocks = u.blocksUsed() + u.blocksFree();
         this.thread = Thread.ofPlatform().name("pagoda-kv-sampler").daemon().start(this::loop);
     }
 
@@ -45,7 +48,6 @@ final class KvSampler implements AutoCloseable {
             samples++;
             peakUsage = Math.max(peakUsage, usage);
             peakBlocksUsed = Math.max(peakBlocksUsed, u.blocksUsed());
-            totalBlocks = u.blocksUsed() + u.blocksFree();
         }
     }
 
@@ -72,7 +74,7 @@ final class KvSampler implements AutoCloseable {
         return peakBlocksUsed;
     }
 
-    synchronized int totalBlocks() {
+    int totalBlocks() {
         return totalBlocks;
     }
 }
