@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -49,6 +50,7 @@ public final class LLMEngine implements AutoCloseable {
     private volatile boolean closed;
     private final PublishedState published;
     private volatile Runnable stepHook;
+    private volatile Consumer<String> abortHook;
 
     public LLMEngine(Model model, EngineConfig config) {
         this.model = model;
@@ -156,6 +158,10 @@ public final class LLMEngine implements AutoCloseable {
     /** Aborts a request in any state; its KV blocks are freed at the next step boundary. Thread-safe. */
     public void abort(String id) {
         inbox.add(() -> abortNow(id));
+        Consumer<String> hook = abortHook;
+        if (hook != null) {
+            hook.accept(id);
+        }
     }
 
     /** Engine thread: ends every sequence of the request and frees their KV blocks or swap blocks now. */
@@ -261,6 +267,14 @@ public final class LLMEngine implements AutoCloseable {
      */
     public void setStepHook(Runnable hook) {
         stepHook = hook;
+    }
+
+    /**
+     * Test hook: hears the id of each abort once it is posted (on the aborting thread; null: none), so a test holding
+     * the engine can wait for a particular request's abort rather than for a count.
+     */
+    public void setAbortHook(Consumer<String> hook) {
+        abortHook = hook;
     }
 
     /** Test hook: wraps the model's forward pass from the next step on (applied on the engine thread). */
