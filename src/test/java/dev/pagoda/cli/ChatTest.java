@@ -2,6 +2,7 @@ package dev.pagoda.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.pagoda.Await;
 import dev.pagoda.TestData;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.LLM;
@@ -16,6 +17,9 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -69,16 +73,28 @@ class ChatTest {
         try (LLM llm = LLM.of(ModelLoader.open(TestData.path(GGUF)), EngineConfig.defaults())) {
             AtomicReference<ChatSession> chat = new AtomicReference<>();
             StringWriter text = new StringWriter();
+            // Until the first answer is stopped, the engine and the chat go in lock step: after each step the engine waits
+            // for the chat to print that step's delta, so however fast the engine, the answer cannot end before the stop.
+            Semaphore printed = new Semaphore(0);
+            AtomicBoolean stopped = new AtomicBoolean();
+            llm.engine().setStepHook(() -> {
+                try {
+                    if (!stopped.get() && !printed.tryAcquire(Await.HANG_GUARD.toMillis(), TimeUnit.MILLISECONDS)) {
+                        throw new AssertionError("the chat printed no delta of the step");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             // Stops the first answer as soon as its first text arrives, as Ctrl-C does (the engine is then mid-answer).
             PrintWriter out = new PrintWriter(text) {
-                boolean stopped;
-
                 @Override
                 public void print(String s) {
                     super.print(s);
-                    if (!stopped && !s.isEmpty()) {
-                        stopped = chat.get().stopAnswer();
+                    if (!stopped.get() && !s.isEmpty()) {
+                        stopped.set(chat.get().stopAnswer());
                     }
+                    printed.release();
                 }
             };
             chat.set(new ChatSession(llm, ChatTemplate.of(llm.model()), SamplingParams.greedy(200), null));

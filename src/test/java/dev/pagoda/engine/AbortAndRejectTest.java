@@ -34,29 +34,26 @@ class AbortAndRejectTest {
         try (LLM llm = LLM.of(EngineFixtures.stories(), config)) {
             LLMEngine engine = llm.engine();
             List<RequestHandle> handles = new ArrayList<>();
-            for (String p : prompts) {
-                handles.add(llm.submit(p, SamplingParams.greedy(MAX_TOKENS)));
-            }
             Set<String> wanted = new HashSet<>(List.of("waiting", "prefilling", "decoding", "swapped"));
             Map<String, String> abortedIn = new HashMap<>();
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (!wanted.isEmpty() && System.nanoTime() < deadline) {
+            // After each step, on the engine thread, a request found in a state not yet caught is aborted in it:
+            // the same schedule and the same aborts on every run, whatever the speed of the engine or of this thread.
+            engine.setStepHook(() -> {
                 for (RequestHandle h : handles) {
-                    String id = h.id();
-                    String caught = engine.inspect(() -> {
-                        String state = engine.stateOf(id);
-                        if (wanted.contains(state) && !abortedIn.containsKey(id)) {
-                            engine.abortNow(id);
-                            return state;
-                        }
-                        return null;
-                    });
-                    if (caught != null) {
-                        wanted.remove(caught);
-                        abortedIn.put(id, caught);
+                    String state = engine.stateOf(h.id());
+                    if (wanted.remove(state)) {
+                        abortedIn.put(h.id(), state);
+                        engine.abortNow(h.id());
                     }
                 }
+            });
+            try (EngineGate gate = new EngineGate(engine)) { // all admitted at one step boundary
+                for (String p : prompts) {
+                    handles.add(llm.submit(p, SamplingParams.greedy(MAX_TOKENS)));
+                }
             }
+            engine.awaitIdle(); // on the engine thread: what its hook recorded is seen here
+            engine.setStepHook(null);
             assertThat(wanted).as("states never caught to abort in").isEmpty();
             for (int i = 0; i < handles.size(); i++) {
                 RequestResult r = handles.get(i).result().join();

@@ -1,10 +1,12 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.Await;
 import dev.pagoda.engine.RequestResult;
 import dev.pagoda.sampling.SamplingParams;
 import java.net.http.HttpResponse;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -109,13 +111,22 @@ class EndpointsTest {
     @Test
     void aHungUpStreamIsAbortedAndItsBlocksFreed() throws Exception {
         long generatedBefore = fx.llm.engine().stats().generationTokens();
-        // The longest generation the fixture allows: hanging up must end it before its max_tokens.
-        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 250, \"ignore_eos\": true, \"stream\": true}";
-        assertThat(Http.streamThenHangUp(fx.server.port(), "/v1/completions", body, 3)).isGreaterThanOrEqualTo(3);
+        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 40, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
+        // Held after the step of its third token until its abort is posted: however fast the engine, the request cannot
+        // reach max_tokens before its client is seen gone.
+        CountDownLatch aborted = new CountDownLatch(1);
+        fx.llm.engine().setAbortHook(id -> aborted.countDown());
+        try (StepGate gate = new StepGate(fx.llm.engine(), 3)) {
+            assertThat(Http.streamThenHangUp(fx.server.port(), "/v1/completions", body, 3)).isEqualTo(3);
+            gate.awaitHeld();
+            Await.until(aborted, "the hung-up stream's request to be aborted");
+        } finally {
+            fx.llm.engine().setAbortHook(null);
+        }
         fx.llm.engine().awaitIdle();
         var stats = fx.llm.engine().stats();
         assertThat(stats.finished()).containsKey(dev.pagoda.engine.FinishReason.ABORT);
-        assertThat(stats.generationTokens() - generatedBefore).as("stopped before max_tokens").isLessThan(250);
+        assertThat(stats.generationTokens() - generatedBefore).as("stopped at the held step").isEqualTo(3);
         assertThat(fx.llm.engine().kvUsage().blocksUsed()).isZero();
     }
 

@@ -1,6 +1,7 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.Await;
 import dev.pagoda.engine.EngineConfig;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -129,23 +130,25 @@ class ErrorResponsesTest {
     @Test
     void fullWaitingQueueIs503WithRetryAfter() throws Exception {
         String auth = "Bearer " + KEY;
-        // A runs (the only sequence slot) for as long as the context allows; B waits (the only waiting place); C is refused.
-        String longest = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 250, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
-        String longStream = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 40, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
-        var a = Http.CLIENT.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(strict.url("/v1/completions")))
-                .header("Authorization", auth).POST(java.net.http.HttpRequest.BodyPublishers.ofString(longest)).build(),
-                HttpResponse.BodyHandlers.ofLines());
-        var aLines = a.get().body().iterator();
-        assertThat(aLines.next()).startsWith("data: ");
-        CompletableFuture<HttpResponse<String>> b = Http.CLIENT.sendAsync(java.net.http.HttpRequest.newBuilder(
-                java.net.URI.create(strict.url("/v1/completions"))).header("Authorization", auth)
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(longStream)).build(), HttpResponse.BodyHandlers.ofString());
-        while (strict.server.waiting() < 1) {
-            Thread.sleep(5);
+        // A runs (the only sequence slot), held by the gate after its first step; B waits (the only waiting place); C is refused.
+        String stream = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 40, \"ignore_eos\": true, \"temperature\": 0, \"stream\": true}";
+        java.util.Iterator<String> aLines;
+        CompletableFuture<HttpResponse<String>> b;
+        try (StepGate gate = new StepGate(strict.llm.engine(), 1)) {
+            var a = Http.CLIENT.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(strict.url("/v1/completions")))
+                    .header("Authorization", auth).POST(java.net.http.HttpRequest.BodyPublishers.ofString(stream)).build(),
+                    HttpResponse.BodyHandlers.ofLines());
+            aLines = a.body().iterator();
+            assertThat(aLines.next()).startsWith("data: ");
+            gate.awaitHeld();
+            b = Http.CLIENT.sendAsync(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(strict.url("/v1/completions"))).header("Authorization", auth)
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(stream)).build(), HttpResponse.BodyHandlers.ofString());
+            Await.until(() -> strict.server.waiting() == 1, "B to be admitted");
+            HttpResponse<String> c = Http.post(strict.url("/v1/completions"), stream, "Authorization", auth);
+            assertThat(error(c, 503, null).get("code").asText()).isEqualTo("server_overloaded");
+            assertThat(c.headers().firstValue("Retry-After")).hasValue("1");
         }
-        HttpResponse<String> c = Http.post(strict.url("/v1/completions"), longStream, "Authorization", auth);
-        assertThat(error(c, 503, null).get("code").asText()).isEqualTo("server_overloaded");
-        assertThat(c.headers().firstValue("Retry-After")).hasValue("1");
         // A and B complete untouched.
         StringBuilder rest = new StringBuilder();
         aLines.forEachRemaining(l -> rest.append(l).append('\n'));

@@ -1,5 +1,6 @@
 package dev.pagoda.server;
 
+import dev.pagoda.Await;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.FinishReason;
 import java.net.URI;
@@ -8,38 +9,48 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Shutdown refuses new requests, lets running ones finish within the timeout, and cuts (aborts) the rest. */
+/**
+ * Shutdown refuses new requests, lets running ones finish within the timeout, and cuts (aborts) the rest. The running
+ * stream is held in the middle of its generation by a {@link StepGate} while shutdown is probed, never by being long.
+ */
 class GracefulShutdownTest {
     private static final EngineConfig ENGINE = EngineConfig.builder().maxModelLen(512).kvCacheMemory(4L << 20).build();
-    /** The longest stream the context allows, so that it is still running while shutdown is probed. */
-    private static final int LONG = 480;
+    private static final String STREAM = "{\"prompt\": \"Once upon a time\", \"max_tokens\": 40, \"ignore_eos\": true, \"stream\": true}";
 
-    private static Iterator<String> stream(ServerFixture fx, int maxTokens) throws Exception {
-        String body = "{\"prompt\": \"Once upon a time\", \"max_tokens\": " + maxTokens + ", \"ignore_eos\": true, \"stream\": true}";
+    /** Starts a stream and returns its lines once its first event has arrived and the engine is held after that step. */
+    private static Iterator<String> heldStream(ServerFixture fx, StepGate gate) throws Exception {
         HttpResponse<java.util.stream.Stream<String>> r = Http.CLIENT.send(HttpRequest.newBuilder(URI.create(fx.url("/v1/completions")))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines());
+                .POST(HttpRequest.BodyPublishers.ofString(STREAM)).build(), HttpResponse.BodyHandlers.ofLines());
         Iterator<String> lines = r.body().iterator();
         assertThat(lines.next()).startsWith("data: ");
+        gate.awaitHeld();
         return lines;
     }
 
     @Test
     void runningStreamsFinishAndNewRequestsAreRefused() throws Exception {
-        ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL));
+        // A shutdown timeout no hold can reach: the stream must finish, not be cut.
+        ServerFixture fx = new ServerFixture(ENGINE, new ServerConfig("127.0.0.1", 0, null, ServerFixture.MODEL, 16, 0,
+                Await.HANG_GUARD.multipliedBy(2)));
         try {
-            Iterator<String> running = stream(fx, LONG);
-            CompletableFuture<Void> stopping = CompletableFuture.runAsync(fx.server::shutdown);
-            HttpResponse<String> refused;
-            do {
-                refused = Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Hi\", \"max_tokens\": 1}");
-            } while (refused.statusCode() == 200);
-            assertThat(refused.statusCode()).isEqualTo(503);
-            assertThat(refused.headers().firstValue("Retry-After")).isPresent();
-            assertThat(Http.json(refused.body()).get("error").get("message").asText()).contains("shutting down");
+            Iterator<String> running;
+            CompletableFuture<Void> stopping;
+            try (StepGate gate = new StepGate(fx.llm.engine(), 1)) {
+                running = heldStream(fx, gate);
+                stopping = CompletableFuture.runAsync(fx.server::shutdown);
+                // /health answers without the engine: 503 once the server drains.
+                Await.until(() -> Http.get(fx.url("/health")).statusCode() == 503, "the server to drain");
+                HttpResponse<String> refused = Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Hi\", \"max_tokens\": 1}");
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+                assertThat(Http.json(refused.body()).get("error").get("message").asText()).contains("shutting down");
+                assertThat(stopping).as("shutdown waits for the running stream").isNotDone();
+            }
             StringBuilder rest = new StringBuilder();
             running.forEachRemaining(l -> rest.append(l).append('\n'));
             assertThat(rest.toString()).endsWith("data: [DONE]\n\n");
@@ -55,8 +66,15 @@ class GracefulShutdownTest {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, null, ServerFixture.MODEL, 16, 1 << 20, Duration.ofMillis(20));
         ServerFixture fx = new ServerFixture(ENGINE, config);
         try {
-            Iterator<String> running = stream(fx, LONG);
-            fx.server.shutdown();
+            Iterator<String> running;
+            CountDownLatch aborted = new CountDownLatch(1);
+            fx.llm.engine().setAbortHook(id -> aborted.countDown());
+            try (StepGate gate = new StepGate(fx.llm.engine(), 1)) {
+                running = heldStream(fx, gate);
+                fx.server.shutdown();
+                // The cut stream's handler finds its connection closed while the engine is still held, and aborts.
+                Await.until(aborted, "the cut stream's request to be aborted");
+            }
             StringBuilder rest = new StringBuilder();
             try {
                 running.forEachRemaining(l -> rest.append(l).append('\n'));

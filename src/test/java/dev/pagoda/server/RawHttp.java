@@ -1,5 +1,6 @@
 package dev.pagoda.server;
 
+import dev.pagoda.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,9 +13,10 @@ final class RawHttp {
     private RawHttp() {
     }
 
+    /** A connection whose reads fail after the hang guard (a server that never answers), never sooner. */
     static Socket connect(int port) throws IOException {
         Socket s = new Socket("127.0.0.1", port);
-        s.setSoTimeout(20_000);
+        s.setSoTimeout((int) Await.HANG_GUARD.toMillis());
         return s;
     }
 

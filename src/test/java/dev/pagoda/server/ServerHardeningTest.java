@@ -1,6 +1,7 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.Await;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.EngineGate;
 import dev.pagoda.engine.FinishReason;
@@ -11,7 +12,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,14 +24,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ServerHardeningTest {
     private static final EngineConfig ENGINE = EngineConfig.builder().maxModelLen(256).kvCacheMemory(4L << 20).build();
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
-            Thread.sleep(5);
-        }
-    }
 
     private static JsonNode error(HttpResponse<String> r, int status, String param) {
         assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
@@ -73,21 +65,21 @@ class ServerHardeningTest {
                 try (Socket whole = RawHttp.connect(server.port())) {
                     RawHttp.send(whole, RawHttp.post("/v1/completions",
                             "{\"prompt\": \"Once upon a time\", \"max_tokens\": 200, \"ignore_eos\": true, \"n\": 4, \"temperature\": 1}"));
-                    await(() -> server.waiting() == 1, "the request to be admitted");
+                    Await.until(() -> server.waiting() == 1, "the request to be admitted");
                 }
-                await(() -> server.metrics().disconnected() == 1, "the non-streaming request's client to be found gone");
+                Await.until(() -> server.metrics().disconnected() == 1, "the non-streaming request's client to be found gone");
                 try (Socket streamed = RawHttp.connect(server.port())) {
                     RawHttp.send(streamed, RawHttp.post("/v1/completions",
                             "{\"prompt\": \"Once upon a time\", \"max_tokens\": 200, \"ignore_eos\": true, \"stream\": true}"));
                     RawHttp.readUntil(streamed, "\r\n\r\n");
                 }
-                await(() -> server.metrics().disconnected() == 2, "the streaming request's client to be found gone");
+                Await.until(() -> server.metrics().disconnected() == 2, "the streaming request's client to be found gone");
             }
             fx.llm.engine().awaitIdle();
             // Completions are counted: 4 of the first request, 1 of the second.
             assertThat(fx.llm.engine().stats().finished()).containsEntry(FinishReason.ABORT, 5L).hasSize(1);
             assertThat(fx.llm.engine().kvUsage().blocksUsed()).isZero();
-            await(() -> server.metricsText().contains("pagoda:request_success_total{model_name=\"stories260K\",finished_reason=\"abort\"} 2"),
+            Await.until(() -> server.metricsText().contains("pagoda:request_success_total{model_name=\"stories260K\",finished_reason=\"abort\"} 2"),
                     "both aborts in /metrics");
             assertThat(server.metricsText()).contains("pagoda:requests_disconnected_total{model_name=\"stories260K\"} 2");
         }
@@ -170,12 +162,17 @@ class ServerHardeningTest {
         }
     }
 
-    /** Finding 4: incomplete requests time out (header and body), and connections past the cap are refused cleanly. */
+    /**
+     * Finding 4: incomplete requests time out (header and body), and connections past the cap are refused cleanly. Each
+     * case has only its own timeout short: whatever it waits for must never be cut by another (a client paused between
+     * connecting and sending its headers would meet a short header timeout in the body's case).
+     */
     @Test
     void incompleteRequestsTimeOutAndConnectionsAreCapped() throws Exception {
-        ServerConfig quick = ServerConfig.loopback(ServerFixture.MODEL).toBuilder()
-                .timeouts(Duration.ofMillis(300), Duration.ofMillis(300), Duration.ofSeconds(5)).build();
-        try (ServerFixture fx = new ServerFixture(ENGINE, quick)) {
+        Duration never = Await.HANG_GUARD.multipliedBy(2);
+        ServerConfig quickHeaders = ServerConfig.loopback(ServerFixture.MODEL).toBuilder()
+                .timeouts(Duration.ofMillis(300), never, Duration.ofSeconds(5)).build();
+        try (ServerFixture fx = new ServerFixture(ENGINE, quickHeaders)) {
             try (Socket s = RawHttp.connect(fx.server.port())) {
                 RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-");
                 assertThat(RawHttp.readToClose(s)).startsWith("HTTP/1.1 408 ");
@@ -184,21 +181,29 @@ class ServerHardeningTest {
                 // Nothing sent at all: the first request's header timeout runs from the connection.
                 assertThat(RawHttp.readToClose(s)).startsWith("HTTP/1.1 408 ");
             }
+            assertThat(fx.server.metrics().rejected(Rejection.HEADER_TIMEOUT)).isEqualTo(2);
+            Await.until(() -> fx.server.openConnections() == 0, "timed-out connections to close");
+        }
+        ServerConfig quickBodies = ServerConfig.loopback(ServerFixture.MODEL).toBuilder()
+                .timeouts(never, Duration.ofMillis(300), Duration.ofSeconds(5)).build();
+        try (ServerFixture fx = new ServerFixture(ENGINE, quickBodies)) {
             try (Socket s = RawHttp.connect(fx.server.port())) {
                 RawHttp.send(s, "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{\"prompt\": ");
                 String answer = RawHttp.readToClose(s);
                 assertThat(answer).startsWith("HTTP/1.1 408 ").contains("request_timeout");
             }
-            assertThat(fx.server.metrics().rejected(Rejection.HEADER_TIMEOUT)).isEqualTo(2);
             assertThat(fx.server.metrics().rejected(Rejection.BODY_TIMEOUT)).isEqualTo(1);
-            await(() -> fx.server.openConnections() == 0, "timed-out connections to close");
+            assertThat(fx.server.metrics().rejected(Rejection.HEADER_TIMEOUT)).isZero();
+            Await.until(() -> fx.server.openConnections() == 0, "timed-out connections to close");
         }
-        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxConnections(4).build())) {
+        // Idle connections hold the cap: no header timeout may close one before the fifth connection is refused.
+        try (ServerFixture fx = new ServerFixture(ENGINE, ServerConfig.loopback(ServerFixture.MODEL).toBuilder().maxConnections(4)
+                .timeouts(never, never, never).build())) {
             Socket[] idle = new Socket[4];
             for (int i = 0; i < idle.length; i++) {
                 idle[i] = RawHttp.connect(fx.server.port());
             }
-            await(() -> fx.server.openConnections() == 4, "four open connections");
+            Await.until(() -> fx.server.openConnections() == 4, "four open connections");
             try (Socket fifth = RawHttp.connect(fx.server.port())) {
                 RawHttp.send(fifth, RawHttp.post("/v1/completions", "{\"prompt\": \"Hi\", \"max_tokens\": 1}"));
                 String answer = RawHttp.readToClose(fifth);
@@ -208,7 +213,7 @@ class ServerHardeningTest {
             for (Socket s : idle) {
                 s.close();
             }
-            await(() -> fx.server.openConnections() == 0, "the idle connections to close");
+            Await.until(() -> fx.server.openConnections() == 0, "the idle connections to close");
             assertThat(Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Hi\", \"max_tokens\": 1}").statusCode()).isEqualTo(200);
         }
     }
@@ -256,7 +261,7 @@ class ServerHardeningTest {
                 running = r.body().iterator();
                 assertThat(Http.get(fx.url("/health")).statusCode()).isEqualTo(200);
                 CompletableFuture<Void> stopping = CompletableFuture.runAsync(fx.server::shutdown);
-                await(() -> Http.get(fx.url("/health")).statusCode() == 503, "/health to answer 503 while draining");
+                Await.until(() -> Http.get(fx.url("/health")).statusCode() == 503, "/health to answer 503 while draining");
                 gate.close();
                 running.forEachRemaining(l -> { });
                 stopping.get();

@@ -1,6 +1,7 @@
 package dev.pagoda.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pagoda.Await;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.engine.EngineGate;
 import java.net.URI;
@@ -29,21 +30,23 @@ class ServerLogTest {
     @Test
     void oneAccessLinePerRequestWithItsFields() {
         List<String> log = new CopyOnWriteArrayList<>();
+        int prompt;
         try (ServerFixture fx = new ServerFixture(ENGINE, config(ServerLog.Level.INFO, ServerLog.Format.TEXT, Duration.ZERO), log::add)) {
             HttpResponse<String> r = Http.post(fx.url("/v1/completions"), "{\"prompt\": \"Once upon a time\", \"max_tokens\": 5, "
                     + "\"temperature\": 0, \"n\": 2}", "x-request-id", "my-id-1");
             assertThat(r.headers().firstValue("x-request-id")).contains("my-id-1");
-            int prompt = Http.json(r.body()).get("usage").get("prompt_tokens").asInt();
+            prompt = Http.json(r.body()).get("usage").get("prompt_tokens").asInt();
             Http.post(fx.url("/v1/nothing"), "{}");
             Http.get(fx.url("/health"));
-            List<String> access = lines(log, "access");
-            assertThat(access).hasSize(2);
-            assertThat(access.get(0)).startsWith("INFO ").contains(" request_id=my-id-1 ", " route=\"POST /v1/completions\" ",
-                    " status=200 ", " prompt_tokens=" + prompt + " ", " output_tokens=10 ", " finish_reason=length ", " client=127.0.0.1:")
-                    .containsPattern(" queue_s=\\d+\\.\\d{3} ttft_s=\\d+\\.\\d{3} duration_s=\\d+\\.\\d{3} ");
-            assertThat(access.get(1)).contains(" route=\"POST /v1/nothing\" status=404 prompt_tokens=- ", " finish_reason=- ")
-                    .containsPattern(" request_id=[0-9a-f]{32} ");
         }
+        // Read once the server has stopped: an access line is written after its response, so a client can be faster.
+        List<String> access = lines(log, "access");
+        assertThat(access).hasSize(2);
+        assertThat(access.get(0)).startsWith("INFO ").contains(" request_id=my-id-1 ", " route=\"POST /v1/completions\" ",
+                " status=200 ", " prompt_tokens=" + prompt + " ", " output_tokens=10 ", " finish_reason=length ", " client=127.0.0.1:")
+                .containsPattern(" queue_s=\\d+\\.\\d{3} ttft_s=\\d+\\.\\d{3} duration_s=\\d+\\.\\d{3} ");
+        assertThat(access.get(1)).contains(" route=\"POST /v1/nothing\" status=404 prompt_tokens=- ", " finish_reason=- ")
+                .containsPattern(" request_id=[0-9a-f]{32} ");
     }
 
     @Test
@@ -70,33 +73,41 @@ class ServerLogTest {
         assertThat(log.stream().map(Http::json).filter(j -> j.path("message").asText().equals("hello"))).hasSize(1);
     }
 
+    /**
+     * Logged at DEBUG, every tick writes a line, so the test counts ticks rather than waiting a while: an idle server's
+     * lines are DEBUG ones, a waiting request's INFO; once the engine has published its last counts, the next tick shows
+     * the work's throughput (or the one after, which is INFO as the last busy one's successor), and from the third on
+     * they are DEBUG again.
+     */
     @Test
     void statsLineWhileBusyNotWhileIdle() throws Exception {
         List<String> log = new CopyOnWriteArrayList<>();
-        try (ServerFixture fx = new ServerFixture(ENGINE, config(ServerLog.Level.INFO, ServerLog.Format.TEXT, Duration.ofMillis(100)), log::add)) {
-            Thread.sleep(500);
-            assertThat(lines(log, "stats")).as("an idle server writes no stats line").isEmpty();
+        try (ServerFixture fx = new ServerFixture(ENGINE, config(ServerLog.Level.DEBUG, ServerLog.Format.TEXT, Duration.ofMillis(100)), log::add)) {
+            Await.until(() -> lines(log, "stats").size() >= 2, "two stats lines of the idle server");
+            assertThat(lines(log, "stats")).as("an idle server writes its stats lines at DEBUG").allSatisfy(l -> assertThat(l).startsWith("DEBUG "));
             CompletableFuture<HttpResponse<String>> running;
             try (EngineGate gate = new EngineGate(fx.llm.engine())) {
                 running = Http.CLIENT.sendAsync(HttpRequest.newBuilder(URI.create(fx.url("/v1/completions"))).POST(
                         HttpRequest.BodyPublishers.ofString("{\"prompt\": \"Once upon a time\", \"max_tokens\": 8}")).build(),
                         HttpResponse.BodyHandlers.ofString());
-                long deadline = System.nanoTime() + 20_000_000_000L;
-                while (lines(log, "stats").isEmpty()) {
-                    assertThat(System.nanoTime()).as("a stats line while a request waits").isLessThan(deadline);
-                    Thread.sleep(10);
-                }
+                Await.until(() -> !info(log).isEmpty(), "a stats line while a request waits");
             }
-            assertThat(running.get().statusCode()).isEqualTo(200);
-            assertThat(lines(log, "stats").getFirst()).startsWith("INFO ").contains(" prompt_tokens_per_s=", " generation_tokens_per_s=",
+            assertThat(info(log).getFirst()).contains(" prompt_tokens_per_s=", " generation_tokens_per_s=",
                     " running=", " waiting=", " swapped=", " kv_cache_usage_perc=", " prefix_cache_hit_rate_perc=");
-            // Once idle, the lines stop (one more after the work may show its last throughput).
-            Thread.sleep(500);
-            int settled = lines(log, "stats").size();
-            Thread.sleep(500);
-            assertThat(lines(log, "stats")).hasSize(settled);
-            assertThat(lines(log, "stats")).anySatisfy(l -> assertThat(l).doesNotContain("generation_tokens_per_s=0.000"));
+            assertThat(running.get().statusCode()).isEqualTo(200);
+            fx.llm.engine().awaitIdle();
+            // Published when the engine went idle: every tick that starts from now on reads the final counts.
+            assertThat(fx.llm.engine().metrics().stats().generationTokens()).isEqualTo(8);
+            int counted = lines(log, "stats").size() + 1; // the tick under way may have read the counts before
+            Await.until(() -> lines(log, "stats").size() >= counted + 3, "three stats lines after the work");
+            List<String> after = lines(log, "stats").subList(counted + 2, lines(log, "stats").size());
+            assertThat(after).as("once idle, the lines are DEBUG again").allSatisfy(l -> assertThat(l).startsWith("DEBUG "));
+            assertThat(info(log)).anySatisfy(l -> assertThat(l).doesNotContain("generation_tokens_per_s=0.000"));
         }
+    }
+
+    private static List<String> info(List<String> log) {
+        return lines(log, "stats").stream().filter(l -> l.startsWith("INFO ")).toList();
     }
 
     @Test

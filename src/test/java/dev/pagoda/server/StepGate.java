@@ -1,8 +1,8 @@
 package dev.pagoda.server;
 
+import dev.pagoda.Await;
 import dev.pagoda.engine.LLMEngine;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Holds the engine after its {@code steps}-th step with a running request (counted from now), that step's block
@@ -31,11 +31,9 @@ final class StepGate implements AutoCloseable {
         });
     }
 
-    /** Waits until the engine is held; fails when no request ran that many steps within 20 s. */
+    /** Waits until the engine is held; fails (after the hang guard) when no request ran that many steps. */
     void awaitHeld() throws InterruptedException {
-        if (!holding.await(20, TimeUnit.SECONDS)) {
-            throw new AssertionError("the engine did not reach the step to hold at (did the request finish before it?)");
-        }
+        Await.until(holding, "the engine to reach the step to hold at (did the request finish before it?)");
     }
 
     @Override
