@@ -70,10 +70,14 @@ class StepAllocationTest {
             int steps = 0;
             for (int round = 0; round <= MAX_ROUNDS && steps <= TOKENS / 4; round++) {
                 turn[0] = 0;
-                List<RequestHandle> handles = new ArrayList<>();
+                // Added together, the engine takes them at one step boundary: every later step decodes all SEQS.
+                List<String> ids = new ArrayList<>();
+                List<int[]> prompts = new ArrayList<>();
                 for (String p : EngineFixtures.prompts(SEQS)) {
-                    handles.add(engine.addRequest("r" + round + handles.size(), p, params));
+                    ids.add("r" + round + ids.size());
+                    prompts.add(model.tokenizer().encode(p, true, false));
                 }
+                List<RequestHandle> handles = engine.addRequests(ids, prompts, params);
                 for (RequestHandle h : handles) {
                     assertThat(h.result().join().output().tokenIds()).hasSize(TOKENS);
                 }

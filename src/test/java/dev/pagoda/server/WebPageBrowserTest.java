@@ -1,12 +1,12 @@
 package dev.pagoda.server;
 
+import dev.pagoda.Await;
 import dev.pagoda.engine.EngineConfig;
 import dev.pagoda.kv.KvLayout;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -45,7 +45,7 @@ class WebPageBrowserTest {
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
         browser = new ChromeDriver(service, options);
-        browser.manage().timeouts().scriptTimeout(Duration.ofSeconds(10));
+        browser.manage().timeouts().scriptTimeout(Await.HANG_GUARD);
     }
 
     @AfterAll
@@ -155,11 +155,12 @@ class WebPageBrowserTest {
     }
 
     private static void awaitPage(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 20_000_000_000L;
+        long deadline = System.nanoTime() + Await.HANG_GUARD.toNanos();
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
+            if (System.nanoTime() - deadline > 0) {
                 screenshot("failed");
-                throw new AssertionError("the page did not show " + what + " within 20 s; counts " + script("return window.pagoda.counts()"));
+                throw new AssertionError("the page did not show " + what + " within " + Await.HANG_GUARD.toMinutes() + " minutes; counts "
+                        + script("return window.pagoda.counts()"));
             }
             Thread.sleep(50);
         }
