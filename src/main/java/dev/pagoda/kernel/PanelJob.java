@@ -35,30 +35,44 @@ final class PanelJob extends MatMulCall {
         int chunk = Math.max(MIN_CHUNK, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
-            // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
-            int step = t1 - t0 == 1 ? 2 : 1;
-            for (int b = firstBlock; b < endBlock; b += step) {
-                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1);
+            if (t1 - t0 == 1) {
+                quarters(firstBlock, endBlock, t0);
+                continue;
+            }
+            for (int b = firstBlock; b < endBlock; b++) {
+                int last = RowPanels.count(w.rows()) - 1, q1 = Math.min(2 * b + 1, last);
+                block(2 * b, q1, 2 * b, q1, t0, t1);
             }
         }
     }
 
     /**
-     * Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens
-     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1).
+     * One token over the panels of blocks [firstBlock, endBlock): the tile's 4 independent chains take one panel from
+     * each quarter of the range (the last panel again where a quarter runs past the end: computed again, stored once
+     * more), so each of its 4 streams reads on where the previous tile left it. Adjacent panels instead started 3 new
+     * streams per tile, each paying the prefetcher's ramp-up: a 768-column int8 panel is only 216 cache lines.
      */
-    private void block(int b, int c, int t0, int t1) {
+    private void quarters(int firstBlock, int endBlock, int t) {
+        int p0 = 2 * firstBlock, p1 = Math.min(2 * endBlock, RowPanels.count(w.rows()));
+        int q = (p1 - p0 + 3) / 4;
+        for (int j = p0; j < p0 + q; j++) {
+            block(j, Math.min(j + q, p1 - 1), Math.min(j + 2 * q, p1 - 1), Math.min(j + 3 * q, p1 - 1), t, t + 1);
+        }
+    }
+
+    /**
+     * Panels q0 and q1 for tokens [t0, t1); for one token also panels q2 and q3 (with more tokens they are q0 and q1).
+     */
+    private void block(int q0, int q1, int q2, int q3, int t0, int t1) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
-        int last = RowPanels.count(rows) - 1;
-        int q0 = 2 * b, q1 = Math.min(2 * b + 1, last), q2 = 2 * c, q3 = Math.min(2 * c + 1, last);
         long panelFloats = (long) L * cols;
         int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
         if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
-            // many tokens (so c == b): each weight widened once, not once per tile
+            // many tokens (so q2, q3 are q0, q1): each weight widened once, not once per tile
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
             p1 = p3 = 4 * panelFloats;
@@ -70,7 +84,7 @@ final class PanelJob extends MatMulCall {
             p1 = p3 = 4 * panelFloats;
             widen(w, q0, s, p0, panelFloats);
             widen(w, q1, s, p1, panelFloats);
-            if (c != b) {
+            if (q2 != q0 || q3 != q1) {
                 p2 = 8 * panelFloats;
                 p3 = 12 * panelFloats;
                 widen(w, q2, s, p2, panelFloats);
