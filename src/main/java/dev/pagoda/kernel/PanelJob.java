@@ -23,6 +23,8 @@ final class PanelJob extends MatMulCall {
      */
     private static final int MIN_CHUNK = 32;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
+    /** The calling thread's sub-block activation sums for {@link Q4KTile} (a chunk's tokens), grown on demand. */
+    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /** Blocks of 2 panels covering {@code rows} rows. */
     static int blocks(int rows) {
@@ -33,27 +35,41 @@ final class PanelJob extends MatMulCall {
     public void run(int firstBlock, int endBlock) {
         int cols = w.cols();
         int chunk = Math.max(MIN_CHUNK, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
+        float[] sums = null;
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
+            if (Q4KPanels.supports(w.type())) {
+                float[][] holder = SUMS.get();
+                if (holder[0].length < chunk * (cols / Q4KPanels.SUB)) {
+                    holder[0] = new float[chunk * (cols / Q4KPanels.SUB)];
+                }
+                sums = holder[0];
+                Q4KTile.sums(x, xOff, cols, t0, t1, sums);
+            }
             // one token: blocks in pairs (the last of an odd count twice), 4 independent chains in the tile
             int step = t1 - t0 == 1 ? 2 : 1;
             for (int b = firstBlock; b < endBlock; b += step) {
-                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1);
+                block(b, Math.min(b + step - 1, endBlock - 1), t0, t1, sums);
             }
         }
     }
 
     /**
      * Panels 2b and 2b + 1 (the last panel again when there is no 2b + 1: computed again, stored once more) for tokens
-     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1).
+     * [t0, t1); for one token also block c's panels (c is b, or with one token may be b + 1). {@code sums}: the chunk's
+     * sub-block activation sums, for Q4_K panels.
      */
-    private void block(int b, int c, int t0, int t1) {
+    private void block(int b, int c, int t0, int t1, float[] sums) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
         int last = RowPanels.count(rows) - 1;
         int q0 = 2 * b, q1 = Math.min(2 * b + 1, last), q2 = 2 * c, q3 = Math.min(2 * c + 1, last);
         long panelFloats = (long) L * cols;
+        if (Q4KPanels.supports(w.type())) {
+            q4KBlock(q0, q1, q2, q3, t0, t1, sums);
+            return;
+        }
         int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
@@ -119,6 +135,24 @@ final class PanelJob extends MatMulCall {
             } else {
                 PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
+        }
+    }
+
+    /** {@link #block} over {@link Q4KPanels}: the 1-token tile, or the 4-token tile over the chunk. */
+    private void q4KBlock(int q0, int q1, int q2, int q3, int t0, int t1, float[] sums) {
+        int rows = w.rows();
+        int cols = w.cols();
+        long panelBytes = Q4KPanels.panelBytes(cols);
+        MemorySegment s = w.panels();
+        int subBlocks = cols / Q4KPanels.SUB;
+        if (t1 - t0 == 1) {
+            Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols, sums, 0,
+                    out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+            return;
+        }
+        for (int t = t0; t < t1; t += 4) {
+            Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, sums, (t - t0) * subBlocks, Math.min(4, t1 - t) - 1,
+                    out, outOff + t * rows, rows, q0 * L, q1 * L);
         }
     }
 

@@ -22,7 +22,6 @@ public final class Repack {
     public static TensorType kernelType(TensorType type) {
         return switch (type) {
             case Q6_K -> TensorType.Q6_K_R;
-            case Q4_K -> TensorType.Q4_K_R;
             default -> type;
         };
     }

@@ -30,10 +30,10 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
      * a weight), after which the mapped pages of the rows are released.
      */
     public WeightMatrix packed() {
-        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type)) {
+        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type) && !Q4KPanels.supports(type)) {
             return this;
         }
-        MemorySegment p = Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
+        MemorySegment p = Q4KPanels.supports(type) ? Q4KPanels.pack(this) : Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
         if (data.isMapped()) {
             data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
         }
@@ -56,8 +56,9 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
         if (panels == null) {
             return VectorMath.L % MatMul.ROW_TILE == 0 ? new WeightMatrix(slice, type, sliceRows, to - from, cols) : null;
         }
-        // Both panel layouts hold each panel in bytes of its own, the same count for every panel.
-        long panelBytes = Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
+        // Every panel layout holds each panel in bytes of its own, the same count for every panel.
+        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols)
+                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
         return new WeightMatrix(slice, type, sliceRows, to - from, cols,
                 panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
     }
