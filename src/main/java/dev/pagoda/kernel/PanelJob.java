@@ -73,13 +73,14 @@ final class PanelJob extends MatMulCall {
         int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
-        if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
-            // many tokens (so c == b): each weight widened once, not once per tile
+        int group = Int8Panels.group(w.type());
+        if (Int8Panels.supports(w.type()) && t1 - t0 > (group == Int8Panels.GROUP ? PanelTile.TOKENS : 1)) {
+            // many tokens (so c == b): each weight widened once, not once per tile; the tiles widen groups of 32 only
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
             p1 = p3 = 4 * panelFloats;
-            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q0, cols, s, p0);
-            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q1, cols, s, p1);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols, group) * q0, cols, group, s, p0);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols, group) * q1, cols, group, s, p1);
         } else if (w.type() == TensorType.F16) {
             s = scratch(4 * panelFloats);
             p0 = p2 = 0;
@@ -97,7 +98,7 @@ final class PanelJob extends MatMulCall {
             long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
             if (Int8Panels.supports(w.type())) {
                 form = PanelTile.INT8;
-                panelBytes = Int8Panels.panelBytes(cols);
+                panelBytes = Int8Panels.panelBytes(cols, group);
             }
             p0 = panelBytes * q0;
             p1 = panelBytes * q1;
@@ -106,7 +107,9 @@ final class PanelJob extends MatMulCall {
         }
         int r0 = q0 * L, r1 = q1 * L;
         if (t1 - t0 == 1) {
-            if (form == PanelTile.INT8) {
+            if (form == PanelTile.INT8 && group == Int8Panels.K_GROUP) {
+                PanelTile.tile1Int8By16(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
+            } else if (form == PanelTile.INT8) {
                 PanelTile.tile1Int8(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
             } else {
                 PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);

@@ -21,7 +21,6 @@ public final class Repack {
     /** The layout of {@code type} the kernels stream, or {@code type} itself when it is used as it is. */
     public static TensorType kernelType(TensorType type) {
         return switch (type) {
-            case Q6_K -> TensorType.Q6_K_R;
             default -> type;
         };
     }

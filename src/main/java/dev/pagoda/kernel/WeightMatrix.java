@@ -58,7 +58,7 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
         }
         // Every panel layout holds each panel in bytes of its own, the same count for every panel.
         long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols)
-                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
+                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols, Int8Panels.group(type)) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
         return new WeightMatrix(slice, type, sliceRows, to - from, cols,
                 panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
     }
