@@ -66,21 +66,20 @@ final class PanelJob extends MatMulCall {
         int last = RowPanels.count(rows) - 1;
         int q0 = 2 * b, q1 = Math.min(2 * b + 1, last), q2 = 2 * c, q3 = Math.min(2 * c + 1, last);
         long panelFloats = (long) L * cols;
-        if (Q4KPanels.supports(w.type())) {
-            q4KBlock(q0, q1, q2, q3, t0, t1, sums);
+        if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
+            kBlock(q0, q1, q2, q3, t0, t1, sums);
             return;
         }
         int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
-        int group = Int8Panels.group(w.type());
-        if (Int8Panels.supports(w.type()) && t1 - t0 > (group == Int8Panels.GROUP ? PanelTile.TOKENS : 1)) {
-            // many tokens (so c == b): each weight widened once, not once per tile; the tiles widen groups of 32 only
+        if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
+            // many tokens (so c == b): each weight widened once, not once per tile
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
             p1 = p3 = 4 * panelFloats;
-            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols, group) * q0, cols, group, s, p0);
-            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols, group) * q1, cols, group, s, p1);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q0, cols, s, p0);
+            Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q1, cols, s, p1);
         } else if (w.type() == TensorType.F16) {
             s = scratch(4 * panelFloats);
             p0 = p2 = 0;
@@ -98,7 +97,7 @@ final class PanelJob extends MatMulCall {
             long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
             if (Int8Panels.supports(w.type())) {
                 form = PanelTile.INT8;
-                panelBytes = Int8Panels.panelBytes(cols, group);
+                panelBytes = Int8Panels.panelBytes(cols);
             }
             p0 = panelBytes * q0;
             p1 = panelBytes * q1;
@@ -107,9 +106,7 @@ final class PanelJob extends MatMulCall {
         }
         int r0 = q0 * L, r1 = q1 * L;
         if (t1 - t0 == 1) {
-            if (form == PanelTile.INT8 && group == Int8Panels.K_GROUP) {
-                PanelTile.tile1Int8By16(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
-            } else if (form == PanelTile.INT8) {
+            if (form == PanelTile.INT8) {
                 PanelTile.tile1Int8(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
             } else {
                 PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
@@ -141,21 +138,32 @@ final class PanelJob extends MatMulCall {
         }
     }
 
-    /** {@link #block} over {@link Q4KPanels}: the 1-token tile, or the 4-token tile over the chunk. */
-    private void q4KBlock(int q0, int q1, int q2, int q3, int t0, int t1, float[] sums) {
+    /** {@link #block} over {@link Q4KPanels} or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk. */
+    private void kBlock(int q0, int q1, int q2, int q3, int t0, int t1, float[] sums) {
         int rows = w.rows();
         int cols = w.cols();
-        long panelBytes = Q4KPanels.panelBytes(cols);
+        boolean q4 = Q4KPanels.supports(w.type());
+        long panelBytes = q4 ? Q4KPanels.panelBytes(cols) : Q6KPanels.panelBytes(cols);
         MemorySegment s = w.panels();
         int subBlocks = cols / Q4KPanels.SUB;
         if (t1 - t0 == 1) {
-            Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols, sums, 0,
-                    out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+            if (q4) {
+                Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols, sums, 0,
+                        out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+            } else {
+                Q6KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols,
+                        out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+            }
             return;
         }
         for (int t = t0; t < t1; t += 4) {
-            Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, sums, (t - t0) * subBlocks, Math.min(4, t1 - t) - 1,
-                    out, outOff + t * rows, rows, q0 * L, q1 * L);
+            int last = Math.min(4, t1 - t) - 1;
+            if (q4) {
+                Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, sums, (t - t0) * subBlocks, last,
+                        out, outOff + t * rows, rows, q0 * L, q1 * L);
+            } else {
+                Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
+            }
         }
     }
 

@@ -66,7 +66,7 @@ final class PanelTile {
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             } else if (form == INT8) {
-                long c = Int8Panels.scales(k, Int8Panels.GROUP), q = Int8Panels.quants(cols, Int8Panels.GROUP, k);
+                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
                 v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
                         .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
                 u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
@@ -240,7 +240,7 @@ final class PanelTile {
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             } else if (form == INT8) {
-                long c = Int8Panels.scales(k, Int8Panels.GROUP), q = Int8Panels.quants(cols, Int8Panels.GROUP, k);
+                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
                 v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
                         .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
                 u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
@@ -322,40 +322,12 @@ final class PanelTile {
     static void tile1Int8(MemorySegment s, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
                           int r0, int r1, int r2, int r3) {
         FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
-        long q = Int8Panels.quants(cols, Int8Panels.GROUP, 0);
+        long q = Int8Panels.quants(cols, 0);
         for (int k0 = 0; k0 < cols; k0 += Int8Panels.GROUP) {
-            long g = Int8Panels.scales(k0, Int8Panels.GROUP);
+            long g = Int8Panels.scales(k0);
             FloatVector s0 = FloatVector.fromMemorySegment(F, s, p0 + g, LE), s1 = FloatVector.fromMemorySegment(F, s, p1 + g, LE);
             FloatVector s2 = FloatVector.fromMemorySegment(F, s, p2 + g, LE), s3 = FloatVector.fromMemorySegment(F, s, p3 + g, LE);
             for (int k = k0; k < k0 + Int8Panels.GROUP; k++) {
-                long o = q + (long) L * k;
-                FloatVector t = FloatVector.broadcast(F, x[xb + k]);
-                a = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0).fma(t, a);
-                b = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s1).fma(t, b);
-                c = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s2).fma(t, c);
-                d = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s3).fma(t, d);
-            }
-        }
-        d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
-        c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
-        b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
-        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
-    }
-
-    /**
-     * {@link #tile1Int8} over int8 panels of 16 columns per scale (Q6_K's): the same operations per element in the
-     * same order. A method apart: with the group as a variable, the 32-column groups ran ~10% slower (an inner loop
-     * of a constant 32 columns unrolls better).
-     */
-    static void tile1Int8By16(MemorySegment s, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob,
-                              int rows, int r0, int r1, int r2, int r3) {
-        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
-        long q = Int8Panels.quants(cols, Int8Panels.K_GROUP, 0);
-        for (int k0 = 0; k0 < cols; k0 += Int8Panels.K_GROUP) {
-            long g = Int8Panels.scales(k0, Int8Panels.K_GROUP);
-            FloatVector s0 = FloatVector.fromMemorySegment(F, s, p0 + g, LE), s1 = FloatVector.fromMemorySegment(F, s, p1 + g, LE);
-            FloatVector s2 = FloatVector.fromMemorySegment(F, s, p2 + g, LE), s3 = FloatVector.fromMemorySegment(F, s, p3 + g, LE);
-            for (int k = k0; k < k0 + Int8Panels.K_GROUP; k++) {
                 long o = q + (long) L * k;
                 FloatVector t = FloatVector.broadcast(F, x[xb + k]);
                 a = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0).fma(t, a);

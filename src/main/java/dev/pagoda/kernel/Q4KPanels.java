@@ -27,9 +27,9 @@ final class Q4KPanels {
     private Q4KPanels() {
     }
 
-    /** Whether {@code type} has these panels: Q4_K, where vectors widen bytes. */
+    /** Whether {@code type} has these panels: Q4_K, where a vector holds the 16 nibble values ({@link Q4KTile} looks them up). */
     static boolean supports(TensorType type) {
-        return type == TensorType.Q4_K && RowDecoder.VECTOR;
+        return type == TensorType.Q4_K && RowDecoder.VECTOR && L == 16;
     }
 
     static long panelBytes(int cols) {

@@ -16,7 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * output element, whatever the tile, is computed as: from 0, per sub-block j in ascending order,
  * {@code s = fma(q[c], x[c], s)} then {@code s = fma(q[c + 16], x[c + 16], s)} for c = 0..15 from s = 0, then
  * {@code acc = fma(d * scale, s, acc)} and {@code acc = fma(-dmin * min, sum_j, acc)}, where sum_j is the sub-block's
- * activation sum ({@link #sums}): one fixed order, so a token's outputs are bit-identical alone or in any batch.
+ * activation sum ({@link #sums}): one fixed order, so a token's outputs are bit-identical alone or in any batch. A
+ * nibble becomes a float by a lane lookup in the vector 0, 1, ..., 15 (one permute; the lookup wraps its index to the
+ * low 4 bits, so the low nibble needs no mask), not a mask and a conversion.
  *
  * <p>Each tile is one self-contained method: no vector crosses a call (a call C2 does not inline boxes it).
  */
@@ -52,6 +54,7 @@ final class Q4KTile {
      */
     static void tile1(MemorySegment s, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] sums, int so,
                       float[] out, int ob, int rows, int r0, int r1, int r2, int r3) {
+        IntVector nib = FloatVector.zero(F).addIndex(1).reinterpretAsInts();
         FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
         for (int j = 0; j < cols / Q4KPanels.SUB; j++) {
             FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
@@ -64,14 +67,14 @@ final class Q4KTile {
                 IntVector q1 = (IntVector) ByteVector.fromMemorySegment(B, s, p1 + o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q2 = (IntVector) ByteVector.fromMemorySegment(B, s, p2 + o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector q3 = (IntVector) ByteVector.fromMemorySegment(B, s, p3 + o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                s0 = ((FloatVector) q0.and(0xF).convert(VectorOperators.I2F, 0)).fma(t, s0);
-                s1 = ((FloatVector) q1.and(0xF).convert(VectorOperators.I2F, 0)).fma(t, s1);
-                s2 = ((FloatVector) q2.and(0xF).convert(VectorOperators.I2F, 0)).fma(t, s2);
-                s3 = ((FloatVector) q3.and(0xF).convert(VectorOperators.I2F, 0)).fma(t, s3);
-                s0 = ((FloatVector) q0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(u, s0);
-                s1 = ((FloatVector) q1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(u, s1);
-                s2 = ((FloatVector) q2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(u, s2);
-                s3 = ((FloatVector) q3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(u, s3);
+                s0 = q0.selectFrom(nib).reinterpretAsFloats().fma(t, s0);
+                s1 = q1.selectFrom(nib).reinterpretAsFloats().fma(t, s1);
+                s2 = q2.selectFrom(nib).reinterpretAsFloats().fma(t, s2);
+                s3 = q3.selectFrom(nib).reinterpretAsFloats().fma(t, s3);
+                s0 = q0.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats().fma(u, s0);
+                s1 = q1.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats().fma(u, s1);
+                s2 = q2.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats().fma(u, s2);
+                s3 = q3.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats().fma(u, s3);
             }
             long g = Q4KPanels.scales(j), m = g + Q4KPanels.MINS - Q4KPanels.SCALES;
             long sd = Q4KPanels.SUPER_BYTES * (j >>> 3) + Q4KPanels.D, sm = Q4KPanels.SUPER_BYTES * (j >>> 3) + Q4KPanels.DMIN;
@@ -101,6 +104,7 @@ final class Q4KTile {
                       float[] out, int ob, int rows, int r0, int r1) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        IntVector nib = FloatVector.zero(F).addIndex(1).reinterpretAsInts();
         int subBlocks = cols / Q4KPanels.SUB;
         int j1 = Math.min(1, last), j2 = Math.min(2, last), j3 = Math.min(3, last);
         int x1 = xb + j1 * cols, x2 = xb + j2 * cols, x3 = xb + j3 * cols;
@@ -113,10 +117,10 @@ final class Q4KTile {
                 long o = n + (long) L * (k - xj);
                 IntVector q = (IntVector) ByteVector.fromMemorySegment(B, s, p0 + o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
                 IntVector r = (IntVector) ByteVector.fromMemorySegment(B, s, p1 + o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-                FloatVector v = (FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0);
-                FloatVector vh = (FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
-                FloatVector w = (FloatVector) r.and(0xF).convert(VectorOperators.I2F, 0);
-                FloatVector wh = (FloatVector) r.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0);
+                FloatVector v = q.selectFrom(nib).reinterpretAsFloats();
+                FloatVector vh = q.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats();
+                FloatVector w = r.selectFrom(nib).reinterpretAsFloats();
+                FloatVector wh = r.lanewise(VectorOperators.LSHR, 4).selectFrom(nib).reinterpretAsFloats();
                 FloatVector t = FloatVector.broadcast(F, x[xb + k]), u = FloatVector.broadcast(F, x[xb + k + 16]);
                 c0 = vh.fma(u, v.fma(t, c0));
                 e0 = wh.fma(u, w.fma(t, e0));

@@ -30,10 +30,11 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
      * a weight), after which the mapped pages of the rows are released.
      */
     public WeightMatrix packed() {
-        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type) && !Q4KPanels.supports(type)) {
+        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type) && !Q4KPanels.supports(type) && !Q6KPanels.supports(type)) {
             return this;
         }
-        MemorySegment p = Q4KPanels.supports(type) ? Q4KPanels.pack(this) : Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
+        MemorySegment p = Q4KPanels.supports(type) ? Q4KPanels.pack(this) : Q6KPanels.supports(type) ? Q6KPanels.pack(this)
+                : Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
         if (data.isMapped()) {
             data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
         }
@@ -57,8 +58,8 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
             return VectorMath.L % MatMul.ROW_TILE == 0 ? new WeightMatrix(slice, type, sliceRows, to - from, cols) : null;
         }
         // Every panel layout holds each panel in bytes of its own, the same count for every panel.
-        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols)
-                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols, Int8Panels.group(type)) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
+        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols) : Q6KPanels.supports(type) ? Q6KPanels.panelBytes(cols)
+                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
         return new WeightMatrix(slice, type, sliceRows, to - from, cols,
                 panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
     }

@@ -188,9 +188,9 @@ class MatMulTest {
     }
 
     /**
-     * Q6_K's int8 panels (16 columns per scale) compute the F32 panel matmul of the dequantized weights bit for bit, and
-     * Q4_K's panels (scale and min applied per sub-block, so not bit for bit) stay within the double-precision bound;
-     * both are batch invariant: full, partial and odd panels, several super-blocks.
+     * Q6_K's and Q4_K's panels (scales, and Q4_K's mins, applied per group to sums over its columns, so not bit for bit the
+     * F32 matmul of the dequantized weights) stay within the double-precision bound for every token count and are batch
+     * invariant: full, partial and odd panels, several super-blocks.
      */
     @ParameterizedTest
     @EnumSource(value = TensorType.class, names = {"Q6_K", "Q4_K"})
@@ -203,23 +203,13 @@ class MatMulTest {
             WeightMatrix raw = type == TensorType.Q4_K && (rows & 1) == 1 ? TestMatrices.randomBlocks(rnd, type, rows, cols) : matrix(rnd, type, rows, cols);
             WeightMatrix w = raw.packed();
             assertThat(w.panels()).isNotNull();
-            float[] deq = new float[rows * cols];
-            for (int r = 0; r < rows; r++) {
-                Dequant.row(w, r, deq, r * cols);
-            }
-            WeightMatrix f32 = TestMatrices.encode(TensorType.F32, deq, rows, cols).packed();
             int maxTokens = 13;
             float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);
             double[] ref = TestMatrices.referenceMatmul(w, x, maxTokens);
             double[] abs = TestMatrices.absMatmul(w, x, maxTokens);
             for (int n = 1; n <= maxTokens; n++) {
                 float[] a = new float[n * rows];
-                float[] b = new float[n * rows];
                 MatMul.matmul(POOL3, w, x, 0, n, a, 0);
-                MatMul.matmul(POOL3, f32, x, 0, n, b, 0);
-                if (type == TensorType.Q6_K) {
-                    assertThat(bits(a)).as("%s %dx%d, %d tokens", type, rows, cols, n).isEqualTo(bits(b));
-                }
                 for (int i = 0; i < a.length; i++) {
                     assertThat((double) a[i]).as("%s %dx%d, %d tokens, element %d", type, rows, cols, n, i)
                             .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-5 * abs[i] + 1e-30));
