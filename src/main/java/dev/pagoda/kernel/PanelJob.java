@@ -11,7 +11,8 @@ import java.lang.foreign.MemorySegment;
  * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16 and int8 panels
  * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
  * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
- * scratch once per block and chunk, shared by all its tokens.
+ * scratch once per block and chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
+ * ({@link Q4KTile}, {@link Q6KTile}).
  */
 final class PanelJob extends MatMulCall {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
