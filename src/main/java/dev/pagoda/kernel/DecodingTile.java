@@ -35,8 +35,7 @@ final class DecodingTile {
     /** Whether {@code type} rows of {@code cols} columns have a decoding tile on this machine's vectors. */
     static boolean supports(TensorType type, int cols) {
         return RowDecoder.VECTOR && cols % type.blockSize == 0
-                && (type == TensorType.Q8_0 || (type == TensorType.Q4_K || type == TensorType.Q4_K_R) && L == 16
-                    || type == TensorType.Q6_K || type == TensorType.Q6_K_R);
+                && (type == TensorType.Q8_0 || type == TensorType.Q4_K && L == 16 || type == TensorType.Q6_K);
     }
 
     /**
@@ -49,8 +48,6 @@ final class DecodingTile {
             case Q8_0 -> q8_0(w, w0, w1, w2, w3, cols, x, xb, acc);
             case Q4_K -> q4_K(w, w0, w1, w2, w3, cols, x, xb, acc, scales);
             case Q6_K -> q6_K(w, w0, w1, w2, w3, cols, x, xb, acc);
-            case Q6_K_R -> int8(w, w0, w1, w2, w3, cols, 4, x, xb, acc);
-            case Q4_K_R -> q4_KR(w, w0, w1, w2, w3, cols, x, xb, acc);
             default -> throw new IllegalArgumentException("no decoding tile for " + type);
         }
     }
@@ -72,72 +69,6 @@ final class DecodingTile {
                 a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d3).fma(t, a3);
             }
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
-    /**
-     * {@link TensorType#Q6_K_R} (groups of 2^4): per chunk of L weights a widening
-     * load, a conversion, the group's float scale (a chunk never straddles groups, L <= 16) and the multiply-add.
-     */
-    private static void int8(MemorySegment w, long w0, long w1, long w2, long w3, int cols, int groupShift, float[] x, int xb, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        long q = 4L * (cols >>> groupShift);
-        for (int j = 0; j < cols; j += L) {
-            long s = 4L * (j >>> groupShift);
-            FloatVector t = FloatVector.fromArray(F, x, xb + j);
-            long o = q + j;
-            a0 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(w.get(Dequant.FLOAT, w0 + s)).fma(t, a0);
-            a1 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(w.get(Dequant.FLOAT, w1 + s)).fma(t, a1);
-            a2 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(w.get(Dequant.FLOAT, w2 + s)).fma(t, a2);
-            a3 = ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + o, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(w.get(Dequant.FLOAT, w3 + s)).fma(t, a3);
-        }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, L);
-        a2.intoArray(acc, 2 * L);
-        a3.intoArray(acc, 3 * L);
-    }
-
-    /**
-     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: a sub-block's 16 possible values fill one vector,
-     * fma(0..15, step, offset), made once per row and sub-block; its 32 weights are then two lane lookups (the low
-     * nibbles of one 16-byte load widened once, its high nibbles) instead of a conversion and a multiply-add each.
-     * A looked-up lane is the value {@link RowDecoder} computes for that nibble, bit for bit. The lookup wraps its
-     * index to the low 4 bits, so the low nibbles need no mask.
-     */
-    private static void q4_KR(MemorySegment w, long w0, long w1, long w2, long w3, int cols, float[] x, int xb, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector nibble = FloatVector.zero(F).addIndex(1);
-        int subBlocks = cols / 32;
-        long nibbles = 8L * subBlocks;
-        for (int sb = 0; sb < subBlocks; sb++) {
-            long s = 4L * sb, m = 4L * (subBlocks + sb), q = nibbles + 16L * sb;
-            IntVector p0 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w0 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector p1 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w1 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector p2 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w2 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector p3 = (IntVector) ByteVector.fromMemorySegment(RowDecoder.B, w, w3 + q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            IntVector v0 = nibble.fma(w.get(Dequant.FLOAT, w0 + s), w.get(Dequant.FLOAT, w0 + m)).reinterpretAsInts();
-            IntVector v1 = nibble.fma(w.get(Dequant.FLOAT, w1 + s), w.get(Dequant.FLOAT, w1 + m)).reinterpretAsInts();
-            IntVector v2 = nibble.fma(w.get(Dequant.FLOAT, w2 + s), w.get(Dequant.FLOAT, w2 + m)).reinterpretAsInts();
-            IntVector v3 = nibble.fma(w.get(Dequant.FLOAT, w3 + s), w.get(Dequant.FLOAT, w3 + m)).reinterpretAsInts();
-            int xs = xb + 32 * sb;
-            FloatVector t = FloatVector.fromArray(F, x, xs);
-            a0 = p0.selectFrom(v0).reinterpretAsFloats().fma(t, a0);
-            a1 = p1.selectFrom(v1).reinterpretAsFloats().fma(t, a1);
-            a2 = p2.selectFrom(v2).reinterpretAsFloats().fma(t, a2);
-            a3 = p3.selectFrom(v3).reinterpretAsFloats().fma(t, a3);
-            t = FloatVector.fromArray(F, x, xs + 16);
-            a0 = p0.lanewise(VectorOperators.LSHR, 4).selectFrom(v0).reinterpretAsFloats().fma(t, a0);
-            a1 = p1.lanewise(VectorOperators.LSHR, 4).selectFrom(v1).reinterpretAsFloats().fma(t, a1);
-            a2 = p2.lanewise(VectorOperators.LSHR, 4).selectFrom(v2).reinterpretAsFloats().fma(t, a2);
-            a3 = p3.lanewise(VectorOperators.LSHR, 4).selectFrom(v3).reinterpretAsFloats().fma(t, a3);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, L);

@@ -44,27 +44,6 @@ public final class Dequant {
             case Q4_K -> q4_K(s, base, n, dst, off, false);
             case Q5_K -> q4_K(s, base, n, dst, off, true);
             case Q6_K -> q6_K(s, base, n, dst, off);
-            case Q6_K_R -> int8(s, base, n, 16, dst, off);
-            case Q4_K_R -> q4_KR(s, base, n, dst, off);
-        }
-    }
-
-    /** {@link TensorType#Q6_K_R} (group 16): n/group float scales d, n int8 q; x = d * q. */
-    private static void int8(MemorySegment s, long base, int n, int group, float[] dst, int off) {
-        long quants = base + 4L * (n / group);
-        for (int i = 0; i < n; i++) {
-            dst[off + i] = s.get(FLOAT, base + 4L * (i / group)) * s.get(BYTE, quants + i);
-        }
-    }
-
-    /** {@link TensorType#Q4_K_R} (layout in {@link Repack}): x = fma(q, step, offset) per sub-block of 32. */
-    private static void q4_KR(MemorySegment s, long base, int n, float[] dst, int off) {
-        int subBlocks = n / 32;
-        for (int i = 0; i < n; i++) {
-            int sb = i / 32;
-            int j = i % 32;
-            int q = (u8(s, base + 8L * subBlocks + 16L * sb + j % 16) >>> (j < 16 ? 0 : 4)) & 0xF;
-            dst[off + i] = Math.fma(q, s.get(FLOAT, base + 4L * sb), s.get(FLOAT, base + 4L * (subBlocks + sb)));
         }
     }
 

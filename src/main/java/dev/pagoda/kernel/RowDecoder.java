@@ -40,7 +40,7 @@ final class RowDecoder {
         MemorySegment s = w.data();
         long base = row * w.rowBytes();
         int n = w.cols();
-        if (!VECTOR || n % L != 0 || w.type() == TensorType.Q4_K_R && L != 16) {
+        if (!VECTOR || n % L != 0) {
             Dequant.row(w, row, tmp, 0);
             MemorySegment.copy(tmp, 0, dst, Dequant.FLOAT, dstOff, n);
             return;
@@ -53,8 +53,6 @@ final class RowDecoder {
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
             case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
             case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
-            case Q6_K_R -> int8Row(s, base, n, 4, dst, dstOff);
-            case Q4_K_R -> q4_KRRow(s, base, n, dst, dstOff);
             default -> {
                 Dequant.row(w, row, tmp, 0);
                 MemorySegment.copy(tmp, 0, dst, Dequant.FLOAT, dstOff, n);
@@ -113,34 +111,6 @@ final class RowDecoder {
                 ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 1)).mul(d).intoMemorySegment(dst, y + 32, LE);
                 ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 1)).mul(d).intoMemorySegment(dst, y + 96, LE);
             }
-        }
-    }
-
-    /** {@link TensorType#Q6_K_R} (groups of 2^4): a group is whole vectors (L <= 16). */
-    private static void int8Row(MemorySegment s, long base, int n, int groupShift, MemorySegment dst, long dstOff) {
-        long quants = base + 4L * (n >>> groupShift);
-        for (int i = 0; i < n; i += L) {
-            float d = s.get(Dequant.FLOAT, base + 4L * (i >>> groupShift));
-            ((FloatVector) ByteVector.fromMemorySegment(B, s, quants + i, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(d).intoMemorySegment(dst, dstOff + 4L * i, LE);
-        }
-    }
-
-    /**
-     * {@link TensorType#Q4_K_R} (layout in {@link Repack}), L = 16: a sub-block's 16 bytes are its two halves, their
-     * nibbles looked up in the sub-block's 16 values fma(0..15, step, offset), as {@link DecodingTile} does.
-     */
-    private static void q4_KRRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
-        FloatVector nibble = FloatVector.zero(F).addIndex(1);
-        int subBlocks = n / 32;
-        for (int sb = 0; sb < subBlocks; sb++) {
-            IntVector values = nibble.fma(s.get(Dequant.FLOAT, base + 4L * sb), s.get(Dequant.FLOAT, base + 4L * (subBlocks + sb)))
-                    .reinterpretAsInts();
-            IntVector p = (IntVector) ByteVector.fromMemorySegment(B, s, base + 8L * subBlocks + 16L * sb, LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
-            long y = dstOff + 128L * sb;
-            p.selectFrom(values).reinterpretAsFloats().intoMemorySegment(dst, y, LE);
-            p.lanewise(VectorOperators.LSHR, 4).selectFrom(values).reinterpretAsFloats().intoMemorySegment(dst, y + 64, LE);
         }
     }
 

@@ -14,12 +14,7 @@ public enum TensorType {
     Q4_K(12, 256, 144),
     Q5_K(13, 256, 176),
     Q6_K(14, 256, 210),
-    BF16(30, 1, 2),
-    // Layouts made once at load by Repack for the kernels, never read from or written to a file (no GGML id). A row
-    // holds its float scales first, then its quants, so each 32-byte group of quants is aligned when cols % 256 == 0
-    // and no scale is converted from f16 per token.
-    Q6_K_R(-1, 256, 320),  // cols/16 float scales d * scale, then cols int8 q - 32: x = (d * scale) * q (Q6_K's values)
-    Q4_K_R(-1, 256, 192);  // cols/32 float steps d * scale, cols/32 floats -dmin * min, cols/2 bytes of nibbles (see Repack)
+    BF16(30, 1, 2);
 
     public final int ggmlId;
     public final int blockSize;
@@ -43,15 +38,10 @@ public enum TensorType {
         return elements / blockSize * bytesPerBlock;
     }
 
-    /** Whether this is a layout of GGUF files (not one made by Repack). */
-    public boolean inFiles() {
-        return ggmlId >= 0;
-    }
-
     /** The type with the given GGML id, or null when Pagoda does not support it. */
     public static TensorType fromGgmlId(int id) {
         for (TensorType t : values()) {
-            if (t.inFiles() && t.ggmlId == id) {
+            if (t.ggmlId == id) {
                 return t;
             }
         }

@@ -25,15 +25,17 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
 
     /**
      * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16;
-     * Q8_0, Q5_0); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of its own
-     * ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#bytes}: 9 bits
-     * a weight), after which the mapped pages of the rows are released.
+     * Q8_0, Q5_0; Q4_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
+     * its own ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#bytes}: 9
+     * bits a weight; {@link Q4KPanels#bytes}: 4.75; {@link Q6KPanels#bytes}: 8.625), after which the mapped pages of the
+     * rows are released.
      */
     public WeightMatrix packed() {
-        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type)) {
+        if (panels != null || !RowPanels.supports(type) && !Int8Panels.supports(type) && !Q4KPanels.supports(type) && !Q6KPanels.supports(type)) {
             return this;
         }
-        MemorySegment p = Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
+        MemorySegment p = Q4KPanels.supports(type) ? Q4KPanels.pack(this) : Q6KPanels.supports(type) ? Q6KPanels.pack(this)
+                : Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
         if (data.isMapped()) {
             data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
         }
@@ -56,8 +58,9 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
         if (panels == null) {
             return VectorMath.L % MatMul.ROW_TILE == 0 ? new WeightMatrix(slice, type, sliceRows, to - from, cols) : null;
         }
-        // Both panel layouts hold each panel in bytes of its own, the same count for every panel.
-        long panelBytes = Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
+        // Every panel layout holds each panel in bytes of its own, the same count for every panel.
+        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols) : Q6KPanels.supports(type) ? Q6KPanels.panelBytes(cols)
+                : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
         return new WeightMatrix(slice, type, sliceRows, to - from, cols,
                 panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));
     }

@@ -187,13 +187,45 @@ class MatMulTest {
         }
     }
 
+    /**
+     * Q6_K's and Q4_K's panels (scales, and Q4_K's mins, applied per group to sums over its columns, so not bit for bit the
+     * F32 matmul of the dequantized weights) stay within the double-precision bound for every token count and are batch
+     * invariant: full, partial and odd panels, several super-blocks.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TensorType.class, names = {"Q6_K", "Q4_K"})
+    void kQuantPanelsBatchInvariant(TensorType type) {
+        SplittableRandom rnd = new SplittableRandom(51 + type.ordinal());
+        int l = VectorMath.L;
+        for (int[] shape : new int[][] {{1, 256}, {7, 512}, {2 * l, 256}, {3 * l, 768}, {2 * l + 3, 256}}) {
+            int rows = shape[0];
+            int cols = shape[1];
+            WeightMatrix raw = type == TensorType.Q4_K && (rows & 1) == 1 ? TestMatrices.randomBlocks(rnd, type, rows, cols) : matrix(rnd, type, rows, cols);
+            WeightMatrix w = raw.packed();
+            assertThat(w.panels()).isNotNull();
+            int maxTokens = 13;
+            float[] x = TestMatrices.gaussian(rnd, maxTokens * cols, 1f);
+            double[] ref = TestMatrices.referenceMatmul(w, x, maxTokens);
+            double[] abs = TestMatrices.absMatmul(w, x, maxTokens);
+            for (int n = 1; n <= maxTokens; n++) {
+                float[] a = new float[n * rows];
+                MatMul.matmul(POOL3, w, x, 0, n, a, 0);
+                for (int i = 0; i < a.length; i++) {
+                    assertThat((double) a[i]).as("%s %dx%d, %d tokens, element %d", type, rows, cols, n, i)
+                            .isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-5 * abs[i] + 1e-30));
+                }
+            }
+            checkBatchInvariance(w, rnd);
+        }
+    }
+
     /** Repacking keeps every element: the packed matmul equals the double-precision reference as closely as the rows' (checked above) and one-hot activations pick exact weights. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q6_K", "Q4_K"})
     void packedOneHotReadsEveryWeightExactly(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(31);
         int rows = 2 * VectorMath.L + 3;
-        int cols = type.isQuantized() ? 64 : 19;
+        int cols = type.isQuantized() ? Math.max(64, type.blockSize) : 19;
         WeightMatrix w = matrix(rnd, type, rows, cols);
         WeightMatrix p = w.packed();
         float[] x = new float[cols * cols];

@@ -18,14 +18,6 @@ final class TestMatrices {
 
     /** A rows x cols matrix of the given type encoded from {@code values} (row-major float32). */
     static WeightMatrix encode(TensorType type, float[] values, int rows, int cols) {
-        TensorType file = switch (type) {
-            case Q6_K_R -> TensorType.Q6_K;
-            case Q4_K_R -> TensorType.Q4_K;
-            default -> null;
-        };
-        if (file != null) {
-            return Repack.forKernels(encode(file, values, rows, cols));
-        }
         byte[] bytes = Quantize.encode(type, values);
         return new WeightMatrix("test-" + type, type, MemorySegment.ofArray(bytes), rows, cols);
     }

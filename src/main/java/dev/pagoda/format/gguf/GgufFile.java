@@ -183,9 +183,6 @@ public final class GgufFile implements AutoCloseable {
     private static String supportedTypes() {
         StringBuilder s = new StringBuilder();
         for (TensorType t : TensorType.values()) {
-            if (!t.inFiles()) {
-                continue;
-            }
             s.append(s.isEmpty() ? "" : " ").append(t).append('=').append(t.ggmlId);
         }
         return s.toString();

@@ -150,9 +150,6 @@ public final class GgufWriter {
     }
 
     private static long tensorBytes(String name, TensorType type, long[] ne) {
-        if (!type.inFiles()) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + type + " is an in-memory layout, not a GGUF type");
-        }
         if (ne.length > GgufFile.MAX_DIMS) {
             throw new IllegalArgumentException("tensor '" + name + "' has " + ne.length + " dimensions (at most " + GgufFile.MAX_DIMS + ")");
         }

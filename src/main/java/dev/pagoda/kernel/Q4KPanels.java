@@ -1,0 +1,97 @@
+package dev.pagoda.kernel;
+
+import static dev.pagoda.kernel.VectorMath.L;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The repacked layout of a Q4_K weight matrix for {@link Q4KTile}: rows in panels of L (the last one padded with zero
+ * rows) as in {@link RowPanels}, at 4.75 bits a weight (Q4_K stores 4.5; int8 panels would take 9). Per super-block of
+ * 256 columns a panel holds the L rows' d (one float vector), their -dmin (one vector), each sub-block's 6-bit scales
+ * (L bytes) and mins (L bytes), then per sub-block of 32 columns 16 column pairs (c, c + 16) of L bytes: byte i holds
+ * row i's nibble of column c low, of column c + 16 high. One widening load gives both columns for L rows.
+ *
+ * <p>Row i, column k of sub-block j weighs {@code (d * scale) * q - dmin * min}, Q4_K's value; the tiles take it apart:
+ * a sub-block adds {@code (d * scale) * sum(q * x) + (-dmin * min) * sum(x)} (the sums over its 32 columns), so a
+ * weight costs one multiply-add, not two. Not bit for bit the F32 matmul of the dequantized weights, but one order
+ * for every token count and thread split: batch invariant.
+ */
+final class Q4KPanels {
+    /** Columns per super-block and per sub-block. */
+    static final int SUPER = 256, SUB = 32;
+    /** Byte offsets in a super-block: d, -dmin (L floats each), scales and mins (8 x L bytes each), nibbles (128 x L bytes). */
+    static final long D = 0, DMIN = 4L * L, SCALES = 8L * L, MINS = 16L * L, NIBBLES = 24L * L;
+    static final long SUPER_BYTES = NIBBLES + 128L * L;
+
+    private Q4KPanels() {
+    }
+
+    /** Whether {@code type} has these panels: Q4_K, where a vector holds the 16 nibble values ({@link Q4KTile} looks them up). */
+    static boolean supports(TensorType type) {
+        return type == TensorType.Q4_K && RowDecoder.VECTOR && L == 16;
+    }
+
+    static long panelBytes(int cols) {
+        return SUPER_BYTES * (cols / SUPER);
+    }
+
+    /** Byte offset in a panel of sub-block j's scales (the mins are {@code MINS - SCALES} further). */
+    static long scales(int j) {
+        return SUPER_BYTES * (j >>> 3) + SCALES + (long) L * (j & 7);
+    }
+
+    /** Byte offset in a panel of sub-block j's first column pair (pair c is {@code L * c} further). */
+    static long nibbles(int j) {
+        return SUPER_BYTES * (j >>> 3) + NIBBLES + 16L * L * (j & 7);
+    }
+
+    /** Bytes of the packed copy of {@code w}. */
+    static long bytes(WeightMatrix w) {
+        return RowPanels.count(w.rows()) * panelBytes(w.cols());
+    }
+
+    /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
+    static MemorySegment pack(WeightMatrix w) {
+        int panels = RowPanels.count(w.rows());
+        MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);  // zeroed: the padding rows
+        RangeTask task = (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                panel(w, p, dst);
+            }
+        };
+        if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
+            task.run(0, panels);
+        } else {
+            WorkerPool.shared().parallelFor(panels, task);
+        }
+        return dst;
+    }
+
+    /** Row p*L + i's super-blocks into panel p (the bit layout {@link Dequant} reads). */
+    private static void panel(WeightMatrix w, int p, MemorySegment dst) {
+        MemorySegment s = w.data();
+        long base = p * panelBytes(w.cols());
+        for (int i = 0; i < Math.min(L, w.rows() - p * L); i++) {
+            long row = (p * L + i) * w.rowBytes();
+            for (int b = 0; b < w.cols() / SUPER; b++) {
+                long blk = row + 144L * b;
+                long sb = base + SUPER_BYTES * b;
+                dst.set(Dequant.FLOAT, sb + D + 4L * i, Dequant.half(s, blk));
+                dst.set(Dequant.FLOAT, sb + DMIN + 4L * i, -Dequant.half(s, blk + 2));
+                for (int j = 0; j < 8; j++) {
+                    dst.set(Dequant.BYTE, sb + SCALES + (long) L * j + i, (byte) Dequant.scaleK4(s, blk + 4, j));
+                    dst.set(Dequant.BYTE, sb + MINS + (long) L * j + i, (byte) Dequant.minK4(s, blk + 4, j));
+                    // sub-block j is the low (even j) or high (odd j) nibbles of the 32 bytes of group j / 2
+                    long qs = blk + 16 + 32L * (j / 2);
+                    int shift = 4 * (j % 2);
+                    for (int c = 0; c < 16; c++) {
+                        int lo = ((s.get(Dequant.BYTE, qs + c) & 0xFF) >>> shift) & 0xF;
+                        int hi = ((s.get(Dequant.BYTE, qs + c + 16) & 0xFF) >>> shift) & 0xF;
+                        dst.set(Dequant.BYTE, sb + NIBBLES + 16L * L * j + (long) L * c + i, (byte) (lo | hi << 4));
+                    }
+                }
+            }
+        }
+    }
+}
