@@ -99,6 +99,8 @@ public final class PagedAttention {
         final MemorySegment keys = f32 ? MemorySegment.NULL : Arena.ofAuto().allocate(4L * (headDim * blockSize + L), 64);
         final MemorySegment rows = f32 ? MemorySegment.NULL : Arena.ofAuto().allocate(4L * (blockSize * headDim + L), 64);
         final float[] floats = f32 ? null : new float[Math.max(headDim, blockSize)];
+        /** What {@link #touch} read, kept so that its loads are not removed. */
+        int sink;
 
         void ensure(int context) {
             if (stride < context + L) {
@@ -206,6 +208,9 @@ public final class PagedAttention {
                         float[] q, float[] out) {
         int base = how.firstVisible(pos0);
         int runs = runs(s, seq, layer, g, base, pos0 + rows);
+        if (f32) {
+            touch(s, runs, kvHeads);
+        }
         int perHead = rows * group;
         for (int j = 0; j < kvHeads; j++) {
             for (int i = 0; i < rows; i++) {
@@ -300,6 +305,26 @@ public final class PagedAttention {
             p += n;
         }
         return runs;
+    }
+
+    /**
+     * Reads one int of every cache line of the runs' K and V stretches of the call's kv heads, one after another
+     * with nothing waiting on them, before the passes walk them: the misses of many lines are in flight together
+     * (the passes' own walk asks for one line per few FMAs, and the hardware prefetcher does not cross 4 KiB
+     * pages, which a block's stretch of one kv head fills). The ints are folded into the scratch so the loads stay.
+     */
+    private void touch(Scratch s, int runs, int kvHeads) {
+        int sink = 0;
+        long bytes = kvHeads * headStride, size = segment.byteSize();
+        for (int r = 0; r < runs; r++) {
+            long k = s.runK[r] & -64L, v = s.runV[r] & -64L;
+            // a run that starts inside its block ends inside the next stretch: stay inside the segment
+            long end = Math.min(bytes, size - Math.max(k, v) - 4);
+            for (long o = 0; o <= end; o += 64) {
+                sink ^= segment.get(ValueLayout.JAVA_INT, k + o) ^ segment.get(ValueLayout.JAVA_INT, v + o);
+            }
+        }
+        s.sink ^= sink;
     }
 
     /** The segment to read a run's {@code n} keys at {@code at} from: the cache in f32, else decoded into scratch. */
