@@ -35,7 +35,7 @@ import jdk.incubator.vector.VectorOperators;
  * tile or chunk it came in or where its K/V rows lie, so a prompt gives the same bits prefilled at once, in
  * chunks or decoded token by token, alone or batched. K is stored transposed ({@link KvMemory}): a score is one
  * FMA chain over the head's dimensions in increasing order, lane by lane (a lane per key), then scaled;
- * softmax takes the max, exponentials by {@link #exp} summed in lanes by position then across by
+ * softmax takes the max, exponentials by {@link VectorMath#exp} summed in lanes by position then across by
  * {@link VectorMath#sum}; V rows are accumulated in position order.
  *
  * <p>A batch row t is the token at {@code positions[t]} of its sequence; its new K/V go to that position's slot.
@@ -50,11 +50,6 @@ public final class PagedAttention {
     /** Floats of a tile's scores (one kv head's group): fewer rows per tile for long contexts, so they stay in L2. */
     private static final int SCORE_BUDGET = 1 << 16;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final float LOG2_E = 1.4426950408889634f;
-    private static final float ROUND = 12582912f;
-    /** ln 2 split so that n * LN2_HIGH is exact for |n| < 2^8. */
-    private static final float LN2_HIGH = 0.693145751953125f;
-    private static final float LN2_LOW = (float) (Math.log(2) - LN2_HIGH);
 
     private final KvMemory memory;
     private final MemorySegment segment;
@@ -104,6 +99,8 @@ public final class PagedAttention {
         final MemorySegment keys = f32 ? MemorySegment.NULL : Arena.ofAuto().allocate(4L * (headDim * blockSize + L), 64);
         final MemorySegment rows = f32 ? MemorySegment.NULL : Arena.ofAuto().allocate(4L * (blockSize * headDim + L), 64);
         final float[] floats = f32 ? null : new float[Math.max(headDim, blockSize)];
+        /** What {@link #touch} read, kept so that its loads are not removed. */
+        int sink;
 
         void ensure(int context) {
             if (stride < context + L) {
@@ -211,6 +208,9 @@ public final class PagedAttention {
                         float[] q, float[] out) {
         int base = how.firstVisible(pos0);
         int runs = runs(s, seq, layer, g, base, pos0 + rows);
+        if (f32) {
+            touch(s, runs, kvHeads);
+        }
         int perHead = rows * group;
         for (int j = 0; j < kvHeads; j++) {
             for (int i = 0; i < rows; i++) {
@@ -219,11 +219,21 @@ public final class PagedAttention {
             }
         }
         // Pass 1: scores of positions base..pos0 + rows - 1 (each row's past its own position are not used).
+        // Two sets of rows per tile (8 chains): in f32 two kv heads at once (K read in place), else halves of a head's rows.
         for (int r = 0; r < runs; r++) {
-            for (int j = 0; j < kvHeads; j++) {
-                MemorySegment src = keys(s, s.runK[r] + j * headStride, s.runLength[r]);
-                long at = f32 ? s.runK[r] + j * headStride : 0;
-                scoreRun(s, j * perHead, perHead, src, at, s.runLength[r], s.runStart[r] - base, how.scale(), how.softCap());
+            int n = s.runLength[r], p = s.runStart[r] - base;
+            for (int j = 0; j < kvHeads; ) {
+                long at = s.runK[r] + j * headStride;
+                if (f32 && j + 1 < kvHeads) {
+                    scoreRun(s, segment, j * perHead, perHead, at, (j + 1) * perHead, perHead, at + headStride, n, p, how.scale(), how.softCap());
+                    j += 2;
+                } else {
+                    MemorySegment src = keys(s, at, n);
+                    long k = f32 ? at : 0;
+                    int half = (perHead + 1) / 2, h = j * perHead;
+                    scoreRun(s, src, h, half, k, h + half, perHead - half, k, n, p, how.scale(), how.softCap());
+                    j++;
+                }
             }
         }
         for (int j = 0; j < kvHeads; j++) {
@@ -244,11 +254,22 @@ public final class PagedAttention {
                 long at = f32 ? s.runV[r] + j * headStride : 0;
                 for (int i = 0; i < rows; i++) {
                     int lo = Math.max(first, how.firstVisible(pos0 + i)), hi = Math.min(first + n, pos0 + i + 1);
-                    for (int e = 0; lo < hi && e < group; e++) {
+                    long from = at + (lo - first) * rowStride;
+                    // three heads of the group at a time where they and four vectors are left: each V vector loaded
+                    // serves three heads, and twelve independent chains keep both FMA units busy
+                    for (int e = 0; lo < hi && e < group; ) {
                         int h = (j * rows + i) * group + e;
+                        int heads = group - e >= 3 ? 3 : 1;
                         for (int c = 0; c < chunks; c += chunks - c >= 4 ? 4 : 1) {
-                            accumulateRun(s, h, c, src, at + (lo - first) * rowStride, hi - lo, lo - base);
+                            if (heads == 3 && chunks - c >= 4) {
+                                accumulateRun3(s, h, c, src, from, hi - lo, lo - base);
+                            } else {
+                                for (int x = 0; x < heads; x++) {
+                                    accumulateRun(s, h + x, c, src, from, hi - lo, lo - base);
+                                }
+                            }
                         }
+                        e += heads;
                     }
                 }
             }
@@ -286,6 +307,26 @@ public final class PagedAttention {
         return runs;
     }
 
+    /**
+     * Reads one int of every cache line of the runs' K and V stretches of the call's kv heads, one after another
+     * with nothing waiting on them, before the passes walk them: the misses of many lines are in flight together
+     * (the passes' own walk asks for one line per few FMAs, and the hardware prefetcher does not cross 4 KiB
+     * pages, which a block's stretch of one kv head fills). The ints are folded into the scratch so the loads stay.
+     */
+    private void touch(Scratch s, int runs, int kvHeads) {
+        int sink = 0;
+        long bytes = kvHeads * headStride, size = segment.byteSize();
+        for (int r = 0; r < runs; r++) {
+            long k = s.runK[r] & -64L, v = s.runV[r] & -64L;
+            // a run that starts inside its block ends inside the next stretch: stay inside the segment
+            long end = Math.min(bytes, size - Math.max(k, v) - 4);
+            for (long o = 0; o <= end; o += 64) {
+                sink ^= segment.get(ValueLayout.JAVA_INT, k + o) ^ segment.get(ValueLayout.JAVA_INT, v + o);
+            }
+        }
+        s.sink ^= sink;
+    }
+
     /** The segment to read a run's {@code n} keys at {@code at} from: the cache in f32, else decoded into scratch. */
     private MemorySegment keys(Scratch s, long at, int n) {
         if (f32) {
@@ -315,46 +356,66 @@ public final class PagedAttention {
     }
 
     /**
-     * Scores of query rows h0..h0 + count - 1 against {@code n} keys at {@code src[at..]} (dimension d of key i at
-     * at + d * keyStride + 4i), put at positions p.. of the rows' scores. A vector is L keys; four rows go
-     * together, each an FMA chain over d in increasing order per lane, so every K vector load serves four rows
-     * (the last group of rows repeats its last row). Lanes past the run hold other keys' or stale floats: their
-     * scores land past the run, where the next run or nothing reads.
+     * Scores of query rows a0..a0 + countA - 1 against {@code n} keys at {@code src[at..]} and of rows b0..b0 + countB - 1
+     * against {@code n} keys at {@code src[bt..]} (dimension d of key i at at + d * keyStride + 4i), put at positions
+     * p.. of the rows' scores. A vector is L keys; four rows of each set go together, each an FMA chain over d in
+     * increasing order per lane: every K vector load serves four rows, and the two sets give eight independent chains,
+     * enough to cover the FMA's latency on both units (a set's last group repeats its last row; an empty set B
+     * repeats set A). Lanes past the run hold other keys' or stale floats: their scores land past the run, where the
+     * next run or nothing reads.
      */
-    private void scoreRun(Scratch s, int h0, int count, MemorySegment src, long at, int n, int p, float scale, float cap) {
+    private void scoreRun(Scratch s, MemorySegment src, int a0, int countA, long at, int b0, int countB, long bt, int n, int p,
+                          float scale, float cap) {
+        if (countB == 0) {
+            b0 = a0;
+            countB = countA;
+            bt = at;
+        }
         float[] q = s.q;
-        int last = h0 + count - 1;
+        int lastA = a0 + countA - 1, lastB = b0 + countB - 1;
         for (int i = 0; i < n; i += L) {
-            long k = at + 4L * i;
-            boolean inside = k + (headDim - 1) * keyStride + 4L * L <= src.byteSize();
+            long k = at + 4L * i, l = bt + 4L * i;
+            boolean inside = Math.max(k, l) + (headDim - 1) * keyStride + 4L * L <= src.byteSize();
             VectorMask<Float> keys = F.indexInRange(i, n);
-            for (int h = h0; h <= last; h += 4) {
-                int q0 = h * headDim, q1 = Math.min(h + 1, last) * headDim;
-                int q2 = Math.min(h + 2, last) * headDim, q3 = Math.min(h + 3, last) * headDim;
-                FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            for (int g = 0; g < Math.max(countA, countB); g += 4) {
+                int ha = Math.min(a0 + g, lastA), hb = Math.min(b0 + g, lastB);
+                int q0 = ha * headDim, q1 = Math.min(ha + 1, lastA) * headDim;
+                int q2 = Math.min(ha + 2, lastA) * headDim, q3 = Math.min(ha + 3, lastA) * headDim;
+                int u0 = hb * headDim, u1 = Math.min(hb + 1, lastB) * headDim;
+                int u2 = Math.min(hb + 2, lastB) * headDim, u3 = Math.min(hb + 3, lastB) * headDim;
+                FloatVector a0v = FloatVector.zero(F), a1v = FloatVector.zero(F), a2v = FloatVector.zero(F), a3v = FloatVector.zero(F);
+                FloatVector b0v = FloatVector.zero(F), b1v = FloatVector.zero(F), b2v = FloatVector.zero(F), b3v = FloatVector.zero(F);
                 for (int d = 0; d < headDim; d++) {
-                    long o = k + d * keyStride;
-                    FloatVector kd = inside ? FloatVector.fromMemorySegment(F, src, o, ORDER)
-                            : FloatVector.fromMemorySegment(F, src, o, ORDER, keys);
-                    a0 = kd.fma(FloatVector.broadcast(F, q[q0 + d]), a0);
-                    a1 = kd.fma(FloatVector.broadcast(F, q[q1 + d]), a1);
-                    a2 = kd.fma(FloatVector.broadcast(F, q[q2 + d]), a2);
-                    a3 = kd.fma(FloatVector.broadcast(F, q[q3 + d]), a3);
+                    long o = d * keyStride;
+                    FloatVector kd = inside ? FloatVector.fromMemorySegment(F, src, k + o, ORDER)
+                            : FloatVector.fromMemorySegment(F, src, k + o, ORDER, keys);
+                    FloatVector ld = inside ? FloatVector.fromMemorySegment(F, src, l + o, ORDER)
+                            : FloatVector.fromMemorySegment(F, src, l + o, ORDER, keys);
+                    a0v = kd.fma(FloatVector.broadcast(F, q[q0 + d]), a0v);
+                    a1v = kd.fma(FloatVector.broadcast(F, q[q1 + d]), a1v);
+                    a2v = kd.fma(FloatVector.broadcast(F, q[q2 + d]), a2v);
+                    a3v = kd.fma(FloatVector.broadcast(F, q[q3 + d]), a3v);
+                    b0v = ld.fma(FloatVector.broadcast(F, q[u0 + d]), b0v);
+                    b1v = ld.fma(FloatVector.broadcast(F, q[u1 + d]), b1v);
+                    b2v = ld.fma(FloatVector.broadcast(F, q[u2 + d]), b2v);
+                    b3v = ld.fma(FloatVector.broadcast(F, q[u3 + d]), b3v);
                 }
-                int out = h * s.stride + p + i;
-                a0.mul(scale).intoArray(s.scores, out);
-                if (h + 1 <= last) {
-                    a1.mul(scale).intoArray(s.scores, out + s.stride);
-                }
-                if (h + 2 <= last) {
-                    a2.mul(scale).intoArray(s.scores, out + 2 * s.stride);
-                }
-                if (h + 3 <= last) {
-                    a3.mul(scale).intoArray(s.scores, out + 3 * s.stride);
-                }
+                // last row first: a repeated row's slot is an earlier one, written last with the same values
+                int out = p + i;
+                b3v.mul(scale).intoArray(s.scores, Math.min(hb + 3, lastB) * s.stride + out);
+                b2v.mul(scale).intoArray(s.scores, Math.min(hb + 2, lastB) * s.stride + out);
+                b1v.mul(scale).intoArray(s.scores, Math.min(hb + 1, lastB) * s.stride + out);
+                b0v.mul(scale).intoArray(s.scores, hb * s.stride + out);
+                a3v.mul(scale).intoArray(s.scores, Math.min(ha + 3, lastA) * s.stride + out);
+                a2v.mul(scale).intoArray(s.scores, Math.min(ha + 2, lastA) * s.stride + out);
+                a1v.mul(scale).intoArray(s.scores, Math.min(ha + 1, lastA) * s.stride + out);
+                a0v.mul(scale).intoArray(s.scores, ha * s.stride + out);
             }
             if (cap > 0) {
-                for (int h = h0; h <= last; h++) {
+                for (int h = a0; h <= lastA; h++) {
+                    softCap(s.scores, h * s.stride + p + i, Math.min(L, n - i), cap);
+                }
+                for (int h = b0; h <= lastB && b0 != a0; h++) {
                     softCap(s.scores, h * s.stride + p + i, Math.min(L, n - i), cap);
                 }
             }
@@ -385,38 +446,13 @@ public final class PagedAttention {
         float max = m.reduceLanes(VectorOperators.MAX);
         FloatVector sum = FloatVector.zero(F);
         for (int i = off; i < full; i += L) {
-            FloatVector x = exp(FloatVector.fromArray(F, w, i).sub(max));
+            FloatVector x = VectorMath.exp(FloatVector.fromArray(F, w, i).sub(max));
             x.intoArray(w, i);
             sum = sum.add(x);
         }
-        FloatVector x = exp(FloatVector.fromArray(F, w, full).sub(max)).blend(0f, tail.not());
+        FloatVector x = VectorMath.exp(FloatVector.fromArray(F, w, full).sub(max)).blend(0f, tail.not());
         x.intoArray(w, full);
         return VectorMath.sum(sum.add(x));
-    }
-
-    /**
-     * e^x lane by lane for x <= 0 (below -87, where e^x nears the smallest normal float, e^-87): x = n ln 2 + r with
-     * |r| <= ln 2 / 2, e^r by its Taylor polynomial of degree 7 (error under 1e-8 relative), times 2^n built in the
-     * exponent bits. Only adds, multiplies, FMAs and bit moves, each rounded as IEEE says, so the result is the same
-     * bits compiled or interpreted (Math.exp per lane could differ from a vector library's).
-     */
-    private static FloatVector exp(FloatVector x) {
-        x = x.max(-87f);
-        // 1.5 * 2^23 added rounds x log2(e) to an integer n, left in the low bits of t.
-        FloatVector t = x.fma(LOG2_E, ROUND);
-        FloatVector n = t.sub(ROUND);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_LOW), n.fma(FloatVector.broadcast(F, -LN2_HIGH), x));
-        // e^r = sum of r^k / k! for k <= 7, by Horner's rule
-        FloatVector p = r.fma(1f / 5040, 1f / 720);
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 120));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 24));
-        p = p.fma(r, FloatVector.broadcast(F, 1f / 6));
-        p = p.fma(r, FloatVector.broadcast(F, 0.5f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        p = p.fma(r, FloatVector.broadcast(F, 1f));
-        FloatVector twoToN = t.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUND) - 127).lanewise(VectorOperators.LSHL, 23)
-                .reinterpretAsFloats();
-        return p.mul(twoToN);
     }
 
     /**
@@ -451,6 +487,52 @@ public final class PagedAttention {
             acc = chunk(src, at, c).fma(FloatVector.broadcast(F, w[wb + i]), acc);
         }
         acc.intoArray(s.acc, a);
+    }
+
+    /**
+     * {@link #accumulateRun} for heads e, e + 1 and e + 2 (their weights at the same positions) and four vectors c..:
+     * the same operations per accumulator in the same order, each V vector loaded once for the three heads.
+     */
+    private void accumulateRun3(Scratch s, int e, int c, MemorySegment src, long at, int n, int p) {
+        float[] w = s.scores;
+        int w0 = e * s.stride + p, w1 = w0 + s.stride, w2 = w1 + s.stride;
+        int a = e * padded + c * L, b = a + padded, d = b + padded;
+        FloatVector a0 = FloatVector.fromArray(F, s.acc, a), a1 = FloatVector.fromArray(F, s.acc, a + L);
+        FloatVector a2 = FloatVector.fromArray(F, s.acc, a + 2 * L), a3 = FloatVector.fromArray(F, s.acc, a + 3 * L);
+        FloatVector b0 = FloatVector.fromArray(F, s.acc, b), b1 = FloatVector.fromArray(F, s.acc, b + L);
+        FloatVector b2 = FloatVector.fromArray(F, s.acc, b + 2 * L), b3 = FloatVector.fromArray(F, s.acc, b + 3 * L);
+        FloatVector d0 = FloatVector.fromArray(F, s.acc, d), d1 = FloatVector.fromArray(F, s.acc, d + L);
+        FloatVector d2 = FloatVector.fromArray(F, s.acc, d + 2 * L), d3 = FloatVector.fromArray(F, s.acc, d + 3 * L);
+        for (int i = 0; i < n; i++, at += rowStride) {
+            FloatVector v0 = chunk(src, at, c), v1 = chunk(src, at, c + 1), v2 = chunk(src, at, c + 2), v3 = chunk(src, at, c + 3);
+            FloatVector x = FloatVector.broadcast(F, w[w0 + i]);
+            a0 = v0.fma(x, a0);
+            a1 = v1.fma(x, a1);
+            a2 = v2.fma(x, a2);
+            a3 = v3.fma(x, a3);
+            x = FloatVector.broadcast(F, w[w1 + i]);
+            b0 = v0.fma(x, b0);
+            b1 = v1.fma(x, b1);
+            b2 = v2.fma(x, b2);
+            b3 = v3.fma(x, b3);
+            x = FloatVector.broadcast(F, w[w2 + i]);
+            d0 = v0.fma(x, d0);
+            d1 = v1.fma(x, d1);
+            d2 = v2.fma(x, d2);
+            d3 = v3.fma(x, d3);
+        }
+        a0.intoArray(s.acc, a);
+        a1.intoArray(s.acc, a + L);
+        a2.intoArray(s.acc, a + 2 * L);
+        a3.intoArray(s.acc, a + 3 * L);
+        b0.intoArray(s.acc, b);
+        b1.intoArray(s.acc, b + L);
+        b2.intoArray(s.acc, b + 2 * L);
+        b3.intoArray(s.acc, b + 3 * L);
+        d0.intoArray(s.acc, d);
+        d1.intoArray(s.acc, d + L);
+        d2.intoArray(s.acc, d + 2 * L);
+        d3.intoArray(s.acc, d + 3 * L);
     }
 
     /**

@@ -11,8 +11,8 @@ import jdk.incubator.vector.VectorOperators;
 /**
  * Element-wise and reduction kernels of the transformer block, in float32 like llama2.c's run.c.
  * Sums use a fixed order (L-lane accumulators folded by {@link VectorMath#sum}, then the tail in index order),
- * so results are deterministic. Exponentials use {@link Math#exp} on each element: the Vector API's EXP may
- * round differently between compiled and interpreted code.
+ * so results are deterministic. Exponentials use {@link Math#exp} on each element (the Vector API's EXP may
+ * round differently between compiled and interpreted code), or {@link VectorMath#exp} where there are many.
  */
 public final class Ops {
     private Ops() {
@@ -78,10 +78,17 @@ public final class Ops {
 
     /** SwiGLU's gate: {@code gate = silu(gate) * up}, silu(g) = g / (1 + e^-g). */
     public static void siluMul(float[] gate, int gOff, float[] up, int uOff, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[gOff + i];
-            g *= 1f / (1f + (float) Math.exp(-g));
-            gate[gOff + i] = g * up[uOff + i];
+        int bound = F.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i);
+            g.div(VectorMath.exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, uOff + i)).intoArray(gate, gOff + i);
+        }
+        if (i < n) {
+            // the same operations lane by lane: an element's bits do not depend on where it lies
+            VectorMask<Float> m = F.indexInRange(i, n);
+            FloatVector g = FloatVector.fromArray(F, gate, gOff + i, m);
+            g.div(VectorMath.exp(g.neg()).add(1f)).mul(FloatVector.fromArray(F, up, uOff + i, m)).intoArray(gate, gOff + i, m);
         }
     }
 
