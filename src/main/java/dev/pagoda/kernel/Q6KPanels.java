@@ -2,7 +2,6 @@ package dev.pagoda.kernel;
 
 import static dev.pagoda.kernel.VectorMath.L;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -52,19 +51,11 @@ final class Q6KPanels {
 
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        int panels = RowPanels.count(w.rows());
-        MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);  // zeroed: the padding rows
-        RangeTask task = (p0, p1) -> {
+        return RowPanels.packInParallel(w, bytes(w), dst -> (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 panel(w, p, dst);
             }
-        };
-        if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
-            task.run(0, panels);
-        } else {
-            WorkerPool.shared().parallelFor(panels, task);
-        }
-        return dst;
+        });
     }
 
     /**

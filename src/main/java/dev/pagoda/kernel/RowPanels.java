@@ -7,6 +7,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.function.Function;
 
 /**
  * The repacked layout of a float weight matrix (F32, BF16, F16, elements unchanged): rows in panels of L (the
@@ -34,6 +35,22 @@ final class RowPanels {
     /** Bytes of the packed copy of {@code w}. */
     static long bytes(WeightMatrix w) {
         return (long) count(w.rows()) * L * w.cols() * elementBytes(w.type());
+    }
+
+    /**
+     * Fresh zeroed memory of {@code bytes} (the last panel's padding rows stay zero) whose panels are written by the
+     * task {@code writer} makes for it, over the {@link WorkerPool} unless the matrix is small: the packing of the
+     * quantized panel layouts, once at load.
+     */
+    static MemorySegment packInParallel(WeightMatrix w, long bytes, Function<MemorySegment, RangeTask> writer) {
+        MemorySegment dst = Arena.ofAuto().allocate(bytes, 64);
+        RangeTask task = writer.apply(dst);
+        if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
+            task.run(0, count(w.rows()));
+        } else {
+            WorkerPool.shared().parallelFor(count(w.rows()), task);
+        }
+        return dst;
     }
 
     static int elementBytes(TensorType type) {
