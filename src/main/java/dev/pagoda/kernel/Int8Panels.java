@@ -55,14 +55,9 @@ final class Int8Panels {
         }
     }
 
-    /** Bytes of the packed copy of {@code w}. */
-    static long bytes(WeightMatrix w) {
-        return RowPanels.count(w.rows()) * panelBytes(w.cols());
-    }
-
     /** The weights of {@code w} in int8 panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        return RowPanels.packInParallel(w, bytes(w), dst -> (p0, p1) -> {
+        return RowPanels.packInParallel(w, panelBytes(w.cols()), dst -> (p0, p1) -> {
             float[] scales = new float[w.cols() / GROUP];
             byte[] q = new byte[w.cols()];
             for (int p = p0; p < p1; p++) {

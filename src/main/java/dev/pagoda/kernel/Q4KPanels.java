@@ -45,14 +45,9 @@ final class Q4KPanels {
         return SUPER_BYTES * (j >>> 3) + NIBBLES + 16L * L * (j & 7);
     }
 
-    /** Bytes of the packed copy of {@code w}. */
-    static long bytes(WeightMatrix w) {
-        return RowPanels.count(w.rows()) * panelBytes(w.cols());
-    }
-
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        return RowPanels.packInParallel(w, bytes(w), dst -> (p0, p1) -> {
+        return RowPanels.packInParallel(w, panelBytes(w.cols()), dst -> (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 panel(w, p, dst);
             }

@@ -38,12 +38,12 @@ final class RowPanels {
     }
 
     /**
-     * Fresh zeroed memory of {@code bytes} (the last panel's padding rows stay zero) whose panels are written by the
-     * task {@code writer} makes for it, over the {@link WorkerPool} unless the matrix is small: the packing of the
-     * quantized panel layouts, once at load.
+     * Fresh zeroed memory for the panels of {@code w}, {@code panelBytes} each (the last panel's padding rows stay
+     * zero), written by the task {@code writer} makes for it, over the {@link WorkerPool} unless the matrix is small:
+     * the packing of the quantized panel layouts, once at load.
      */
-    static MemorySegment packInParallel(WeightMatrix w, long bytes, Function<MemorySegment, RangeTask> writer) {
-        MemorySegment dst = Arena.ofAuto().allocate(bytes, 64);
+    static MemorySegment packInParallel(WeightMatrix w, long panelBytes, Function<MemorySegment, RangeTask> writer) {
+        MemorySegment dst = Arena.ofAuto().allocate(count(w.rows()) * panelBytes, 64);
         RangeTask task = writer.apply(dst);
         if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
             task.run(0, count(w.rows()));

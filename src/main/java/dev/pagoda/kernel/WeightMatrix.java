@@ -26,8 +26,8 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
     /**
      * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16;
      * Q8_0, Q5_0; Q4_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
-     * its own ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#bytes}: 9
-     * bits a weight; {@link Q4KPanels#bytes}: 4.75; {@link Q6KPanels#bytes}: 8.625), after which the mapped pages of the
+     * its own ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#panelBytes}:
+     * 9 bits a weight; {@link Q4KPanels#panelBytes}: 4.75; {@link Q6KPanels#panelBytes}: 8.625), after which the mapped pages of the
      * rows are released.
      */
     public WeightMatrix packed() {
