@@ -39,16 +39,32 @@ public enum KvDtype {
 
     /** Stores {@code n} floats from {@code src[off..]} at byte offset {@code at}, converting to this type. */
     public void store(float[] src, int off, MemorySegment dst, long at, int n) {
+        if (this == F32) {
+            MemorySegment.copy(src, off, dst, FLOAT, at, n);
+        } else {
+            storeStrided(src, off, dst, at, bytes, n);
+        }
+    }
+
+    /**
+     * Stores {@code n} floats from {@code src[off..]} at byte offsets {@code at}, {@code at + stride}, ... (a row
+     * stored transposed), converting to this type: one plain store each, where a bulk copy per element cost ~10x.
+     */
+    public void storeStrided(float[] src, int off, MemorySegment dst, long at, long stride, int n) {
         switch (this) {
-            case F32 -> MemorySegment.copy(src, off, dst, FLOAT, at, n);
+            case F32 -> {
+                for (int i = 0; i < n; i++) {
+                    dst.set(FLOAT, at + i * stride, src[off + i]);
+                }
+            }
             case F16 -> {
                 for (int i = 0; i < n; i++) {
-                    dst.set(SHORT, at + 2L * i, Float.floatToFloat16(src[off + i]));
+                    dst.set(SHORT, at + i * stride, Float.floatToFloat16(src[off + i]));
                 }
             }
             case BF16 -> {
                 for (int i = 0; i < n; i++) {
-                    dst.set(SHORT, at + 2L * i, Quantize.floatToBf16(src[off + i]));
+                    dst.set(SHORT, at + i * stride, Quantize.floatToBf16(src[off + i]));
                 }
             }
         }

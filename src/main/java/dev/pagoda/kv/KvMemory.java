@@ -118,9 +118,7 @@ public final class KvMemory implements AutoCloseable, BlockCopier {
             if (kOrV == V) {
                 shape.dtype().store(src, off + h * hd, segment, at, hd);
             } else {
-                for (int d = 0; d < hd; d++) {
-                    shape.dtype().store(src, off + h * hd + d, segment, at + d * step, 1);
-                }
+                shape.dtype().storeStrided(src, off + h * hd, segment, at, step, hd);
             }
         }
     }
