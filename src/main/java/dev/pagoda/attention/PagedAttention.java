@@ -50,6 +50,8 @@ public final class PagedAttention {
     /** Floats of a tile's scores (one kv head's group): fewer rows per tile for long contexts, so they stay in L2. */
     private static final int SCORE_BUDGET = 1 << 16;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    /** Bytes of K or V read ahead of a pass at a time: well inside L2, so they are still there when the pass comes. */
+    private static final long TOUCH_BYTES = 128 << 10;
 
     private final KvMemory memory;
     private final MemorySegment segment;
@@ -208,9 +210,6 @@ public final class PagedAttention {
                         float[] q, float[] out) {
         int base = how.firstVisible(pos0);
         int runs = runs(s, seq, layer, g, base, pos0 + rows);
-        if (f32) {
-            touch(s, runs, kvHeads);
-        }
         int perHead = rows * group;
         for (int j = 0; j < kvHeads; j++) {
             for (int i = 0; i < rows; i++) {
@@ -220,7 +219,10 @@ public final class PagedAttention {
         }
         // Pass 1: scores of positions base..pos0 + rows - 1 (each row's past its own position are not used).
         // Two sets of rows per tile (8 chains): in f32 two kv heads at once (K read in place), else halves of a head's rows.
-        for (int r = 0; r < runs; r++) {
+        for (int r = 0, ahead = 0; r < runs; r++) {
+            if (f32 && r == ahead) {
+                ahead = touch(s, s.runK, r, runs, kvHeads);
+            }
             int n = s.runLength[r], p = s.runStart[r] - base;
             for (int j = 0; j < kvHeads; ) {
                 long at = s.runK[r] + j * headStride;
@@ -247,7 +249,10 @@ public final class PagedAttention {
         }
         // Pass 2: probability-weighted sum of each row's V rows, in position order.
         Arrays.fill(s.acc, 0, kvHeads * perHead * padded, 0f);
-        for (int r = 0; r < runs; r++) {
+        for (int r = 0, ahead = 0; r < runs; r++) {
+            if (f32 && r == ahead) {
+                ahead = touch(s, s.runV, r, runs, kvHeads);
+            }
             int first = s.runStart[r], n = s.runLength[r];
             for (int j = 0; j < kvHeads; j++) {
                 MemorySegment src = rows(s, s.runV[r] + j * headStride, n);
@@ -308,23 +313,27 @@ public final class PagedAttention {
     }
 
     /**
-     * Reads one int of every cache line of the runs' K and V stretches of the call's kv heads, one after another
-     * with nothing waiting on them, before the passes walk them: the misses of many lines are in flight together
-     * (the passes' own walk asks for one line per few FMAs, and the hardware prefetcher does not cross 4 KiB
-     * pages, which a block's stretch of one kv head fills). The ints are folded into the scratch so the loads stay.
+     * Reads one int of every cache line of the K (or V) stretches of the call's kv heads in runs {@code from..},
+     * up to {@link #TOUCH_BYTES} of them, one after another with nothing waiting on them, just before a pass walks
+     * them: the misses of many lines are in flight together (the passes' own walk asks for one line per few FMAs,
+     * and the hardware prefetcher does not cross 4 KiB pages, which a block's stretch of one kv head fills). A
+     * bounded stretch stays in L2 until the pass reads it: touching a whole long context first evicted its start.
+     * Returns the run after the last one touched. The ints are folded into the scratch so the loads stay.
      */
-    private void touch(Scratch s, int runs, int kvHeads) {
+    private int touch(Scratch s, long[] starts, int from, int runs, int kvHeads) {
         int sink = 0;
-        long bytes = kvHeads * headStride, size = segment.byteSize();
-        for (int r = 0; r < runs; r++) {
-            long k = s.runK[r] & -64L, v = s.runV[r] & -64L;
+        long bytes = kvHeads * headStride, size = segment.byteSize(), touched = 0;
+        int r = from;
+        for (; r < runs && touched < TOUCH_BYTES; r++, touched += bytes) {
+            long at = starts[r] & -64L;
             // a run that starts inside its block ends inside the next stretch: stay inside the segment
-            long end = Math.min(bytes, size - Math.max(k, v) - 4);
+            long end = Math.min(bytes, size - at - 4);
             for (long o = 0; o <= end; o += 64) {
-                sink ^= segment.get(ValueLayout.JAVA_INT, k + o) ^ segment.get(ValueLayout.JAVA_INT, v + o);
+                sink ^= segment.get(ValueLayout.JAVA_INT, at + o);
             }
         }
         s.sink ^= sink;
+        return r;
     }
 
     /** The segment to read a run's {@code n} keys at {@code at} from: the cache in f32, else decoded into scratch. */
