@@ -3,6 +3,7 @@ package dev.pagoda.kernel;
 import static dev.pagoda.kernel.VectorMath.F;
 import static dev.pagoda.kernel.VectorMath.L;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -11,9 +12,11 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * The repacked layout of a Q8_0 or Q5_0 weight matrix for the panel tiles: rows in panels of L (the last one
- * padded with zero rows) as in {@link RowPanels}; a panel holds, per group of 32 columns, the L rows' float scales
- * (one vector), then the int8 quants column-major, L per column (one widening load per column, at an offset linear in
- * the column, so that C2 hoists the bounds checks). Row p*L + i, column k weighs {@code scale * q}: an f16 scale times an integer of at most 8 bits, exact in
+ * padded with zero rows) as in {@link RowPanels}; a panel holds, group after group of 32 columns, the L rows' float
+ * scales (one vector) followed by the group's int8 quants column-major, L per column (one widening load per column).
+ * A panel is so one stream read front to back: a single-token tile, bound by memory, finds its scales where its quants
+ * are (with all scales ahead of all quants, each panel was two streams, and the prefetcher followed them less well).
+ * Row p*L + i, column k weighs {@code scale * q}: an f16 scale times an integer of at most 8 bits, exact in
  * float, so it is the very value {@link Dequant} gives, and the tiles over these panels compute the F32 panels'
  * products in the F32 panels' order: bit for bit the F32 panel matmul of the dequantized matrix, for any batch.
  *
@@ -22,6 +25,8 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Int8Panels {
     static final int GROUP = 32;
+    /** Bytes of a group in a panel: its L scales, then its 32 columns of L quants. */
+    private static final long GROUP_BYTES = (4L + GROUP) * L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Int8Panels() {
@@ -33,37 +38,53 @@ final class Int8Panels {
     }
 
     static long panelBytes(int cols) {
-        return (4L + GROUP) * L * (cols / GROUP);
+        return GROUP_BYTES * (cols / GROUP);
     }
 
     /** Byte offset in a panel of the scales of the group holding column k. */
     static long scales(int k) {
-        return 4L * L * (k >>> 5);
+        return GROUP_BYTES * (k >>> 5);
     }
 
-    /** Byte offset in a panel of {@code cols} columns of column k's L quants. */
-    static long quants(int cols, int k) {
-        return 4L * L * (cols / GROUP) + (long) L * k;
+    /** Byte offset in a panel of column k's L quants. */
+    static long quants(int k) {
+        return GROUP_BYTES * (k >>> 5) + 4L * L + (long) L * (k & (GROUP - 1));
     }
 
     /** The panel at byte offset {@code p} of {@code panels} as float32 panel columns at {@code dst[dstOff..]}: the values the tiles widen in registers. */
     static void decode(MemorySegment panels, long p, int cols, MemorySegment dst, long dstOff) {
-        long q = p + quants(cols, 0);
-        for (int k = 0; k < cols; k++) {
-            ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, panels, q + (long) L * k, LE).convertShape(VectorOperators.B2F, F, 0))
-                    .mul(FloatVector.fromMemorySegment(F, panels, p + scales(k), LE)).intoMemorySegment(dst, dstOff + 4L * L * k, LE);
+        for (int k0 = 0; k0 < cols; k0 += GROUP) {
+            FloatVector scale = FloatVector.fromMemorySegment(F, panels, p + scales(k0), LE);
+            long q = p + quants(k0);
+            for (int k = 0; k < GROUP; k++) {
+                ((FloatVector) ByteVector.fromMemorySegment(RowDecoder.B, panels, q + (long) L * k, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(scale).intoMemorySegment(dst, dstOff + 4L * L * (k0 + k), LE);
+            }
         }
+    }
+
+    /** Bytes of the packed copy of {@code w}. */
+    static long bytes(WeightMatrix w) {
+        return RowPanels.count(w.rows()) * panelBytes(w.cols());
     }
 
     /** The weights of {@code w} in int8 panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        return RowPanels.packInParallel(w, panelBytes(w.cols()), dst -> (p0, p1) -> {
+        int panels = RowPanels.count(w.rows());
+        MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);  // zeroed: the padding rows
+        RangeTask task = (p0, p1) -> {
             float[] scales = new float[w.cols() / GROUP];
             byte[] q = new byte[w.cols()];
             for (int p = p0; p < p1; p++) {
                 panel(w, p, dst, scales, q);
             }
-        });
+        };
+        if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
+            task.run(0, panels);
+        } else {
+            WorkerPool.shared().parallelFor(panels, task);
+        }
+        return dst;
     }
 
     private static void panel(WeightMatrix w, int p, MemorySegment dst, float[] scales, byte[] q) {
@@ -75,7 +96,7 @@ final class Int8Panels {
                 dst.set(Dequant.FLOAT, base + scales(GROUP * g) + 4L * i, scales[g]);
             }
             for (int k = 0; k < cols; k++) {
-                dst.set(Dequant.BYTE, base + quants(cols, k) + i, q[k]);
+                dst.set(Dequant.BYTE, base + quants(k) + i, q[k]);
             }
         }
     }

@@ -85,10 +85,15 @@ final class PanelJob extends MatMulCall {
             kBlock(q0, q1, q2, q3, t0, t1, sums);
             return;
         }
+        int r0 = q0 * L, r1 = q1 * L;
+        if (Int8Panels.supports(w.type()) && t1 - t0 <= PanelTile.TOKENS) {
+            int8Block(q0, q1, q2, q3, t0, t1);
+            return;
+        }
         int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
-        if (Int8Panels.supports(w.type()) && t1 - t0 > PanelTile.TOKENS) {
+        if (Int8Panels.supports(w.type())) {
             // many tokens (so q2, q3 are q0, q1): each weight widened once, not once per tile
             s = scratch(2 * panelFloats);
             p0 = p2 = 0;
@@ -110,22 +115,13 @@ final class PanelJob extends MatMulCall {
         } else {
             s = w.panels();
             long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
-            if (Int8Panels.supports(w.type())) {
-                form = PanelTile.INT8;
-                panelBytes = Int8Panels.panelBytes(cols);
-            }
             p0 = panelBytes * q0;
             p1 = panelBytes * q1;
             p2 = panelBytes * q2;
             p3 = panelBytes * q3;
         }
-        int r0 = q0 * L, r1 = q1 * L;
         if (t1 - t0 == 1) {
-            if (form == PanelTile.INT8) {
-                PanelTile.tile1Int8(s, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
-            } else {
-                PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
-            }
+            PanelTile.tile1(s, form, p0, p1, p2, p3, cols, x, xOff + t0 * cols, out, outOff + t0 * rows, rows, r0, r1, q2 * L, q3 * L);
             return;
         }
         int t = t0;
@@ -150,6 +146,23 @@ final class PanelJob extends MatMulCall {
             } else {
                 PanelTile.tile8(s, form, p0, p1, cols, x, xOff + t * cols, n - 1, out, outOff + t * rows, rows, r0, r1);
             }
+        }
+    }
+
+    /** {@link #block} over {@link Int8Panels} for at most 8 tokens: {@link Int8Tile}'s tiles, widening in registers. */
+    private void int8Block(int q0, int q1, int q2, int q3, int t0, int t1) {
+        int rows = w.rows();
+        int cols = w.cols();
+        long panelBytes = Int8Panels.panelBytes(cols);
+        MemorySegment s = w.panels();
+        int n = t1 - t0;
+        if (n == 1) {
+            Int8Tile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols,
+                    out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+        } else if (n <= 4) {
+            Int8Tile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t0 * cols, n - 1, out, outOff + t0 * rows, rows, q0 * L, q1 * L);
+        } else {
+            Int8Tile.tile8(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t0 * cols, n - 1, out, outOff + t0 * rows, rows, q0 * L, q1 * L);
         }
     }
 

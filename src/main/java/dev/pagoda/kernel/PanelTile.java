@@ -5,7 +5,6 @@ import static dev.pagoda.kernel.VectorMath.L;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -15,7 +14,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over {@link RowPanels} (float32 or BF16) and {@link Int8Panels}: 2 panels (2L rows) x up to 12 tokens,
+ * Register tiles over {@link RowPanels} (float32 or BF16; {@link Int8Tile} for int8 panels): 2 panels (2L rows) x up to 12 tokens,
  * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
  * added to that token's accumulators with one fused multiply-add, so every output element is
  * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
@@ -33,18 +32,16 @@ final class PanelTile {
     /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
-    /** L bytes, widened to L floats ({@link Int8Panels}). */
-    private static final VectorSpecies<Byte> B = RowDecoder.B;
-    /** The panels' element form: float32, BF16 widened by a shift, or {@link Int8Panels} (int8 times the group's scales). */
-    static final int FLOAT = 0, BF16 = 1, INT8 = 2;
+    /** The panels' element form: float32, or BF16 widened by a shift. */
+    static final int FLOAT = 0, BF16 = 1;
 
     private PanelTile() {
     }
 
     /**
      * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16, L shorts per
-     * column; INT8, L bytes per column times the group's L scales; widened in registers, exactly, so the products
-     * and their order are those of float32 panels of the same values) against tokens x[xb + j*cols..],
+     * column, widened in registers, exactly, so the products and their order are those of float32 panels of the same
+     * values) against tokens x[xb + j*cols..],
      * j <= last < 8; rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past {@code last} repeat
      * the last one (and r1 may equal r0): computed again, stored again with the same values.
      */
@@ -65,12 +62,6 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            } else if (form == INT8) {
-                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
-                v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
-                u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p1 + c, LE));
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -122,8 +113,7 @@ final class PanelTile {
     }
 
     /**
-     * {@link #tile8} for up to 12 tokens (j <= last < 12), in {@code form} FLOAT or BF16 (int8 panels are widened to
-     * float32 scratch for so many tokens): 24 accumulators, one broadcast per 2 fused multiply-adds as in {@link #tile8}
+     * {@link #tile8} for up to 12 tokens (j <= last < 12), in {@code form} FLOAT or BF16: 24 accumulators, one broadcast per 2 fused multiply-adds as in {@link #tile8}
      * (broadcasts, not the multiply-adds, bound a tile of one panel), and 1.5 times its multiply-adds per weight byte,
      * so a pass that streams the weights from memory is held back less by them.
      */
@@ -239,12 +229,6 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            } else if (form == INT8) {
-                long c = Int8Panels.scales(k), q = Int8Panels.quants(cols, k);
-                v = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p0 + c, LE));
-                u = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + q, LE).convertShape(VectorOperators.B2F, F, 0))
-                        .mul(FloatVector.fromMemorySegment(F, s, p1 + c, LE));
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -277,7 +261,7 @@ final class PanelTile {
     /**
      * {@link #tile8} for one token x[xb..] (out[ob + r..]) over 4 panels (p2, p3 may repeat p0, p1: computed again,
      * stored again): the same operations per element, in the same order; 4 independent chains, for a single stream is
-     * bound by the fused multiply-add's latency with 2. Float32 and BF16 panels ({@link #tile1Int8} for int8 ones).
+     * bound by the fused multiply-add's latency with 2.
      */
     static void tile1(MemorySegment s, int form, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
                       int r0, int r1, int r2, int r3) {
@@ -308,34 +292,6 @@ final class PanelTile {
             d = v3.fma(t, d);
         }
         // last panel first: a repeated panel's slot is an earlier one, written last with the same values
-        d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
-        c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
-        b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
-        a.intoArray(out, ob + r0, F.indexInRange(r0, rows));
-    }
-
-    /**
-     * {@link #tile1} over {@link Int8Panels}: the same operations per element in the same order, column by column, but
-     * each group's 4 scale vectors are loaded once per 32 columns, not once per column (4 full-width loads per
-     * column otherwise, which bounds a single stream before the memory does).
-     */
-    static void tile1Int8(MemorySegment s, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
-                          int r0, int r1, int r2, int r3) {
-        FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
-        long q = Int8Panels.quants(cols, 0);
-        for (int k0 = 0; k0 < cols; k0 += Int8Panels.GROUP) {
-            long g = Int8Panels.scales(k0);
-            FloatVector s0 = FloatVector.fromMemorySegment(F, s, p0 + g, LE), s1 = FloatVector.fromMemorySegment(F, s, p1 + g, LE);
-            FloatVector s2 = FloatVector.fromMemorySegment(F, s, p2 + g, LE), s3 = FloatVector.fromMemorySegment(F, s, p3 + g, LE);
-            for (int k = k0; k < k0 + Int8Panels.GROUP; k++) {
-                long o = q + (long) L * k;
-                FloatVector t = FloatVector.broadcast(F, x[xb + k]);
-                a = ((FloatVector) ByteVector.fromMemorySegment(B, s, p0 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s0).fma(t, a);
-                b = ((FloatVector) ByteVector.fromMemorySegment(B, s, p1 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s1).fma(t, b);
-                c = ((FloatVector) ByteVector.fromMemorySegment(B, s, p2 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s2).fma(t, c);
-                d = ((FloatVector) ByteVector.fromMemorySegment(B, s, p3 + o, LE).convertShape(VectorOperators.B2F, F, 0)).mul(s3).fma(t, d);
-            }
-        }
         d.intoArray(out, ob + r3, F.indexInRange(r3, rows));
         c.intoArray(out, ob + r2, F.indexInRange(r2, rows));
         b.intoArray(out, ob + r1, F.indexInRange(r1, rows));
