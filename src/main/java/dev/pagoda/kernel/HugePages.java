@@ -10,7 +10,8 @@ import java.lang.invoke.MethodHandle;
 /**
  * Zeroed memory for repacked weights, backed by transparent huge pages where Linux allows them (mmap, then madvise
  * MADV_HUGEPAGE before the first write): the weights stream from memory every decode step, and over 4 KiB pages each
- * stream takes a TLB miss every 4 KiB. Plain memory elsewhere or when a call fails.
+ * stream takes a TLB miss every 4 KiB. Plain memory elsewhere, when a call fails, or with
+ * {@code -Dpagoda.noHugePages=true} (to compare).
  */
 final class HugePages {
     private static final long HUGE = 2L << 20;
