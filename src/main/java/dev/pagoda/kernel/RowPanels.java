@@ -2,7 +2,6 @@ package dev.pagoda.kernel;
 
 import static dev.pagoda.kernel.VectorMath.L;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -43,7 +42,7 @@ final class RowPanels {
      * the packing of the quantized panel layouts, once at load.
      */
     static MemorySegment packInParallel(WeightMatrix w, long panelBytes, Function<MemorySegment, RangeTask> writer) {
-        MemorySegment dst = Arena.ofAuto().allocate(count(w.rows()) * panelBytes, 64);
+        MemorySegment dst = HugePages.allocate(count(w.rows()) * panelBytes);
         RangeTask task = writer.apply(dst);
         if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
             task.run(0, count(w.rows()));
@@ -62,7 +61,7 @@ final class RowPanels {
         int rows = w.rows();
         int cols = w.cols();
         MemorySegment src = w.data();
-        MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);
+        MemorySegment dst = HugePages.allocate(bytes(w));
         long rb = w.rowBytes();
         // a panel's rows are copied to a heap array, transposed there and copied out: bulk copies and plain array loops
         if (elementBytes(w.type()) == 4) {

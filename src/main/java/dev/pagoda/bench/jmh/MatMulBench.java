@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Matmul throughput per weight type and shape (rows x cols) for a batch of nTokens. Besides time per call,
+ * Matmul throughput per weight type and shape (rows x cols) for a batch of nTokens; 8192x2048 (64 MiB in F32) does not
+ * fit the caches, so its weights stream from memory as in a decode step. Besides time per call,
  * the aux counters report rates: {@code flops} (2 * rows * cols * nTokens per call; divide by 1e9 for GFLOP/s)
  * and {@code weightBytes} (bytes of weights streamed per call; divide by 1e9 for GB/s).
  * Warm-up is long on purpose: until C2 compiles the kernels, Vector API code runs boxed, ~100x slower.
@@ -40,7 +41,7 @@ public class MatMulBench {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     public String type;
 
-    @Param({"768x768", "2048x768", "768x2048", "32000x768"})
+    @Param({"768x768", "2048x768", "768x2048", "32000x768", "8192x2048"})
     public String shape;
 
     @Param({"1", "8", "32", "128"})
