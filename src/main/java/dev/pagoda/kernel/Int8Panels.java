@@ -3,7 +3,6 @@ package dev.pagoda.kernel;
 import static dev.pagoda.kernel.VectorMath.F;
 import static dev.pagoda.kernel.VectorMath.L;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
@@ -63,28 +62,15 @@ final class Int8Panels {
         }
     }
 
-    /** Bytes of the packed copy of {@code w}. */
-    static long bytes(WeightMatrix w) {
-        return RowPanels.count(w.rows()) * panelBytes(w.cols());
-    }
-
     /** The weights of {@code w} in int8 panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        int panels = RowPanels.count(w.rows());
-        MemorySegment dst = Arena.ofAuto().allocate(bytes(w), 64);  // zeroed: the padding rows
-        RangeTask task = (p0, p1) -> {
+        return RowPanels.packInParallel(w, panelBytes(w.cols()), dst -> (p0, p1) -> {
             float[] scales = new float[w.cols() / GROUP];
             byte[] q = new byte[w.cols()];
             for (int p = p0; p < p1; p++) {
                 panel(w, p, dst, scales, q);
             }
-        };
-        if ((long) w.rows() * w.cols() < WorkerPool.INLINE_WORK) {
-            task.run(0, panels);
-        } else {
-            WorkerPool.shared().parallelFor(panels, task);
-        }
-        return dst;
+        });
     }
 
     private static void panel(WeightMatrix w, int p, MemorySegment dst, float[] scales, byte[] q) {

@@ -47,11 +47,7 @@ final class Q4KPanels {
 
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
     static MemorySegment pack(WeightMatrix w) {
-        return RowPanels.packInParallel(w, panelBytes(w.cols()), dst -> (p0, p1) -> {
-            for (int p = p0; p < p1; p++) {
-                panel(w, p, dst);
-            }
-        });
+        return RowPanels.packEach(w, panelBytes(w.cols()), (dst, p) -> panel(w, p, dst));
     }
 
     /** Row p*L + i's super-blocks into panel p (the bit layout {@link Dequant} reads). */

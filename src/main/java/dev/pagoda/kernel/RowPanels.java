@@ -7,6 +7,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.function.Function;
+import java.util.function.ObjIntConsumer;
 
 /**
  * The repacked layout of a float weight matrix (F32, BF16, F16, elements unchanged): rows in panels of L (the
@@ -50,6 +51,15 @@ final class RowPanels {
             WorkerPool.shared().parallelFor(count(w.rows()), task);
         }
         return dst;
+    }
+
+    /** {@link #packInParallel} for layouts whose panels need no scratch: {@code panel} writes panel p into dst. */
+    static MemorySegment packEach(WeightMatrix w, long panelBytes, ObjIntConsumer<MemorySegment> panel) {
+        return packInParallel(w, panelBytes, dst -> (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                panel.accept(dst, p);
+            }
+        });
     }
 
     static int elementBytes(TensorType type) {
