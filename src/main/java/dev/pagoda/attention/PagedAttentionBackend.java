@@ -10,14 +10,16 @@ import dev.pagoda.model.LayerAttention;
 
 /**
  * Plugs the PagedAttention kernel into the model: the forward batch's sequences are KV sequences; per
- * layer, new K/V go to their slots and the (token, kv head) items are spread over the worker pool in one
- * contiguous range per thread, cut where the positions attended (an item's work) reach an equal share: a
- * prefill's last rows attend to many more positions than its first, so equal item counts left one thread with
- * three quarters of a causal chunk. Which thread computes an item never changes its bits.
+ * layer, new K/V go to their slots and the (token, kv head) items are spread over the worker pool in contiguous
+ * parts, {@link #PARTS_PER_THREAD} a thread, cut where the positions attended (an item's work) reach an equal share:
+ * a prefill's last rows attend to many more positions than its first, so equal item counts left one thread with
+ * three quarters of a causal chunk; several parts a thread let a thread that started late take fewer. Which thread
+ * computes an item never changes its bits.
  */
 public final class PagedAttentionBackend implements AttentionBackend<KvSequence> {
     private final PagedAttention kernel;
     private final WorkerPool pool;
+    private static final int PARTS_PER_THREAD = 4;
     private final RangeTask task = this::runParts;
     /** Part p of the current call is items cuts[p]..cuts[p + 1] - 1. */
     private final int[] cuts;
@@ -33,7 +35,7 @@ public final class PagedAttentionBackend implements AttentionBackend<KvSequence>
         this.kernel = new PagedAttention(memory, heads);
         this.workPerPosition = 2L * memory.shape().headDim() * heads / memory.shape().kvHeads();
         this.pool = pool;
-        this.cuts = new int[pool.threads() + 1];
+        this.cuts = new int[PARTS_PER_THREAD * pool.threads() + 1];
     }
 
     @Override

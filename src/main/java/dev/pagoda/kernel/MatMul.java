@@ -18,7 +18,7 @@ import jdk.incubator.vector.VectorMask;
  * {@link Int8Panels}, {@link Q4KTile} or {@link Q6KTile} ({@link PanelJob}); what follows is the path over rows, taken by the other
  * quantized types and by matrices that were not repacked.
  *
- * <p>Rows are processed in blocks of 4, split statically over the {@link WorkerPool}. A block of weight rows is
+ * <p>Rows are processed in blocks of 4, handed out in chunks over the {@link WorkerPool}. A block of weight rows is
  * read from memory once per chunk of tokens and used for every token of the chunk, in register tiles of
  * 4 rows x 4 tokens (16 vector accumulators; remaining tokens 4 rows x 1), folded to sums after the tile. Tokens are taken in chunks whose
  * activations stay in the L2 cache, so a large batch streams the weights a few times rather than the

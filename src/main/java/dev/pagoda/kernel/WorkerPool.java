@@ -2,17 +2,26 @@ package dev.pagoda.kernel;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One persistent set of threads for data-parallel loops. {@link #parallelFor} splits {@code [0, n)} into
- * {@code threads()} contiguous parts by a fixed formula (part i = [i*n/T, (i+1)*n/T)), so which thread computes
- * which index never depends on timing; the calling thread computes part 0. Idle workers spin briefly
- * (the engine calls this ~100 times per token) and then park. A call makes no allocation.
+ * One persistent set of threads for data-parallel loops. {@link #parallelFor} hands out {@code [0, n)} in chunks,
+ * claimed one at a time by whichever thread is free (the calling thread included, from the first chunk on): a worker
+ * that wakes late or runs slower (a shared host deschedules threads for milliseconds) takes fewer chunks instead of
+ * holding up the loop, and the caller never waits for a worker that has not started. Which thread computes an index
+ * therefore depends on timing, so a task must compute each index the same on any thread (no sums across indices).
+ * Idle workers spin briefly (the engine calls this ~100 times per token) and then park. A call makes no allocation.
  * A call made while the pool is busy (another caller, or a nested call from a task) runs inline on the caller.
  */
 public final class WorkerPool {
     private static final int SPIN_ITERATIONS = 1 << 14;
+    /**
+     * A claim takes 1/(SHARE x threads) of what is left (at least one index): large chunks first, so a panel matmul's
+     * weight streams stay long and claims are few, then smaller ones, so the threads finish together even when one
+     * started late or ran slower.
+     */
+    private static final int SHARE = Integer.getInteger("pagoda.share", 2);
     /**
      * Multiply-adds below which a caller should run a loop on its own thread: handing work to the workers
      * costs microseconds (more when they are parked), which a loop this small does not repay.
@@ -22,9 +31,17 @@ public final class WorkerPool {
 
     private final Worker[] workers;
     private final AtomicBoolean busy = new AtomicBoolean();
-    private final AtomicInteger remaining = new AtomicInteger();
-    /** Bumped once per dispatched call; workers wait for it to change. Written after task and n (publication). */
-    private volatile long generation;
+    /**
+     * The current call's generation (high 32 bits) and next unclaimed index (low 32 bits). A chunk is claimed by a
+     * compare-and-set that keeps the generation, so a thread still holding an earlier call's value claims nothing:
+     * a call ends only when every index is claimed and done, then is closed, and the next one is published with a new
+     * generation.
+     */
+    private final AtomicLong claim = new AtomicLong();
+    /** Indices of the current call done (or failed). */
+    private final AtomicInteger done = new AtomicInteger();
+    private int generation;
+    /** The current call; written before {@link #claim} publishes it. */
     private RangeTask task;
     private int n;
     private volatile Thread caller;
@@ -74,12 +91,12 @@ public final class WorkerPool {
         return workers.length + 1;
     }
 
-    /** Start of part {@code part} of {@code [0, n)} split into {@code parts}: the fixed static partition. */
+    /** Start of part {@code part} of {@code [0, n)} split into {@code parts}: an even static partition. */
     public static int partStart(int n, int parts, int part) {
         return (int) ((long) n * part / parts);
     }
 
-    /** Runs {@code task} over {@code [0, n)} split statically across the pool; returns when all parts are done. */
+    /** Runs {@code task} over {@code [0, n)} in chunks claimed by the pool's threads; returns when all are done. */
     public void parallelFor(int n, RangeTask task) {
         if (n <= 0) {
             return;
@@ -93,25 +110,21 @@ public final class WorkerPool {
             this.n = n;
             this.failure = null;
             this.caller = Thread.currentThread();
-            remaining.set(workers.length);
-            generation++;  // volatile write publishes task and n
+            done.set(0);
+            generation++;
+            claim.set((long) generation << 32);  // publishes task and n
             for (Worker w : workers) {
                 if (w.parked) {
                     LockSupport.unpark(w.thread);
                 }
             }
-            Throwable own = null;
-            try {
-                int end = partStart(n, threads(), 1);
-                if (end > 0) {
-                    task.run(0, end);
-                }
-            } catch (Throwable t) {
-                own = t;
-            }
-            awaitWorkers();
+            runChunks(generation);
+            awaitDone();
+            // closed before the next call's fields are written: a thread that read this call's last claim along with
+            // the next call's n would otherwise claim past this call's end
+            claim.set((long) generation << 32 | Integer.MAX_VALUE);
             this.task = null;
-            Throwable f = own != null ? own : failure;
+            Throwable f = failure;
             if (f instanceof RuntimeException re) {
                 throw re;
             } else if (f instanceof Error e) {
@@ -124,16 +137,41 @@ public final class WorkerPool {
         }
     }
 
-    private void awaitWorkers() {
+    /** Claims and runs chunks of call {@code gen} until none is left (or the call is over). */
+    private void runChunks(int gen) {
+        while (true) {
+            long c = claim.get();
+            // read after the claim that published them; if they are a later call's already, the claim below fails
+            int count = n;
+            int start = (int) c;
+            if ((int) (c >>> 32) != gen || start >= count) {
+                return;
+            }
+            int end = start + Math.max(1, (count - start) / (SHARE * workers.length + SHARE));
+            if (!claim.compareAndSet(c, (long) gen << 32 | end)) {
+                continue;
+            }
+            try {
+                task.run(start, end);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            if (done.addAndGet(end - start) == count && callerParked) {
+                LockSupport.unpark(caller);
+            }
+        }
+    }
+
+    private void awaitDone() {
         for (int i = 0; i < SPIN_ITERATIONS; i++) {
-            if (remaining.get() == 0) {
+            if (done.get() == n) {
                 return;
             }
             Thread.onSpinWait();
         }
-        while (remaining.get() != 0) {
+        while (done.get() != n) {
             callerParked = true;
-            if (remaining.get() != 0) {
+            if (done.get() != n) {
                 LockSupport.park(this);
             }
             callerParked = false;
@@ -141,42 +179,27 @@ public final class WorkerPool {
     }
 
     private final class Worker implements Runnable {
-        final int part;
         final Thread thread;
         volatile boolean parked;
 
-        Worker(int part) {
-            this.part = part;
-            this.thread = new Thread(this, "pagoda-worker-" + part);
+        Worker(int index) {
+            this.thread = new Thread(this, "pagoda-worker-" + index);
             this.thread.setDaemon(true);
         }
 
         @Override
         public void run() {
-            long seen = 0;
+            int seen = 0;
             while (true) {
-                seen = awaitGeneration(seen);
-                int count = n;
-                int parts = threads();
-                int start = partStart(count, parts, part);
-                int end = partStart(count, parts, part + 1);
-                try {
-                    if (start < end) {
-                        task.run(start, end);
-                    }
-                } catch (Throwable t) {
-                    failure = t;
-                }
-                if (remaining.decrementAndGet() == 0 && callerParked) {
-                    LockSupport.unpark(caller);
-                }
+                seen = awaitCall(seen);
+                runChunks(seen);
             }
         }
 
-        /** Spins, then parks, until the generation moves past {@code seen}. Parked is set before the re-check. */
-        private long awaitGeneration(long seen) {
+        /** Spins, then parks, until a call after {@code seen} is published; returns its generation. Parked is set before the re-check. */
+        private int awaitCall(int seen) {
             for (int i = 0; i < SPIN_ITERATIONS; i++) {
-                long g = generation;
+                int g = (int) (claim.get() >>> 32);
                 if (g != seen) {
                     return g;
                 }
@@ -184,7 +207,7 @@ public final class WorkerPool {
             }
             while (true) {
                 parked = true;
-                long g = generation;
+                int g = (int) (claim.get() >>> 32);
                 if (g != seen) {
                     parked = false;
                     return g;

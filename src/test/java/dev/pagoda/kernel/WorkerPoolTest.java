@@ -2,46 +2,53 @@ package dev.pagoda.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class WorkerPoolTest {
     @Test
-    void coversEveryIndexOnceWithTheStaticPartition() {
+    void coversEveryIndexOnceInChunks() {
         WorkerPool pool = new WorkerPool(3);
         for (int n : new int[] {1, 2, 3, 5, 100, 1001}) {
             int[] hits = new int[n];
-            String[] owner = new String[n];
             for (int rep = 0; rep < 50; rep++) {
                 pool.parallelFor(n, (start, end) -> {
+                    assertThat(start).isLessThan(end);
                     for (int i = start; i < end; i++) {
                         hits[i]++;
-                        owner[i] = start + ":" + end;
                     }
                 });
             }
             for (int i = 0; i < n; i++) {
                 assertThat(hits[i]).isEqualTo(50);
             }
-            // the range that covers i is the fixed part i*n/T .. (i+1)*n/T, whatever the timing
-            for (int part = 0; part < 3; part++) {
-                int s = WorkerPool.partStart(n, 3, part);
-                int e = WorkerPool.partStart(n, 3, part + 1);
-                for (int i = s; i < e; i++) {
-                    assertThat(owner[i]).isEqualTo(s + ":" + e);
-                }
-            }
         }
     }
 
     @Test
-    void callerTakesPartAndWorkersRunTheRest() {
+    void theCallerTakesTheChunksAHeldUpWorkerLeaves() {
         WorkerPool pool = new WorkerPool(2);
-        Thread[] who = new Thread[2];
-        pool.parallelFor(2, (start, end) -> who[start] = Thread.currentThread());
-        assertThat(who[0]).isSameAs(Thread.currentThread());
-        assertThat(who[1]).isNotSameAs(Thread.currentThread()).isNotNull();
+        int n = 64;
+        AtomicInteger byCaller = new AtomicInteger();
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            Thread caller = Thread.currentThread();
+            for (int rep = 0; rep < 20; rep++) {
+                byCaller.set(0);
+                pool.parallelFor(n, (s, e) -> {
+                    if (Thread.currentThread() == caller) {
+                        byCaller.addAndGet(e - s);
+                    } else {
+                        // a worker's chunk ends only once the caller has done every other index
+                        while (byCaller.get() < n - (e - s)) {
+                            Thread.onSpinWait();
+                        }
+                    }
+                });
+            }
+        });
     }
 
     @Test
@@ -76,6 +83,12 @@ class WorkerPoolTest {
         int[] seen = new int[2];
         pool.parallelFor(2, (s, e) -> seen[s] = 1);
         assertThat(seen).containsExactly(1, 1);
+        // a worker that is never handed a chunk still returns to wait for the next call
+        AtomicInteger ran = new AtomicInteger();
+        for (int i = 0; i < 1000; i++) {
+            pool.parallelFor(2, (s, e) -> ran.addAndGet(e - s));
+        }
+        assertThat(ran.get()).isEqualTo(2000);
     }
 
     @Test
