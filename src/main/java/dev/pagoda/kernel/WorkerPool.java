@@ -2,26 +2,24 @@ package dev.pagoda.kernel;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One persistent set of threads for data-parallel loops. {@link #parallelFor} hands out {@code [0, n)} in chunks,
- * claimed one at a time by whichever thread is free (the calling thread included, from the first chunk on): a worker
- * that wakes late or runs slower (a shared host deschedules threads for milliseconds) takes fewer chunks instead of
- * holding up the loop, and the caller never waits for a worker that has not started. Which thread computes an index
- * therefore depends on timing, so a task must compute each index the same on any thread (no sums across indices).
- * Idle workers spin briefly (the engine calls this ~100 times per token) and then park. A call makes no allocation.
- * A call made while the pool is busy (another caller, or a nested call from a task) runs inline on the caller.
+ * One persistent set of threads for data-parallel loops. {@link #parallelFor} splits {@code [0, n)} into one
+ * contiguous part per thread (part i = [i*n/T, (i+1)*n/T), the calling thread's is part 0); each thread works through
+ * its own part front to back in shrinking chunks, then takes chunks of the parts others have not reached. So when
+ * the threads run alike each reads one contiguous range (long weight streams), and a worker that wakes late or runs
+ * slower (a shared host deschedules threads for milliseconds) has its part's rest taken over instead of holding up
+ * the loop. Which thread computes an index therefore depends on timing: a task must compute each index the same on
+ * any thread (no sums across indices). Idle workers spin briefly (the engine calls this ~100 times per token) and
+ * then park. A call makes no allocation. A call made while the pool is busy (another caller, or a nested call from a
+ * task) runs inline on the caller.
  */
 public final class WorkerPool {
     private static final int SPIN_ITERATIONS = 1 << 14;
-    /**
-     * A claim takes 1/(SHARE x threads) of what is left (at least one index): large chunks first, so a panel matmul's
-     * weight streams stay long and claims are few, then smaller ones, so the threads finish together even when one
-     * started late or ran slower.
-     */
-    private static final int SHARE = Integer.getInteger("pagoda.share", 2);
+    /** Longs between two parts' claim words: one cache line each, so claims in different parts do not contend. */
+    private static final int STRIDE = 8;
     /**
      * Multiply-adds below which a caller should run a loop on its own thread: handing work to the workers
      * costs microseconds (more when they are parked), which a loop this small does not repay.
@@ -32,16 +30,16 @@ public final class WorkerPool {
     private final Worker[] workers;
     private final AtomicBoolean busy = new AtomicBoolean();
     /**
-     * The current call's generation (high 32 bits) and next unclaimed index (low 32 bits). A chunk is claimed by a
-     * compare-and-set that keeps the generation, so a thread still holding an earlier call's value claims nothing:
-     * a call ends only when every index is claimed and done, then is closed, and the next one is published with a new
-     * generation.
+     * Per part (at p * STRIDE): the current call's generation (high 32 bits) and the part's next unclaimed index (low
+     * 32 bits). A chunk is claimed by a compare-and-set that keeps the generation, so a thread holding an earlier
+     * call's value claims nothing: a call ends only when every index is claimed and done, then its parts are closed,
+     * and the next call is published with a new generation.
      */
-    private final AtomicLong claim = new AtomicLong();
+    private final AtomicLongArray claims;
     /** Indices of the current call done (or failed). */
     private final AtomicInteger done = new AtomicInteger();
     private int generation;
-    /** The current call; written before {@link #claim} publishes it. */
+    /** The current call; written before {@link #claims} publishes it. */
     private RangeTask task;
     private int n;
     private volatile Thread caller;
@@ -53,6 +51,7 @@ public final class WorkerPool {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         }
+        claims = new AtomicLongArray(threads * STRIDE);
         workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {
             workers[i] = new Worker(i + 1);
@@ -96,7 +95,7 @@ public final class WorkerPool {
         return (int) ((long) n * part / parts);
     }
 
-    /** Runs {@code task} over {@code [0, n)} in chunks claimed by the pool's threads; returns when all are done. */
+    /** Runs {@code task} over {@code [0, n)} on the pool's threads (see the class comment); returns when all is done. */
     public void parallelFor(int n, RangeTask task) {
         if (n <= 0) {
             return;
@@ -111,18 +110,22 @@ public final class WorkerPool {
             this.failure = null;
             this.caller = Thread.currentThread();
             done.set(0);
-            generation++;
-            claim.set((long) generation << 32);  // publishes task and n
+            long gen = (long) ++generation << 32;
+            for (int p = threads() - 1; p >= 0; p--) {
+                claims.set(p * STRIDE, gen | partStart(n, threads(), p));  // publishes task and n
+            }
             for (Worker w : workers) {
                 if (w.parked) {
                     LockSupport.unpark(w.thread);
                 }
             }
-            runChunks(generation);
+            runParts(generation, 0);
             awaitDone();
             // closed before the next call's fields are written: a thread that read this call's last claim along with
             // the next call's n would otherwise claim past this call's end
-            claim.set((long) generation << 32 | Integer.MAX_VALUE);
+            for (int p = 0; p < threads(); p++) {
+                claims.set(p * STRIDE, gen | Integer.MAX_VALUE);
+            }
             this.task = null;
             Throwable f = failure;
             if (f instanceof RuntimeException re) {
@@ -137,26 +140,36 @@ public final class WorkerPool {
         }
     }
 
-    /** Claims and runs chunks of call {@code gen} until none is left (or the call is over). */
-    private void runChunks(int gen) {
+    /** Part {@code own} of call {@code gen}, then what is left of the others, in order after it. */
+    private void runParts(int gen, int own) {
+        for (int i = 0; i < threads(); i++) {
+            runChunks(gen, (own + i) % threads());
+        }
+    }
+
+    /** Claims and runs chunks of {@code part} of call {@code gen} until none is left (or the call is over). */
+    private void runChunks(int gen, int part) {
+        int at = part * STRIDE;
         while (true) {
-            long c = claim.get();
-            // read after the claim that published them; if they are a later call's already, the claim below fails
+            long c = claims.get(at);
+            // read after the claim word that published them; if they are a later call's already, the claim below fails
             int count = n;
             int start = (int) c;
-            if ((int) (c >>> 32) != gen || start >= count) {
+            int end = partStart(count, threads(), part + 1);
+            if ((int) (c >>> 32) != gen || start >= end) {
                 return;
             }
-            int end = start + Math.max(1, (count - start) / (SHARE * workers.length + SHARE));
-            if (!claim.compareAndSet(c, (long) gen << 32 | end)) {
+            // half of what is left (all of it when little is): long runs first, small ones last to even the finish
+            int stop = end - start <= 2 ? end : start + (end - start + 1) / 2;
+            if (!claims.compareAndSet(at, c, (long) gen << 32 | stop)) {
                 continue;
             }
             try {
-                task.run(start, end);
+                task.run(start, stop);
             } catch (Throwable t) {
                 failure = t;
             }
-            if (done.addAndGet(end - start) == count && callerParked) {
+            if (done.addAndGet(stop - start) == count && callerParked) {
                 LockSupport.unpark(caller);
             }
         }
@@ -179,11 +192,13 @@ public final class WorkerPool {
     }
 
     private final class Worker implements Runnable {
+        final int part;
         final Thread thread;
         volatile boolean parked;
 
-        Worker(int index) {
-            this.thread = new Thread(this, "pagoda-worker-" + index);
+        Worker(int part) {
+            this.part = part;
+            this.thread = new Thread(this, "pagoda-worker-" + part);
             this.thread.setDaemon(true);
         }
 
@@ -192,14 +207,15 @@ public final class WorkerPool {
             int seen = 0;
             while (true) {
                 seen = awaitCall(seen);
-                runChunks(seen);
+                runParts(seen, part);
             }
         }
 
         /** Spins, then parks, until a call after {@code seen} is published; returns its generation. Parked is set before the re-check. */
         private int awaitCall(int seen) {
+            int at = part * STRIDE;
             for (int i = 0; i < SPIN_ITERATIONS; i++) {
-                int g = (int) (claim.get() >>> 32);
+                int g = (int) (claims.get(at) >>> 32);
                 if (g != seen) {
                     return g;
                 }
@@ -207,7 +223,7 @@ public final class WorkerPool {
             }
             while (true) {
                 parked = true;
-                int g = (int) (claim.get() >>> 32);
+                int g = (int) (claims.get(at) >>> 32);
                 if (g != seen) {
                     parked = false;
                     return g;
