@@ -159,8 +159,8 @@ public final class WorkerPool {
             if ((int) (c >>> 32) != gen || start >= end) {
                 return;
             }
-            // half of what is left (all of it when little is): long runs first, small ones last to even the finish
-            int stop = end - start <= 2 ? end : start + (end - start + 1) / 2;
+            // half of what is left: long runs first, small ones last to even the finish
+            int stop = start + (end - start + 1) / 2;
             if (!claims.compareAndSet(at, c, (long) gen << 32 | stop)) {
                 continue;
             }
