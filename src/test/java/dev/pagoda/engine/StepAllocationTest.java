@@ -10,6 +10,7 @@ import dev.pagoda.sampling.SamplingParams;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -111,10 +112,20 @@ class StepAllocationTest {
     @Test
     void handingWorkToThePoolAllocatesNothing() {
         WorkerPool pool = new WorkerPool(2);
-        long[] threads = new long[2];
+        long[] threads = {Thread.currentThread().threadId(), 0};
         float[] out = new float[1024];
-        pool.parallelFor(out.length, (start, end) -> threads[start == 0 ? 0 : 1] = Thread.currentThread().threadId());
-        assertThat(threads[1]).as("a worker ran part 1").isNotZero().isNotEqualTo(threads[0]);
+        AtomicLong worker0 = new AtomicLong();
+        // the caller's chunk waits for the worker to run one: its thread is then known
+        pool.parallelFor(2, (start, end) -> {
+            long id = Thread.currentThread().threadId();
+            if (id != threads[0]) {
+                worker0.set(id);
+            }
+            while (worker0.get() == 0) {
+                Thread.onSpinWait();
+            }
+        });
+        threads[1] = worker0.get();
         // One task object for every call: a capturing lambda written in the loop would be a new object each time.
         RangeTask task = (start, end) -> out[start] += 1;
         for (int i = 0; i < 1000; i++) {
