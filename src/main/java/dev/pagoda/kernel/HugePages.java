@@ -45,23 +45,28 @@ final class HugePages {
 
     /** {@code bytes} zeroed bytes, 64-byte aligned at least, freed once the segment is unreachable. */
     static MemorySegment allocate(long bytes) {
+        return allocate(bytes, Arena.ofAuto());
+    }
+
+    /** {@code bytes} zeroed bytes, 64-byte aligned at least, freed when {@code arena} closes. */
+    static MemorySegment allocate(long bytes, Arena arena) {
         if (MMAP == null || bytes < HUGE) {
-            return Arena.ofAuto().allocate(bytes, 64);
+            return arena.allocate(bytes, 64);
         }
         try {
             // a huge page more than asked, so a 2 MiB-aligned start can be chosen inside the mapping
             long mapped = bytes + HUGE;
             MemorySegment base = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, mapped, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
             if (base.address() == -1L) {
-                return Arena.ofAuto().allocate(bytes, 64);
+                return arena.allocate(bytes, 64);
             }
             long start = (base.address() + HUGE - 1) & -HUGE;
             // whole huge pages only: the tail stays in small pages, so no matrix takes up to 2 MiB more than its size
             int ignored = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), bytes & -HUGE, MADV_HUGEPAGE);
             long baseAddress = base.address();
-            return MemorySegment.ofAddress(start).reinterpret(bytes, Arena.ofAuto(), s -> unmap(baseAddress, mapped));
+            return MemorySegment.ofAddress(start).reinterpret(bytes, arena, s -> unmap(baseAddress, mapped));
         } catch (Throwable e) {
-            return Arena.ofAuto().allocate(bytes, 64);
+            return arena.allocate(bytes, 64);
         }
     }
 
