@@ -12,7 +12,8 @@ import java.lang.foreign.MemorySegment;
  * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
  * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
  * scratch once per block and chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
- * ({@link Q4KTile}, {@link Q6KTile}).
+ * ({@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
+ * ({@link Int8Activations}).
  */
 final class PanelJob extends MatMulCall {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
