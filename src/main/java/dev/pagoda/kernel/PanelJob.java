@@ -12,7 +12,8 @@ import java.lang.foreign.MemorySegment;
  * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
  * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
  * scratch once per block and chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
- * ({@link Q4KTile}, {@link Q6KTile}).
+ * ({@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
+ * ({@link Int8Activations}).
  */
 final class PanelJob extends MatMulCall {
     /** Activation bytes per token chunk: well inside a 1 MiB L2 with a widened block beside them. */
@@ -24,8 +25,6 @@ final class PanelJob extends MatMulCall {
      */
     private static final int MIN_CHUNK = 32;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
-    /** The calling thread's sub-block activation sums for {@link Q4KTile} (a chunk's tokens), grown on demand. */
-    private static final ThreadLocal<float[][]> SUMS = ThreadLocal.withInitial(() -> new float[][] {new float[0]});
 
     /** Blocks of 2 panels covering {@code rows} rows. */
     static int blocks(int rows) {
@@ -36,24 +35,19 @@ final class PanelJob extends MatMulCall {
     public void run(int firstBlock, int endBlock) {
         int cols = w.cols();
         int chunk = Math.max(MIN_CHUNK, CHUNK_BYTES / (4 * cols) / PanelTile.TOKENS * PanelTile.TOKENS);
-        float[] sums = null;
+        Int8Activations xq = null;
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
-            if (Q4KPanels.supports(w.type())) {
-                float[][] holder = SUMS.get();
-                if (holder[0].length < chunk * (cols / Q4KPanels.SUB)) {
-                    holder[0] = new float[chunk * (cols / Q4KPanels.SUB)];
-                }
-                sums = holder[0];
-                Q4KTile.sums(x, xOff, cols, t0, t1, sums);
+            if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
+                xq = Int8Activations.of(x, xOff, cols, t0, t1);
             }
             if (t1 - t0 == 1) {
-                quarters(firstBlock, endBlock, t0, sums);
+                quarters(firstBlock, endBlock, t0, xq);
                 continue;
             }
             for (int b = firstBlock; b < endBlock; b++) {
                 int last = RowPanels.count(w.rows()) - 1, q1 = Math.min(2 * b + 1, last);
-                block(2 * b, q1, 2 * b, q1, t0, t1, sums);
+                block(2 * b, q1, 2 * b, q1, t0, t1, xq);
             }
         }
     }
@@ -64,25 +58,25 @@ final class PanelJob extends MatMulCall {
      * more), so each of its 4 streams reads on where the previous tile left it. Adjacent panels instead started 3 new
      * streams per tile, each paying the prefetcher's ramp-up: a 768-column int8 panel is only 216 cache lines.
      */
-    private void quarters(int firstBlock, int endBlock, int t, float[] sums) {
+    private void quarters(int firstBlock, int endBlock, int t, Int8Activations xq) {
         int p0 = 2 * firstBlock, p1 = Math.min(2 * endBlock, RowPanels.count(w.rows()));
         int q = (p1 - p0 + 3) / 4;
         for (int j = p0; j < p0 + q; j++) {
-            block(j, Math.min(j + q, p1 - 1), Math.min(j + 2 * q, p1 - 1), Math.min(j + 3 * q, p1 - 1), t, t + 1, sums);
+            block(j, Math.min(j + q, p1 - 1), Math.min(j + 2 * q, p1 - 1), Math.min(j + 3 * q, p1 - 1), t, t + 1, xq);
         }
     }
 
     /**
      * Panels q0 and q1 for tokens [t0, t1); for one token also panels q2 and q3 (with more tokens they are q0 and q1).
-     * {@code sums}: the chunk's sub-block activation sums, for Q4_K panels.
+     * {@code xq}: the chunk's activations quantized, for Q4_K and Q6_K panels.
      */
-    private void block(int q0, int q1, int q2, int q3, int t0, int t1, float[] sums) {
+    private void block(int q0, int q1, int q2, int q3, int t0, int t1, Int8Activations xq) {
         WeightMatrix w = this.w;
         int rows = w.rows();
         int cols = w.cols();
         long panelFloats = (long) L * cols;
         if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
-            kBlock(q0, q1, q2, q3, t0, t1, sums);
+            kBlock(q0, q1, q2, q3, t0, t1, xq);
             return;
         }
         int r0 = q0 * L, r1 = q1 * L;
@@ -166,20 +160,22 @@ final class PanelJob extends MatMulCall {
         }
     }
 
-    /** {@link #block} over {@link Q4KPanels} or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk. */
-    private void kBlock(int q0, int q1, int q2, int q3, int t0, int t1, float[] sums) {
+    /**
+     * {@link #block} over {@link Q4KPanels} or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk,
+     * against its quantized activations {@code xq} (token t0 first).
+     */
+    private void kBlock(int q0, int q1, int q2, int q3, int t0, int t1, Int8Activations xq) {
         int rows = w.rows();
         int cols = w.cols();
         boolean q4 = Q4KPanels.supports(w.type());
         long panelBytes = q4 ? Q4KPanels.panelBytes(cols) : Q6KPanels.panelBytes(cols);
         MemorySegment s = w.panels();
-        int subBlocks = cols / Q4KPanels.SUB;
         if (t1 - t0 == 1) {
             if (q4) {
-                Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols, sums, 0,
+                Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
                         out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
             } else {
-                Q6KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, x, xOff + t0 * cols,
+                Q6KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
                         out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
             }
             return;
@@ -187,10 +183,9 @@ final class PanelJob extends MatMulCall {
         for (int t = t0; t < t1; t += 4) {
             int last = Math.min(4, t1 - t) - 1;
             if (q4) {
-                Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, sums, (t - t0) * subBlocks, last,
-                        out, outOff + t * rows, rows, q0 * L, q1 * L);
+                Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             } else {
-                Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, x, xOff + t * cols, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
+                Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             }
         }
     }

@@ -8,13 +8,14 @@ import java.lang.foreign.MemorySegment;
  * The repacked layout of a Q4_K weight matrix for {@link Q4KTile}: rows in panels of L (the last one padded with zero
  * rows) as in {@link RowPanels}, at 4.75 bits a weight (Q4_K stores 4.5; int8 panels would take 9). Per super-block of
  * 256 columns a panel holds the L rows' d (one float vector), their -dmin (one vector), each sub-block's 6-bit scales
- * (L bytes) and mins (L bytes), then per sub-block of 32 columns 16 column pairs (c, c + 16) of L bytes: byte i holds
- * row i's nibble of column c low, of column c + 16 high. One widening load gives both columns for L rows.
+ * (L bytes) and mins (L bytes), then per sub-block of 32 columns 16 column pairs (c, c + 16), each a byte per row: row
+ * i's nibble of column c low, of column c + 16 high. Pairs 2m and 2m + 1 take 2L bytes, interleaved row by row (byte
+ * 2i + (c & 1) is row i's of pair c): one widening load to int16 lanes gives 4 columns of L rows, lanes 2i and 2i + 1
+ * row i's, to meet one broadcast pair of int8 activations ({@link Int8Activations}).
  *
  * <p>Row i, column k of sub-block j weighs {@code (d * scale) * q - dmin * min}, Q4_K's value; the tiles take it apart:
  * a sub-block adds {@code (d * scale) * sum(q * x) + (-dmin * min) * sum(x)} (the sums over its 32 columns), so a
- * weight costs one multiply-add, not two. Not bit for bit the F32 matmul of the dequantized weights, but one order
- * for every token count and thread split: batch invariant.
+ * weight costs an integer multiply and add.
  */
 final class Q4KPanels {
     /** Columns per super-block and per sub-block. */
@@ -33,16 +34,6 @@ final class Q4KPanels {
 
     static long panelBytes(int cols) {
         return SUPER_BYTES * (cols / SUPER);
-    }
-
-    /** Byte offset in a panel of sub-block j's scales (the mins are {@code MINS - SCALES} further). */
-    static long scales(int j) {
-        return SUPER_BYTES * (j >>> 3) + SCALES + (long) L * (j & 7);
-    }
-
-    /** Byte offset in a panel of sub-block j's first column pair (pair c is {@code L * c} further). */
-    static long nibbles(int j) {
-        return SUPER_BYTES * (j >>> 3) + NIBBLES + 16L * L * (j & 7);
     }
 
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
@@ -70,7 +61,7 @@ final class Q4KPanels {
                     for (int c = 0; c < 16; c++) {
                         int lo = ((s.get(Dequant.BYTE, qs + c) & 0xFF) >>> shift) & 0xF;
                         int hi = ((s.get(Dequant.BYTE, qs + c + 16) & 0xFF) >>> shift) & 0xF;
-                        dst.set(Dequant.BYTE, sb + NIBBLES + 16L * L * j + (long) L * c + i, (byte) (lo | hi << 4));
+                        dst.set(Dequant.BYTE, sb + NIBBLES + 16L * L * j + (long) L * (c & ~1) + 2 * i + (c & 1), (byte) (lo | hi << 4));
                     }
                 }
             }

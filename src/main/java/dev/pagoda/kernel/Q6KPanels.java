@@ -8,12 +8,14 @@ import java.lang.foreign.MemorySegment;
  * The repacked layout of a Q6_K weight matrix for {@link Q6KTile}: rows in panels of L (the last one padded with zero
  * rows) as in {@link RowPanels}, at 8.625 bits a weight (Q6_K stores 6.56; int8 panels with a float scale per 16
  * columns would take 10). Per super-block of 256 columns a panel holds the L rows' d (one float vector), each 16-column
- * group's 8-bit scales (L bytes), then the 256 columns' quants q - 32 as int8, column-major, L per column.
+ * group's 8-bit scales (L bytes), then the 256 columns' quants q - 32 as int8, in column pairs (2m, 2m + 1) of 2L
+ * bytes interleaved row by row (byte 2i + (k & 1) is row i's of column k): one widening load to int16 lanes gives 2
+ * columns of L rows, lanes 2i and 2i + 1 row i's, to meet one broadcast pair of int8 activations
+ * ({@link Int8Activations}).
  *
  * <p>Row i, column k of group g weighs {@code (d * scale) * q}, Q6_K's value (d * scale is exact in float); the tiles
- * take it apart: a group adds {@code (d * scale) * sum(q * x)} over its 16 columns, so a weight costs one multiply-add.
- * Not bit for bit the F32 matmul of the dequantized weights, but one order for every token count and thread split:
- * batch invariant.
+ * take it apart: a group adds {@code (d * scale) * sum(q * x)} over its 16 columns, so a weight costs an integer
+ * multiply and add.
  */
 final class Q6KPanels {
     /** Columns per super-block and per group (one scale). */
@@ -34,14 +36,9 @@ final class Q6KPanels {
         return SUPER_BYTES * (cols / SUPER);
     }
 
-    /** Byte offset in a panel of group g's scales. */
-    static long scales(int g) {
-        return SUPER_BYTES * (g >>> 4) + SCALES + (long) L * (g & 15);
-    }
-
-    /** Byte offset in a panel of column k's L quants. */
-    static long quants(int k) {
-        return SUPER_BYTES * (k >>> 8) + QUANTS + (long) L * (k & 255);
+    /** Byte offset of row 0's quant of column k from a super-block's column 0 (pairs interleaved by row: row i's is 2i further). */
+    private static long at(int k) {
+        return (long) L * (k & ~1) + (k & 1);
     }
 
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
@@ -68,15 +65,15 @@ final class Q6KPanels {
                 for (int h = 0; h < 2; h++) {
                     long ql = blk + 64L * h;
                     long qh = blk + 128 + 32L * h;
-                    long y = sb + QUANTS + (long) L * 128 * h + i;
+                    long y = sb + QUANTS + (long) L * 128 * h + 2 * i;
                     for (int l = 0; l < 32; l++) {
                         int lo = s.get(Dequant.BYTE, ql + l) & 0xFF;
                         int lo32 = s.get(Dequant.BYTE, ql + l + 32) & 0xFF;
                         int hi = s.get(Dequant.BYTE, qh + l) & 0xFF;
-                        dst.set(Dequant.BYTE, y + (long) L * l, (byte) (((lo & 0xF) | ((hi & 3) << 4)) - 32));
-                        dst.set(Dequant.BYTE, y + (long) L * (l + 32), (byte) (((lo32 & 0xF) | (((hi >>> 2) & 3) << 4)) - 32));
-                        dst.set(Dequant.BYTE, y + (long) L * (l + 64), (byte) (((lo >>> 4) | (((hi >>> 4) & 3) << 4)) - 32));
-                        dst.set(Dequant.BYTE, y + (long) L * (l + 96), (byte) (((lo32 >>> 4) | ((hi >>> 6) << 4)) - 32));
+                        dst.set(Dequant.BYTE, y + at(l), (byte) (((lo & 0xF) | ((hi & 3) << 4)) - 32));
+                        dst.set(Dequant.BYTE, y + at(l + 32), (byte) (((lo32 & 0xF) | (((hi >>> 2) & 3) << 4)) - 32));
+                        dst.set(Dequant.BYTE, y + at(l + 64), (byte) (((lo >>> 4) | (((hi >>> 4) & 3) << 4)) - 32));
+                        dst.set(Dequant.BYTE, y + at(l + 96), (byte) (((lo32 >>> 4) | ((hi >>> 6) << 4)) - 32));
                     }
                 }
             }

@@ -51,6 +51,44 @@ final class TestMatrices {
         return matmul(w, x, nTokens, true);
     }
 
+    /**
+     * What quantizing the activations to int8 may change in out[t*rows + r] for the tiles that do ({@link Int8Activations}:
+     * Q4_K and Q6_K panels; 0 for other matrices): each activation moves by at most half its block's step, the least power
+     * of two s with max|x| / s <= 127 over the block's 32 columns, so the dot product by at most sum_c |dequant(w)[r][c]| * s/2.
+     */
+    static double[] activationQuantizationBound(WeightMatrix w, float[] x, int nTokens) {
+        int rows = w.rows();
+        int cols = w.cols();
+        double[] out = new double[nTokens * rows];
+        if (w.panels() == null || w.type() != TensorType.Q4_K && w.type() != TensorType.Q6_K) {
+            return out;
+        }
+        double[] halfStep = new double[nTokens * cols];
+        for (int k = 0; k < halfStep.length; k += 32) {
+            double amax = 0;
+            for (int c = k; c < k + 32; c++) {
+                amax = Math.max(amax, Math.abs(x[c]));
+            }
+            double step = 0x1p-149;
+            while (amax / step > 127) {
+                step *= 2;
+            }
+            java.util.Arrays.fill(halfStep, k, k + 32, step / 2);
+        }
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            Dequant.row(w, r, row, 0);
+            for (int t = 0; t < nTokens; t++) {
+                double s = 0;
+                for (int c = 0; c < cols; c++) {
+                    s += Math.abs(row[c]) * halfStep[t * cols + c];
+                }
+                out[t * rows + r] = s;
+            }
+        }
+        return out;
+    }
+
     private static double[] matmul(WeightMatrix w, float[] x, int nTokens, boolean absolute) {
         int rows = w.rows();
         int cols = w.cols();
