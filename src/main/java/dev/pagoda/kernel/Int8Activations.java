@@ -33,13 +33,25 @@ final class Int8Activations {
     float[] scales = new float[0];
     /** Token t's block b activation sum, added in column order from 0, at sums[t * cols/32 + b]. */
     float[] sums = new float[0];
+    /** What these are: tokens [first, end) of matmul call {@code call} ({@link MatMulCall#call}). */
+    private long call = -1;
+    private int first, end;
 
     private Int8Activations() {
     }
 
-    /** The calling thread's activations of tokens [t0, t1) of x (token t at xb + t*cols), token t0 first. */
-    static Int8Activations of(float[] x, int xb, int cols, int t0, int t1) {
+    /**
+     * The calling thread's activations of tokens [t0, t1) of x (token t at xb + t*cols), token t0 first, for matmul
+     * call {@code call}: quantized once per call and thread, though the thread runs several chunks of its rows.
+     */
+    static Int8Activations of(float[] x, int xb, int cols, int t0, int t1, long call) {
         Int8Activations a = OF_THREAD.get();
+        if (a.call == call && a.first == t0 && a.end == t1) {
+            return a;
+        }
+        a.call = call;
+        a.first = t0;
+        a.end = t1;
         int blocks = (t1 - t0) * (cols / BLOCK);
         if (a.scales.length < blocks) {
             a.pairs = new int[blocks * (BLOCK / 2)];

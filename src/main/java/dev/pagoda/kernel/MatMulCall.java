@@ -1,10 +1,15 @@
 package dev.pagoda.kernel;
 
+import java.util.concurrent.atomic.AtomicLong;
+
 /**
  * The arguments of one {@link MatMul} call, held by a job the calling thread reuses (so a call allocates nothing) and
  * the pool runs over blocks of rows: {@link PanelJob} over panels, {@link MatMul}'s own job over rows.
  */
 abstract class MatMulCall implements RangeTask {
+    private static final AtomicLong CALLS = new AtomicLong();
+    /** This call's number, unique in the process: what a thread prepared for it once can be reused by its other chunks. */
+    long call;
     WeightMatrix w;
     float[] x;
     float[] out;
@@ -19,6 +24,7 @@ abstract class MatMulCall implements RangeTask {
         this.nTokens = nTokens;
         this.out = out;
         this.outOff = outOff;
+        this.call = CALLS.incrementAndGet();
         return this;
     }
 

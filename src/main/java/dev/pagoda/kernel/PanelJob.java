@@ -39,7 +39,7 @@ final class PanelJob extends MatMulCall {
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
             if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
-                xq = Int8Activations.of(x, xOff, cols, t0, t1);
+                xq = Int8Activations.of(x, xOff, cols, t0, t1, call);
             }
             if (t1 - t0 == 1) {
                 quarters(firstBlock, endBlock, t0, xq);

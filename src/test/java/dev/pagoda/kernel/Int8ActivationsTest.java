@@ -18,7 +18,7 @@ class Int8ActivationsTest {
             int block = i / Int8Activations.BLOCK;
             x[i] = block == 3 ? 0 : (float) rnd.nextGaussian() * magnitudes[block % magnitudes.length];
         }
-        Int8Activations a = Int8Activations.of(x, 0, cols, 0, tokens);
+        Int8Activations a = Int8Activations.of(x, 0, cols, 0, tokens, -2);
         for (int b = 0; b < x.length / Int8Activations.BLOCK; b++) {
             float step = a.scales[b];
             float sum = 0, amax = 0;
@@ -39,5 +39,21 @@ class Int8ActivationsTest {
                 assertThat((double) amax / step).as("block %d: no smaller step would do", b).isGreaterThan(63.5);
             }
         }
+        // the same call's tokens again are the ones prepared; another call's are quantized anew
+        float first = x[0];
+        x[0] = 3 * first + 1;
+        assertThat(Int8Activations.of(x, 0, cols, 0, tokens, -2)).isSameAs(a);
+        assertThat(a.sums[0]).isNotEqualTo(sumOfBlock(x, 0));
+        Int8Activations.of(x, 0, cols, 0, tokens, -3);
+        assertThat(a.sums[0]).isEqualTo(sumOfBlock(x, 0));
+        x[0] = first;
+    }
+
+    private static float sumOfBlock(float[] x, int b) {
+        float sum = 0;
+        for (int c = 0; c < Int8Activations.BLOCK; c++) {
+            sum += x[Int8Activations.BLOCK * b + c];
+        }
+        return sum;
     }
 }
