@@ -75,7 +75,7 @@ public final class Transformer {
         hb = new float[maxBatchTokens * c.hiddenDim()];
         hb2 = new float[maxBatchTokens * c.hiddenDim()];
         logitIn = new float[maxBatchTokens * c.dim()];
-        int parts = pool.threads() * Integer.getInteger("pagoda.cpParts", 1);
+        int parts = pool.threads();
         qkv = new ColumnParallel[c.layers()];
         gateUp = new ColumnParallel[c.layers()];
         boolean any = false;
