@@ -26,7 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Matmul throughput per weight type and shape (rows x cols) for a batch of nTokens; 8192x2048 (64 MiB in F32) does not
- * fit the caches, so its weights stream from memory as in a decode step. Besides time per call,
+ * fit the caches, so its weights stream from memory as in a decode step. With {@code copies} above 1, the calls cycle
+ * through that many separately repacked copies of the matrix, so that a smaller or 2-byte matrix also comes from
+ * memory every call, as a model's weights do (a last-level cache holds part of a 32 MiB matrix between calls). Besides time per call,
  * the aux counters report rates: {@code flops} (2 * rows * cols * nTokens per call; divide by 1e9 for GFLOP/s)
  * and {@code weightBytes} (bytes of weights streamed per call; divide by 1e9 for GB/s).
  * Warm-up is long on purpose: until C2 compiles the kernels, Vector API code runs boxed, ~100x slower.
@@ -47,8 +49,12 @@ public class MatMulBench {
     @Param({"1", "8", "32", "128"})
     public int nTokens;
 
+    @Param({"1"})
+    public int copies;
+
     private Arena arena;
-    private WeightMatrix w;
+    private WeightMatrix[] w;
+    private int next;
     private float[] x;
     private float[] out;
 
@@ -68,7 +74,12 @@ public class MatMulBench {
             }
             Quantize.encode(t, row, 0, cols, data, r * t.bytesFor(cols));
         }
-        w = Repack.forKernels(new WeightMatrix(type + "-" + shape, t, data, rows, cols));  // as the engine uses them
+        w = new WeightMatrix[copies];
+        for (int i = 0; i < copies; i++) {
+            // a copy of its own also for the types used as they are (not repacked)
+            MemorySegment own = i == 0 ? data : arena.allocate(data.byteSize(), 64).copyFrom(data);
+            w[i] = Repack.forKernels(new WeightMatrix(type + "-" + shape, t, own, rows, cols));  // as the engine uses them
+        }
         x = new float[nTokens * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian();
@@ -91,9 +102,11 @@ public class MatMulBench {
 
     @Benchmark
     public float[] matmul(Work work) {
-        MatMul.matmul(w, x, 0, nTokens, out, 0);
-        work.flops += 2L * w.rows() * w.cols() * nTokens;
-        work.weightBytes += w.byteSize();
+        WeightMatrix m = w[next];
+        next = next + 1 == copies ? 0 : next + 1;
+        MatMul.matmul(m, x, 0, nTokens, out, 0);
+        work.flops += 2L * m.rows() * m.cols() * nTokens;
+        work.weightBytes += m.byteSize();
         return out;
     }
 }
