@@ -57,39 +57,33 @@ final class TestMatrices {
      * of two s with max|x| / s <= 127 over the block's 32 columns, so the dot product by at most sum_c |dequant(w)[r][c]| * s/2.
      */
     static double[] activationQuantizationBound(WeightMatrix w, float[] x, int nTokens) {
-        int rows = w.rows();
         int cols = w.cols();
-        double[] out = new double[nTokens * rows];
-        if (w.panels() == null || w.type() != TensorType.Q4_K && w.type() != TensorType.Q6_K) {
-            return out;
-        }
         double[] halfStep = new double[nTokens * cols];
-        for (int k = 0; k < halfStep.length; k += 32) {
-            double amax = 0;
-            for (int c = k; c < k + 32; c++) {
-                amax = Math.max(amax, Math.abs(x[c]));
-            }
-            double step = 0x1p-149;
-            while (amax / step > 127) {
-                step *= 2;
-            }
-            java.util.Arrays.fill(halfStep, k, k + 32, step / 2);
-        }
-        float[] row = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            Dequant.row(w, r, row, 0);
-            for (int t = 0; t < nTokens; t++) {
-                double s = 0;
-                for (int c = 0; c < cols; c++) {
-                    s += Math.abs(row[c]) * halfStep[t * cols + c];
+        if (w.panels() != null && (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type()))) {
+            for (int k = 0; k < halfStep.length; k += Int8Activations.BLOCK) {
+                double amax = 0;
+                for (int c = k; c < k + Int8Activations.BLOCK; c++) {
+                    amax = Math.max(amax, Math.abs(x[c]));
                 }
-                out[t * rows + r] = s;
+                double step = 0x1p-149;
+                while (amax / step > 127) {
+                    step *= 2;
+                }
+                java.util.Arrays.fill(halfStep, k, k + Int8Activations.BLOCK, step / 2);
             }
         }
-        return out;
+        return matmul(w, halfStep, nTokens, true);
     }
 
     private static double[] matmul(WeightMatrix w, float[] x, int nTokens, boolean absolute) {
+        double[] wide = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            wide[i] = x[i];
+        }
+        return matmul(w, wide, nTokens, absolute);
+    }
+
+    private static double[] matmul(WeightMatrix w, double[] x, int nTokens, boolean absolute) {
         int rows = w.rows();
         int cols = w.cols();
         double[] out = new double[nTokens * rows];
@@ -99,7 +93,7 @@ final class TestMatrices {
             for (int t = 0; t < nTokens; t++) {
                 double s = 0;
                 for (int c = 0; c < cols; c++) {
-                    double p = (double) row[c] * x[t * cols + c];
+                    double p = row[c] * x[t * cols + c];
                     s += absolute ? Math.abs(p) : p;
                 }
                 out[t * rows + r] = s;

@@ -32,11 +32,12 @@ class WorkerPoolTest {
     void theCallerTakesTheChunksAHeldUpWorkerLeaves() {
         WorkerPool pool = new WorkerPool(2);
         int n = 64;
-        AtomicInteger byCaller = new AtomicInteger();
+        AtomicInteger byCaller = new AtomicInteger(), byWorker = new AtomicInteger();
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
             Thread caller = Thread.currentThread();
             for (int rep = 0; rep < 20; rep++) {
                 byCaller.set(0);
+                byWorker.set(0);
                 pool.parallelFor(n, (s, e) -> {
                     if (Thread.currentThread() == caller) {
                         byCaller.addAndGet(e - s);
@@ -45,8 +46,12 @@ class WorkerPoolTest {
                         while (byCaller.get() < n - (e - s)) {
                             Thread.onSpinWait();
                         }
+                        byWorker.addAndGet(e - s);
                     }
                 });
+                // the held-up worker ran at most its first chunk (three quarters of its half); the caller all the rest
+                assertThat(byCaller.get() + byWorker.get()).isEqualTo(n);
+                assertThat(byWorker.get()).isLessThanOrEqualTo(3 * n / 8);
             }
         });
     }
