@@ -149,8 +149,13 @@ public final class PagedAttention {
      * ({@code position < seq.length()}): append to the allocator first.
      */
     public void writeKv(int layer, ForwardBatch<KvSequence> batch, float[] k, float[] v) {
+        writeKv(layer, batch, k, v, 0, batch.tokenCount());
+    }
+
+    /** {@link #writeKv} for batch rows {@code t0..t1-1} only (rows write disjoint slots, so ranges may run in parallel). */
+    public void writeKv(int layer, ForwardBatch<KvSequence> batch, float[] k, float[] v, int t0, int t1) {
         int kvDim = nKvHeads * headDim;
-        for (int t = 0; t < batch.tokenCount(); t++) {
+        for (int t = t0; t < t1; t++) {
             KvSequence seq = batch.sequence(batch.tokenSeq[t]);
             int position = batch.positions[t];
             if (position >= seq.length()) {

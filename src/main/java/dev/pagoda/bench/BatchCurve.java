@@ -63,6 +63,45 @@ public final class BatchCurve {
         }
 
         /**
+         * Decode tok/s at a mean running batch of {@code batch}, interpolated linearly between the measured points
+         * (the first point's below it, the last one's above it).
+         */
+        public double tokensPerSecondAt(double batch) {
+            Point lo = points.getFirst();
+            for (Point hi : points) {
+                if (hi.batch() >= batch) {
+                    if (hi.batch() == lo.batch()) {
+                        return hi.tokensPerSecond();
+                    }
+                    double f = (batch - lo.batch()) / (hi.batch() - lo.batch());
+                    return lo.tokensPerSecond() + Math.max(0, f) * (hi.tokensPerSecond() - lo.tokensPerSecond());
+                }
+                lo = hi;
+            }
+            return lo.tokensPerSecond();
+        }
+
+        /**
+         * How far running {@code more} sequences at a time instead of {@code fewer} (mean running batches) can raise
+         * decode throughput by the roofline: min(more, ridge) / min(fewer, ridge). What paging buys a server is bounded
+         * by it, whatever memory it frees; prefill steps and a run's tail only take from it.
+         */
+        public double rooflineGain(double more, double fewer) {
+            return Math.min(more, ridgeBatch()) / Math.min(fewer, ridgeBatch());
+        }
+
+        /** The same gain by this curve: its decode tok/s at {@code more} over that at {@code fewer}. */
+        public double curveGain(double more, double fewer) {
+            return tokensPerSecondAt(more) / tokensPerSecondAt(fewer);
+        }
+
+        public String bounds(double more, double fewer) {
+            return String.format(Locale.ROOT, "at running batches %.1f / %.1f decode can gain at most %.2fx by the roofline"
+                    + " (ridge at batch %.1f), %.2fx by the measured curve below", more, fewer, rooflineGain(more, fewer), ridgeBatch(),
+                    curveGain(more, fewer));
+        }
+
+        /**
          * The batch of the highest decode tok/s: above it a step of more sequences costs more than their tokens
          * bring, so a server capped there (max-num-seqs) serves more, whatever memory paging frees.
          */

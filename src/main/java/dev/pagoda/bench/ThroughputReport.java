@@ -83,7 +83,8 @@ public final class ThroughputReport {
         }
     }
 
-    public static String table(Setup setup, List<RunResult> runs) {
+    /** The runs' table, then, when {@code curve} was measured (else null), each layout comparison's bounds and the curve. */
+    public static String table(Setup setup, List<RunResult> runs, BatchCurve.Result curve) {
         StringBuilder sb = new StringBuilder();
         Options o = setup.options();
         EngineConfig e = setup.engine();
@@ -119,9 +120,15 @@ public final class ThroughputReport {
             sb.append(String.format(Locale.ROOT, "%s: throughput %.2fx%s%n", c.label(), c.throughputRatio(),
                     c.axis().equals("sharing") ? fmt(", peak KV blocks %.2fx (%.1f%% saved)", c.kvBlocksPeakRatio(),
                             100 * (1 - c.kvBlocksPeakRatio())) : ""));
+            if (curve != null && c.axis().equals("kv_layout")) {
+                sb.append("  ").append(curve.bounds(c.a().meanRunning(), c.b().meanRunning())).append('\n');
+            }
         }
         sb.append("KV usage is sampled every ").append(KvSampler.PERIOD_MILLIS).append(" ms during the run; peak blocks too for the"
                 + " contiguous layout (paged: exact, after every step).\n");
+        if (curve != null) {
+            sb.append('\n').append(curve.table());
+        }
         return sb.toString();
     }
 
@@ -181,6 +188,10 @@ public final class ThroughputReport {
             n.put("denominator", c.b().variant().label());
             n.put("throughput_ratio", c.throughputRatio());
             n.put("kv_blocks_peak_ratio", c.kvBlocksPeakRatio());
+            if (curve != null && c.axis().equals("kv_layout")) {
+                n.put("roofline_gain_bound", curve.rooflineGain(c.a().meanRunning(), c.b().meanRunning()));
+                n.put("curve_gain_bound", curve.curveGain(c.a().meanRunning(), c.b().meanRunning()));
+            }
         }
         if (curve != null) {
             curve.json(root.putObject("batch_curve"));

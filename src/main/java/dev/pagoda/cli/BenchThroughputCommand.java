@@ -159,7 +159,7 @@ final class BenchThroughputCommand implements Callable<Integer> {
                 spec.commandLine().getErr().printf("json_schema compiled in %.1f ms%n", options.guided().compileNanos() / 1e6);
             }
             out.print(output.equals("json") ? ThroughputReport.json(setup, runs, curve) + "\n"
-                    : ThroughputReport.table(setup, runs) + (curve == null ? "" : "\n" + curve.table()));
+                    : ThroughputReport.table(setup, runs, curve));
         }
         out.flush();
         return 0;
