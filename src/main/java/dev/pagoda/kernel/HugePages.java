@@ -8,12 +8,12 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Zeroed memory for repacked weights and the KV cache, backed by transparent huge pages where Linux allows them (mmap,
- * then madvise MADV_HUGEPAGE before the first write): the weights stream from memory every decode step, attention reads
- * every sequence's K and V, and over 4 KiB pages each stream takes a TLB miss every 4 KiB. Plain memory elsewhere, when a call fails, or with
+ * Zeroed memory for repacked weights, backed by transparent huge pages where Linux allows them (mmap, then madvise
+ * MADV_HUGEPAGE before the first write): the weights stream from memory every decode step, and over 4 KiB pages each
+ * stream takes a TLB miss every 4 KiB. Plain memory elsewhere, when a call fails, or with
  * {@code -Dpagoda.noHugePages=true} (to compare).
  */
-public final class HugePages {
+final class HugePages {
     private static final long HUGE = 2L << 20;
     private static final int PROT_READ_WRITE = 3, MAP_PRIVATE_ANONYMOUS = 0x22, MADV_HUGEPAGE = 14;
     private static final boolean ENABLED = !Boolean.getBoolean("pagoda.noHugePages");
@@ -49,7 +49,7 @@ public final class HugePages {
     }
 
     /** {@code bytes} zeroed bytes, 64-byte aligned at least, freed when {@code arena} closes. */
-    public static MemorySegment allocate(long bytes, Arena arena) {
+    static MemorySegment allocate(long bytes, Arena arena) {
         if (MMAP == null || bytes < HUGE) {
             return arena.allocate(bytes, 64);
         }

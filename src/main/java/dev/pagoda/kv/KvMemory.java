@@ -1,7 +1,6 @@
 package dev.pagoda.kv;
 
 import dev.pagoda.PagodaException;
-import dev.pagoda.kernel.HugePages;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -36,9 +35,7 @@ public final class KvMemory implements AutoCloseable, BlockCopier {
         this.rowBytes = (long) shape.headDim() * shape.dtype().bytes();
         this.headStride = rowBytes * shape.blockSize();
         this.arena = Arena.ofShared();
-        // huge pages: attention reads each sequence's blocks wherever they lie, a 4 KiB stretch per kv head, and over
-        // small pages each stretch is also a TLB miss (decode attention at 32 sequences took ~20% longer)
-        this.segment = HugePages.allocate(bytesPerBlock * numBlocks, arena);
+        this.segment = arena.allocate(bytesPerBlock * numBlocks, 64);
     }
 
     /** A region of {@code bytes} (rounded down to whole blocks); fails if not even one block fits. */
