@@ -74,7 +74,7 @@ public final class BatchCurve {
                         return hi.tokensPerSecond();
                     }
                     double f = (batch - lo.batch()) / (hi.batch() - lo.batch());
-                    return lo.tokensPerSecond() + Math.max(0, f) * (hi.tokensPerSecond() - lo.tokensPerSecond());
+                    return lo.tokensPerSecond() + f * (hi.tokensPerSecond() - lo.tokensPerSecond());
                 }
                 lo = hi;
             }
@@ -82,9 +82,10 @@ public final class BatchCurve {
         }
 
         /**
-         * How far running {@code more} sequences at a time instead of {@code fewer} (mean running batches) can raise
-         * decode throughput by the roofline: min(more, ridge) / min(fewer, ridge). What paging buys a server is bounded
-         * by it, whatever memory it frees; prefill steps and a run's tail only take from it.
+         * How far the roofline rises from a mean running batch of {@code fewer} to one of {@code more}: min(more, ridge) /
+         * min(fewer, ridge). What paging can buy a server by running more requests at once, whatever memory it frees,
+         * unless the smaller batch runs further below its roofline than the larger (then the measured ratio can pass
+         * it: {@link #curveGain} says by how much); prefill steps and a run's tail only take from it.
          */
         public double rooflineGain(double more, double fewer) {
             return Math.min(more, ridgeBatch()) / Math.min(fewer, ridgeBatch());
@@ -95,6 +96,7 @@ public final class BatchCurve {
             return tokensPerSecondAt(more) / tokensPerSecondAt(fewer);
         }
 
+        /** Both gains, as the line {@code bench throughput} prints under a paged / contiguous ratio. */
         public String bounds(double more, double fewer) {
             return String.format(Locale.ROOT, "at running batches %.1f / %.1f decode can gain at most %.2fx by the roofline"
                     + " (ridge at batch %.1f), %.2fx by the measured curve below", more, fewer, rooflineGain(more, fewer), ridgeBatch(),
