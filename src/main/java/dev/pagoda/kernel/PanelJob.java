@@ -8,10 +8,10 @@ import java.lang.foreign.MemorySegment;
 /**
  * One matmul over a matrix repacked into {@link RowPanels}, as a parallel loop over blocks of 2 panels (2L rows).
  * Tokens are taken in chunks whose activations stay in the L2 cache, but never fewer than a decode step's 32; within
- * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16 and int8 panels
- * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a conversion and a multiply by the scales); F16
- * panels, whose widening takes more operations, and int8 panels under more than 8 tokens are widened to float32
- * scratch once per block and chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
+ * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16, F16 and int8 panels
+ * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a shift, a mask and a multiply; a conversion and
+ * a multiply by the scales); int8 panels under more than 8 tokens are widened to float32 scratch once per block and
+ * chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
  * ({@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
  * ({@link Int8Activations}).
  */
@@ -84,7 +84,7 @@ final class PanelJob extends MatMulCall {
             int8Block(q0, q1, q2, q3, t0, t1);
             return;
         }
-        int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : PanelTile.FLOAT;
+        int form = w.type() == TensorType.BF16 ? PanelTile.BF16 : w.type() == TensorType.F16 ? PanelTile.F16 : PanelTile.FLOAT;
         MemorySegment s;
         long p0, p1, p2, p3;
         if (Int8Panels.supports(w.type())) {
@@ -94,18 +94,6 @@ final class PanelJob extends MatMulCall {
             p1 = p3 = 4 * panelFloats;
             Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q0, cols, s, p0);
             Int8Panels.decode(w.panels(), Int8Panels.panelBytes(cols) * q1, cols, s, p1);
-        } else if (w.type() == TensorType.F16) {
-            s = scratch(4 * panelFloats);
-            p0 = p2 = 0;
-            p1 = p3 = 4 * panelFloats;
-            widen(w, q0, s, p0, panelFloats);
-            widen(w, q1, s, p1, panelFloats);
-            if (q2 != q0 || q3 != q1) {
-                p2 = 8 * panelFloats;
-                p3 = 12 * panelFloats;
-                widen(w, q2, s, p2, panelFloats);
-                widen(w, q3, s, p3, panelFloats);
-            }
         } else {
             s = w.panels();
             long panelBytes = RowPanels.elementBytes(w.type()) * panelFloats;
@@ -188,10 +176,6 @@ final class PanelJob extends MatMulCall {
                 Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             }
         }
-    }
-
-    private static void widen(WeightMatrix w, int panel, MemorySegment dst, long dstOff, long panelFloats) {
-        RowDecoder.f16Row(w.panels(), 2 * panelFloats * panel, Math.toIntExact(panelFloats), dst, dstOff);
     }
 
     /** The calling thread's float32 scratch of at least {@code floats} floats, grown on demand (never per call once warm). */

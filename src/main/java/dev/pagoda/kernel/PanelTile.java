@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Register tiles over {@link RowPanels} (float32 or BF16; {@link Int8Tile} for int8 panels): 2 panels (2L rows) x up to 12 tokens,
+ * Register tiles over {@link RowPanels} (float32, BF16 or F16; {@link Int8Tile} for int8 panels): 2 panels (2L rows) x up to 12 tokens,
  * up to 8 tokens, up to 4 tokens, and 1 token. Per column k, the two weight vectors of the panels are multiplied by each token's broadcast x[t][k] and
  * added to that token's accumulators with one fused multiply-add, so every output element is
  * {@code acc = fma(w[r][k], x[t][k], acc)} for k = 0, 1, ..., cols - 1 in order, from 0: one fixed order
@@ -29,19 +29,28 @@ final class PanelTile {
     static final int TOKENS = 8;
     /** Tokens per wide tile ({@link #tile12}). */
     static final int WIDE = 12;
-    /** L shorts, widened to L ints (BF16 panels; used only where {@link RowDecoder#VECTOR}). */
+    /** L shorts, widened to L ints (BF16 and F16 panels; used only where {@link RowDecoder#VECTOR}). */
     private static final VectorSpecies<Short> S = RowDecoder.VECTOR ? VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16)) : null;
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
-    /** The panels' element form: float32, or BF16 widened by a shift. */
-    static final int FLOAT = 0, BF16 = 1;
+    /**
+     * The panels' element form: float32; BF16 widened by a shift; F16 of finite values ({@link RowPanels#pack} packs no
+     * other) widened by a shift, a mask and a multiply: the half's sign-extended bits moved up 13 put its sign, exponent
+     * and mantissa in float position with three more copies of the sign above the exponent, which the mask clears; that
+     * float, a power of two (2^-112) times the half, rescaled (exact, subnormal halves included; an Inf or NaN half
+     * would come out finite). The Vector API has no half-to-float conversion; this takes 4 operations where one exact
+     * for all halves took 11.
+     */
+    static final int FLOAT = 0, BF16 = 1, F16 = 2;
+    private static final int F16_BITS = 0x8FFFFFFF;
+    private static final float F16_SCALE = 0x1p112f;
 
     private PanelTile() {
     }
 
     /**
-     * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16, L shorts per
-     * column, widened in registers, exactly, so the products and their order are those of float32 panels of the same
-     * values) against tokens x[xb + j*cols..],
+     * Panels at byte offsets p0, p1 of {@code s} in {@code form} (float32, L floats per column; BF16 or F16, L shorts
+     * per column, widened in registers, exactly, so the products and their order are those of float32 panels of the
+     * same values) against tokens x[xb + j*cols..],
      * j <= last < 8; rows r0.. and r1.. of token j go to out[ob + j*rows + r..]. Tokens past {@code last} repeat
      * the last one (and r1 may equal r0): computed again, stored again with the same values.
      */
@@ -62,6 +71,12 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == F16) {
+                long o = 2L * L * k;
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -145,6 +160,12 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == F16) {
+                long o = 2L * L * k;
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -229,6 +250,12 @@ final class PanelTile {
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
                 u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
                         .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            } else if (form == F16) {
+                long o = 2L * L * k;
+                v = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                u = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
             } else {
                 long o = 4L * L * k;
                 v = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
@@ -266,30 +293,46 @@ final class PanelTile {
     static void tile1(MemorySegment s, int form, long p0, long p1, long p2, long p3, int cols, float[] x, int xb, float[] out, int ob, int rows,
                       int r0, int r1, int r2, int r3) {
         FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
-        for (int k = 0; k < cols; k++) {
-            FloatVector v0, v1, v2, v3;
-            if (form == BF16) {
-                long o = 2L * L * k;
-                v0 = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                v1 = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                v2 = ((IntVector) ShortVector.fromMemorySegment(S, s, p2 + o, LE).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            } else {
+        if (form == FLOAT) {
+            // a loop of its own: C2 unswitches one invariant test of a loop (the 2-byte forms' below), not two
+            for (int k = 0; k < cols; k++) {
                 long o = 4L * L * k;
-                v0 = FloatVector.fromMemorySegment(F, s, p0 + o, LE);
-                v1 = FloatVector.fromMemorySegment(F, s, p1 + o, LE);
-                v2 = FloatVector.fromMemorySegment(F, s, p2 + o, LE);
-                v3 = FloatVector.fromMemorySegment(F, s, p3 + o, LE);
+                FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+                a = FloatVector.fromMemorySegment(F, s, p0 + o, LE).fma(t, a);
+                b = FloatVector.fromMemorySegment(F, s, p1 + o, LE).fma(t, b);
+                c = FloatVector.fromMemorySegment(F, s, p2 + o, LE).fma(t, c);
+                d = FloatVector.fromMemorySegment(F, s, p3 + o, LE).fma(t, d);
             }
-            FloatVector t = FloatVector.broadcast(F, x[xb + k]);
-            a = v0.fma(t, a);
-            b = v1.fma(t, b);
-            c = v2.fma(t, c);
-            d = v3.fma(t, d);
+        } else {
+            for (int k = 0; k < cols; k++) {
+                FloatVector v0, v1, v2, v3;
+                if (form == BF16) {
+                    long o = 2L * L * k;
+                    v0 = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    v1 = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    v2 = ((IntVector) ShortVector.fromMemorySegment(S, s, p2 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                    v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                } else {
+                    long o = 2L * L * k;
+                    v0 = ((IntVector) ShortVector.fromMemorySegment(S, s, p0 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                    v1 = ((IntVector) ShortVector.fromMemorySegment(S, s, p1 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                    v2 = ((IntVector) ShortVector.fromMemorySegment(S, s, p2 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                    v3 = ((IntVector) ShortVector.fromMemorySegment(S, s, p3 + o, LE).convertShape(VectorOperators.S2I, I, 0))
+                            .lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_SCALE);
+                }
+                FloatVector t = FloatVector.broadcast(F, x[xb + k]);
+                a = v0.fma(t, a);
+                b = v1.fma(t, b);
+                c = v2.fma(t, c);
+                d = v3.fma(t, d);
+            }
         }
         // last panel first: a repeated panel's slot is an earlier one, written last with the same values
         d.intoArray(out, ob + r3, F.indexInRange(r3, rows));

@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vectorized decoding of one weight row into float32 scratch, bit-identical to {@link Dequant#row}
- * (the matmul tests rely on that): the same float operations per element, in the same order. Q5_0 and Q5_K
- * have no vector decoder and go through {@link Dequant}.
+ * (the matmul tests rely on that): the same float operations per element, in the same order. F16 (whose loop in
+ * {@link Dequant} C2 vectorizes into the hardware's conversion), Q5_0 and Q5_K go through {@link Dequant}.
  */
 final class RowDecoder {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -26,8 +26,6 @@ final class RowDecoder {
     static final VectorSpecies<Byte> B = VECTOR ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-    /** 2^112 rescales an f16 exponent field (bias 15) moved into float position (bias 127), subnormals included. */
-    private static final float F16_RESCALE = 0x1p112f;
 
     private RowDecoder() {
     }
@@ -47,7 +45,6 @@ final class RowDecoder {
         }
         switch (w.type()) {
             case F32 -> MemorySegment.copy(s, base, dst, dstOff, 4L * n);
-            case F16 -> f16Row(s, base, n, dst, dstOff);
             case BF16 -> bf16Row(s, base, n, dst, dstOff);
             case Q8_0 -> q8_0Row(s, base, n, dst, dstOff);
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
@@ -64,19 +61,6 @@ final class RowDecoder {
     // No helper takes or returns a vector: once such a helper is compiled on its own (boxing its vectors, which
     // makes it larger than C2's InlineSmallCode), C2 no longer inlines it, and every caller compiled afterwards
     // boxes a vector per call, 5-20x slower depending on which caller got hot first.
-
-    static void f16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
-        // exact f16 -> f32 for all inputs: magnitude bits shifted into place and rescaled; Inf/NaN get the max exponent
-        for (int i = 0; i < n; i += L) {
-            IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0);
-            IntVector mag = h.and(0x7FFF).lanewise(VectorOperators.LSHL, 13);
-            IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-            IntVector finite = mag.reinterpretAsFloats().mul(F16_RESCALE).reinterpretAsInts();
-            IntVector special = mag.or(0x7F800000);
-            IntVector bits = finite.blend(special, h.and(0x7C00).eq(0x7C00));
-            bits.or(sign).reinterpretAsFloats().intoMemorySegment(dst, dstOff + 4L * i, LE);
-        }
-    }
 
     private static void bf16Row(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
         for (int i = 0; i < n; i += L) {

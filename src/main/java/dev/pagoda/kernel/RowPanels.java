@@ -66,7 +66,10 @@ final class RowPanels {
         return type == TensorType.F32 ? 4 : 2;
     }
 
-    /** The weights of {@code w} in panels, in memory that lives as long as the returned segment is reachable. */
+    /**
+     * The weights of {@code w} in panels, in memory that lives as long as the returned segment is reachable; null for
+     * an F16 matrix holding an Inf or NaN, which the F16 tiles would not widen exactly ({@link PanelTile#F16}).
+     */
     static MemorySegment pack(WeightMatrix w) {
         int rows = w.rows();
         int cols = w.cols();
@@ -96,6 +99,9 @@ final class RowPanels {
             for (int p = 0; p < count(rows); p++) {
                 int n = Math.min(L, rows - p * L);
                 MemorySegment.copy(src, SHORT, p * L * rb, in, 0, n * cols);
+                if (w.type() == TensorType.F16 && !finite(in, n * cols)) {
+                    return null;
+                }
                 if (n < L) {
                     Arrays.fill(out, (short) 0);  // the padding rows of the last panel
                 }
@@ -108,5 +114,14 @@ final class RowPanels {
             }
         }
         return dst;
+    }
+
+    /** Whether the first {@code n} halves of {@code h} are finite (exponent field not all ones). */
+    private static boolean finite(short[] h, int n) {
+        int special = 0;
+        for (int i = 0; i < n; i++) {
+            special |= (h[i] & 0x7C00) + 0x400 & 0x8000;  // carries into bit 15 only from an all-ones exponent
+        }
+        return special == 0;
     }
 }

@@ -24,8 +24,8 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
     }
 
     /**
-     * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16;
-     * Q8_0, Q5_0; Q4_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
+     * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16 of
+     * finite values; Q8_0, Q5_0; Q4_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
      * its own ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#panelBytes}:
      * 9 bits a weight; {@link Q4KPanels#panelBytes}: 4.75; {@link Q6KPanels#panelBytes}: 8.625), after which the mapped pages of the
      * rows are released.
@@ -36,6 +36,9 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
         }
         MemorySegment p = Q4KPanels.supports(type) ? Q4KPanels.pack(this) : Q6KPanels.supports(type) ? Q6KPanels.pack(this)
                 : Int8Panels.supports(type) ? Int8Panels.pack(this) : RowPanels.pack(this);
+        if (p == null) {
+            return this;  // an F16 matrix with an Inf or NaN: its rows run the exact row path
+        }
         if (data.isMapped()) {
             data.unload();  // the file's pages (read-only mapping) are read again only where rows are still read
         }

@@ -3,6 +3,8 @@ package dev.pagoda.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -244,6 +246,56 @@ class MatMulTest {
             Dequant.row(w, r, row, 0);
             for (int c = 0; c < cols; c++) {
                 assertThat(out[c * rows + r]).as("row %d col %d", r, c).isEqualTo(row[c]);
+            }
+        }
+    }
+
+    /**
+     * F16 panels widen every finite half exactly (their tiles' shift, mask and multiply): a matrix holding all 63,488
+     * finite halves, subnormals and zeros included, read back through one-hot activations. A matrix with an Inf or a
+     * NaN, which that widening would not keep, stays unpacked and runs the row path, exact.
+     */
+    @Test
+    void f16PanelsWidenEveryFiniteHalfExactly() {
+        int cols = 64;
+        int rows = 2 * 31744 / cols;
+        MemorySegment halves = MemorySegment.ofArray(new short[rows * cols]);
+        for (int i = 0; i < rows * cols; i++) {
+            int magnitude = i >> 1;  // 0 .. 0x7BFF: every exponent below all ones, every mantissa
+            halves.setAtIndex(ValueLayout.JAVA_SHORT, i, (short) ((i & 1) << 15 | magnitude));
+        }
+        WeightMatrix w = new WeightMatrix("all-halves", TensorType.F16, halves, rows, cols).packed();
+        assertThat(w.panels()).isNotNull();
+        float[] x = new float[cols * cols];
+        for (int c = 0; c < cols; c++) {
+            x[c * cols + c] = 1f;
+        }
+        float[] out = new float[cols * rows];
+        for (int n : new int[] {1, cols}) {  // the single-token tile and the batched ones
+            for (int t = 0; t < cols; t += n) {
+                MatMul.matmul(POOL3, w, x, t * cols, n, out, t * rows);
+            }
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    float want = Float.float16ToFloat(halves.getAtIndex(ValueLayout.JAVA_SHORT, r * cols + c));
+                    assertThat(out[c * rows + r] == want).as("%d tokens, half %d: %s != %s", n, r * cols + c, out[c * rows + r], want).isTrue();
+                }
+            }
+        }
+        for (short special : new short[] {(short) 0x7C00, (short) 0xFC00, (short) 0x7E00}) {
+            halves.setAtIndex(ValueLayout.JAVA_SHORT, 77, special);
+            WeightMatrix f16 = new WeightMatrix("special", TensorType.F16, halves, rows, cols);
+            assertThat(f16.packed().panels()).isNull();
+            float[] deq = new float[rows * cols];
+            for (int r = 0; r < rows; r++) {
+                Dequant.row(f16, r, deq, r * cols);
+            }
+            float[] a = new float[3 * rows];
+            float[] b = new float[3 * rows];
+            MatMul.matmul(POOL3, f16.packed(), x, 0, 3, a, 0);
+            MatMul.matmul(POOL3, TestMatrices.encode(TensorType.F32, deq, rows, cols), x, 0, 3, b, 0);
+            for (int i = 0; i < a.length; i++) {
+                assertThat(Float.floatToIntBits(a[i])).as("special %04x, output %d", special, i).isEqualTo(Float.floatToIntBits(b[i]));
             }
         }
     }
