@@ -27,7 +27,7 @@ final class SynthCommand implements Callable<Integer> {
             + "(llama: llama-1b), or with --shape, the architecture the shape must have.")
     String arch;
 
-    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0, q4_0 or q4_k_m (Q4_K with Q6_K for the output head and some attn_v/ffn_down, as llama-quantize mixes them) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", defaultValue = "f32", description = "f32, f16, bf16, q8_0, q4_0, q4_k_m or q5_k_m (Q4_K or Q5_K with Q6_K for the output head and some attn_v/ffn_down, as llama-quantize mixes them) (default: ${DEFAULT-VALUE}).")
     String dtype;
 
     @Option(names = "--out", required = true, description = "The .gguf file to write.")

@@ -46,7 +46,12 @@ public final class Quantize {
             }
             case Q4_K -> {
                 for (int b = 0; b < n / 256; b++) {
-                    q4_KBlock(src, srcOff + 256 * b, dst, dstOff + 144L * b);
+                    q4_KBlock(src, srcOff + 256 * b, dst, dstOff + 144L * b, false);
+                }
+            }
+            case Q5_K -> {
+                for (int b = 0; b < n / 256; b++) {
+                    q4_KBlock(src, srcOff + 256 * b, dst, dstOff + 176L * b, true);
                 }
             }
             case Q6_K -> {
@@ -108,10 +113,12 @@ public final class Quantize {
     }
 
     /**
-     * Q4_K (layout in {@link Dequant}): sub-block j of 32 spans [-min_j, -min_j + 15 scale_j] with min_j >= 0;
-     * 6-bit scale and min codes relative to the super-block's f16 d = max scale / 63 and dmin = max min / 63.
+     * Q4_K, or Q5_K with {@code fifthBits} (layouts in {@link Dequant}): sub-block j of 32 spans [-min_j, -min_j +
+     * top scale_j] (top = 15, or 31 with a fifth bit) with min_j >= 0; 6-bit scale and min codes relative to the
+     * super-block's f16 d = max scale / 63 and dmin = max min / 63.
      */
-    private static void q4_KBlock(float[] x, int o, MemorySegment dst, long p) {
+    private static void q4_KBlock(float[] x, int o, MemorySegment dst, long p, boolean fifthBits) {
+        int top = fifthBits ? 31 : 15;
         float[] lo = new float[8];
         float[] range = new float[8];
         float maxMin = 0;
@@ -126,7 +133,7 @@ public final class Quantize {
             lo[j] = -mn;
             range[j] = mx - mn;
             maxMin = Math.max(maxMin, -mn);
-            maxScale = Math.max(maxScale, (mx - mn) / 15);
+            maxScale = Math.max(maxScale, (mx - mn) / top);
         }
         // a min code rounded up can widen a sub-block's span by one dmin: the scale covers that too
         short dBits = Float.floatToFloat16(maxScale / 63 * (1 + 1f / 63));
@@ -138,7 +145,7 @@ public final class Quantize {
         for (int j = 0; j < 8; j++) {
             m[j] = dmin > 0 ? Math.min(63, (int) Math.ceil(lo[j] / dmin)) : 0;
             float span = range[j] - lo[j] + dmin * m[j];  // from -dmin*m up to the sub-block's max
-            sc[j] = d > 0 ? Math.min(63, (int) Math.ceil(span / 15 / d)) : 0;
+            sc[j] = d > 0 ? Math.min(63, (int) Math.ceil(span / top / d)) : 0;
         }
         dst.set(Dequant.SHORT, p, dBits);
         dst.set(Dequant.SHORT, p + 2, dminBits);
@@ -147,17 +154,25 @@ public final class Quantize {
             dst.set(Dequant.BYTE, p + 8 + j, (byte) (m[j] | (m[j + 4] >> 4) << 6));
             dst.set(Dequant.BYTE, p + 12 + j, (byte) ((sc[j + 4] & 0xF) | (m[j + 4] & 0xF) << 4));
         }
+        long qs = p + (fifthBits ? 48 : 16);
+        if (fifthBits) {
+            dst.asSlice(p + 16, 32).fill((byte) 0);
+        }
         for (int g = 0; g < 4; g++) {
             for (int l = 0; l < 32; l++) {
-                int q0 = q4_K(x[o + 64 * g + l], d * sc[2 * g], dmin * m[2 * g]);
-                int q1 = q4_K(x[o + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * m[2 * g + 1]);
-                dst.set(Dequant.BYTE, p + 16 + 32L * g + l, (byte) (q0 | q1 << 4));
+                int q0 = q4_K(x[o + 64 * g + l], d * sc[2 * g], dmin * m[2 * g], top);
+                int q1 = q4_K(x[o + 64 * g + 32 + l], d * sc[2 * g + 1], dmin * m[2 * g + 1], top);
+                dst.set(Dequant.BYTE, qs + 32L * g + l, (byte) ((q0 & 0xF) | (q1 & 0xF) << 4));
+                if (fifthBits) {  // byte l of qh holds the fifth bits of weights 64g + l (bit 2g) and 64g + 32 + l (bit 2g+1)
+                    int h = dst.get(Dequant.BYTE, p + 16 + l) | (q0 >> 4) << (2 * g) | (q1 >> 4) << (2 * g + 1);
+                    dst.set(Dequant.BYTE, p + 16 + l, (byte) h);
+                }
             }
         }
     }
 
-    private static int q4_K(float v, float step, float min) {
-        return step > 0 ? Math.max(0, Math.min(15, Math.round((v + min) / step))) : 0;
+    private static int q4_K(float v, float step, float min, int top) {
+        return step > 0 ? Math.max(0, Math.min(top, Math.round((v + min) / step))) : 0;
     }
 
     /**

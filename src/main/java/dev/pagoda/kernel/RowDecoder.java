@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * Vectorized decoding of one weight row into float32 scratch, bit-identical to {@link Dequant#row}
  * (the matmul tests rely on that): the same float operations per element, in the same order. F16 (whose loop in
- * {@link Dequant} C2 vectorizes into the hardware's conversion), Q5_0 and Q5_K go through {@link Dequant}.
+ * {@link Dequant} C2 vectorizes into the hardware's conversion) and Q5_0 go through {@link Dequant}.
  */
 final class RowDecoder {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -48,7 +48,8 @@ final class RowDecoder {
             case BF16 -> bf16Row(s, base, n, dst, dstOff);
             case Q8_0 -> q8_0Row(s, base, n, dst, dstOff);
             case Q4_0 -> q4_0Row(s, base, n, dst, dstOff);
-            case Q4_K -> q4_KRow(s, base, n, dst, dstOff);
+            case Q4_K -> q4_KRow(s, base, n, dst, dstOff, false);
+            case Q5_K -> q4_KRow(s, base, n, dst, dstOff, true);
             case Q6_K -> q6_KRow(s, base, n, dst, dstOff);
             default -> {
                 Dequant.row(w, row, tmp, 0);
@@ -99,12 +100,13 @@ final class RowDecoder {
     }
 
     /** Q4_K (layout in {@link Dequant}). */
-    private static void q4_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff) {
+    /** Q4_K, or Q5_K with {@code fifthBits} (layouts in {@link Dequant}). */
+    private static void q4_KRow(MemorySegment s, long base, int n, MemorySegment dst, long dstOff, boolean fifthBits) {
         for (int b = 0; b < n / 256; b++) {
-            long p = base + 144L * b;
+            long p = base + (fifthBits ? 176L : 144L) * b;
             float d = Dequant.half(s, p);
             float dmin = Dequant.half(s, p + 2);
-            long qs = p + 16;
+            long qs = p + (fifthBits ? 48 : 16);
             for (int g = 0; g < 4; g++) {
                 float d1 = d * Dequant.scaleK4(s, p + 4, 2 * g);
                 float m1 = dmin * Dequant.minK4(s, p + 4, 2 * g);
@@ -115,6 +117,11 @@ final class RowDecoder {
                     ByteVector packed = ByteVector.fromMemorySegment(B, s, qs + 32L * g + l, LE);
                     ByteVector lo = packed.and((byte) 0xF);
                     ByteVector hi = packed.lanewise(VectorOperators.LSHR, 4);
+                    if (fifthBits) {  // bits 2g and 2g+1 of qh byte l: the fifth bits of weights 64g + l and 64g + 32 + l
+                        ByteVector h = ByteVector.fromMemorySegment(B, s, p + 16 + l, LE).lanewise(VectorOperators.LSHR, 2 * g);
+                        lo = lo.or(h.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                        hi = hi.or(h.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
+                    }
                     ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoMemorySegment(dst, y + 4L * l, LE);
                     ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoMemorySegment(dst, y + 4L * (32 + l), LE);
                 }

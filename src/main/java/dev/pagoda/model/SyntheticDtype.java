@@ -6,9 +6,9 @@ import java.util.Arrays;
 import java.util.stream.Collectors;
 
 /**
- * The weight types of a synthetic model: one type for every matrix, or Q4_K_M, llama-quantize's mix of Q4_K with
- * Q6_K for the output head (here the tied token embedding) and for attn_v and ffn_down in the layers where it
- * spends more bits (the first and last eighth of the layers and every third layer between).
+ * The weight types of a synthetic model: one type for every matrix, or Q4_K_M (Q5_K_M), llama-quantize's mix of Q4_K
+ * (Q5_K) with Q6_K for the output head (here the tied token embedding) and for attn_v and ffn_down in the layers where
+ * it spends more bits (the first and last eighth of the layers and every third layer between).
  */
 public enum SyntheticDtype {
     F32(TensorType.F32, 0),
@@ -16,7 +16,8 @@ public enum SyntheticDtype {
     BF16(TensorType.BF16, 32),
     Q8_0(TensorType.Q8_0, 7),
     Q4_0(TensorType.Q4_0, 2),
-    Q4_K_M(TensorType.Q4_K, 15);
+    Q4_K_M(TensorType.Q4_K, 15),
+    Q5_K_M(TensorType.Q5_K, 17);
 
     /** The type of most matrices. */
     public final TensorType base;
@@ -45,7 +46,7 @@ public enum SyntheticDtype {
 
     /** The type of matrix {@code tensor} (a GGUF name without the "blk.N." prefix) in layer {@code layer} of {@code layers} (-1: not in a layer). */
     TensorType typeOf(String tensor, int layer, int layers) {
-        if (this != Q4_K_M) {
+        if (this != Q4_K_M && this != Q5_K_M) {
             return base;
         }
         boolean moreBits = layer >= 0 && (layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2);

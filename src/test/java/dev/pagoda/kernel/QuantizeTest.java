@@ -17,7 +17,7 @@ class QuantizeTest {
     }
 
     @Test
-    void f16IsJavasRoundToNearestEvenAndTheVectorDecoderIsExactForAll65536Patterns() {
+    void f16IsJavasRoundToNearestEvenAndTheRowDecoderIsExactForAll65536Patterns() {
         float[] values = {0f, -0f, 1f, 1 + 0x1p-11f, 65504f, 1e-7f, -3.14159f};
         float[] back = roundTrip(TensorType.F16, values);
         for (int i = 0; i < values.length; i++) {
@@ -220,7 +220,8 @@ class QuantizeTest {
 
     /**
      * The K-quant encoders: every element within one ideal quantization step of its sub-block (Q4_K: its range / 15
-     * over 32 elements; Q6_K: its largest magnitude / 31 over 16), i.e. half a step plus the rounding of the scales.
+     * over 32 elements; Q5_K: its range / 31; Q6_K: its largest magnitude / 31 over 16), i.e. half a step plus the
+     * rounding of the scales.
      */
     @Test
     void kQuantEncodersStayWithinAStepOfTheirSubBlock() {
@@ -228,8 +229,8 @@ class QuantizeTest {
         float[] values = TestMatrices.gaussian(rnd, 4 * 256, 0.02f);
         values[3] = 0.5f;   // an outlier widens one sub-block
         values[300] = -0.3f;
-        for (TensorType type : new TensorType[] {TensorType.Q4_K, TensorType.Q6_K}) {
-            int sub = type == TensorType.Q4_K ? 32 : 16;
+        for (TensorType type : new TensorType[] {TensorType.Q4_K, TensorType.Q5_K, TensorType.Q6_K}) {
+            int sub = type == TensorType.Q6_K ? 16 : 32;
             float[] back = roundTrip(type, values);
             for (int j = 0; j < values.length / sub; j++) {
                 float mn = 0, mx = 0, amax = 0;
@@ -238,7 +239,11 @@ class QuantizeTest {
                     mx = Math.max(mx, values[i]);
                     amax = Math.max(amax, Math.abs(values[i]));
                 }
-                double step = type == TensorType.Q4_K ? (mx - mn) / 15.0 : amax / 31.0;
+                double step = switch (type) {
+                    case Q4_K -> (mx - mn) / 15.0;
+                    case Q5_K -> (mx - mn) / 31.0;
+                    default -> amax / 31.0;
+                };
                 for (int i = j * sub; i < (j + 1) * sub; i++) {
                     assertThat((double) Math.abs(back[i] - values[i])).as("%s element %d", type, i).isLessThanOrEqualTo(step);
                 }

@@ -21,7 +21,7 @@ class SyntheticModelBuilderTest {
     private static final String TEXT = "Once upon a héllo 12!";
 
     @ParameterizedTest
-    @ValueSource(strings = {"f32", "q8_0", "q4_k_m"})
+    @ValueSource(strings = {"f32", "q8_0", "q4_k_m", "q5_k_m"})
     void inMemoryModelComputesTheLogitsOfTheWrittenFile(String dtype) {
         Path file = TestData.scratch("synth").resolve("tiny-" + dtype + "-7.gguf");
         SyntheticModel.write(SyntheticShape.TINY, SyntheticDtype.parse(dtype), 7, file);
@@ -111,22 +111,24 @@ class SyntheticModelBuilderTest {
         return all;
     }
 
-    /** Q4_K_M: Q4_K, with Q6_K for the (tied) output head and for attn_v / ffn_down of the layers given more bits. */
-    @Test
-    void q4_K_MMixesQ4_KWithQ6_KAsLlamaQuantize() {
+    /** Q4_K_M (Q5_K_M): Q4_K (Q5_K), with Q6_K for the (tied) output head and for attn_v / ffn_down of the layers given more bits. */
+    @ParameterizedTest
+    @ValueSource(strings = {"q4_k_m", "q5_k_m"})
+    void kMMixesWithQ6_KAsLlamaQuantize(String dtype) {
         SyntheticShape s = SyntheticShape.parse("llama-76m");
+        SyntheticDtype mix = SyntheticDtype.parse(dtype);
         Map<String, TensorType> types = new HashMap<>();
-        for (SyntheticModel.Tensor t : SyntheticModel.tensors(s, SyntheticDtype.Q4_K_M, 0)) {
+        for (SyntheticModel.Tensor t : SyntheticModel.tensors(s, mix, 0)) {
             types.put(t.name(), t.type());
         }
         assertThat(types.get("token_embd.weight")).isEqualTo(TensorType.Q6_K);
         // 12 layers: below 12/8 (0), from 7*12/8 (10, 11), and every third from 12/8 (3, 6, 9) get Q6_K
         for (int l = 0; l < 12; l++) {
-            TensorType more = l == 0 || l == 3 || l == 6 || l == 9 || l >= 10 ? TensorType.Q6_K : TensorType.Q4_K;
+            TensorType more = l == 0 || l == 3 || l == 6 || l == 9 || l >= 10 ? TensorType.Q6_K : mix.base;
             assertThat(types.get("blk." + l + ".attn_v.weight")).as("layer %d", l).isEqualTo(more);
             assertThat(types.get("blk." + l + ".ffn_down.weight")).as("layer %d", l).isEqualTo(more);
-            assertThat(types.get("blk." + l + ".attn_q.weight")).isEqualTo(TensorType.Q4_K);
-            assertThat(types.get("blk." + l + ".ffn_up.weight")).isEqualTo(TensorType.Q4_K);
+            assertThat(types.get("blk." + l + ".attn_q.weight")).isEqualTo(mix.base);
+            assertThat(types.get("blk." + l + ".ffn_up.weight")).isEqualTo(mix.base);
         }
         assertThat(types.get("output_norm.weight")).isEqualTo(TensorType.F32);
     }
