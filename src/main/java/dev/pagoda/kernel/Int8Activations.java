@@ -33,6 +33,8 @@ final class Int8Activations {
     float[] scales = new float[0];
     /** Token t's block b activation sum, added in column order from 0, at sums[t * cols/32 + b]. */
     float[] sums = new float[0];
+    /** Token t's block b sum of the integers q, at qsums[t * cols/32 + b] (Q5_K's tiles offset their quants by it). */
+    int[] qsums = new int[0];
     /** What these are: tokens [first, end) of matmul call {@code call} ({@link MatMulCall#call}). */
     private long call = -1;
     private int first, end;
@@ -57,6 +59,7 @@ final class Int8Activations {
             a.pairs = new int[blocks * (BLOCK / 2)];
             a.scales = new float[blocks];
             a.sums = new float[blocks];
+            a.qsums = new int[blocks];
         }
         for (int b = 0; b < blocks; b++) {
             a.block(x, xb + t0 * cols + BLOCK * b, b);
@@ -83,19 +86,25 @@ final class Int8Activations {
         scales[b] = Math.scalb(1f, e);
         if (e < -120) {
             // 2^-e is past float's range: scale each value alone (exact: a power of two brings it into range)
+            int qsum = 0;
             for (int c = 0; c < BLOCK; c += 2) {
                 int lo = Math.round(Math.scalb(x[k + c], -e)), hi = Math.round(Math.scalb(x[k + c + 1], -e));
                 pairs[(BLOCK / 2) * b + c / 2] = (lo & 0xFFFF) | hi << 16;
+                qsum += lo + hi;
             }
+            qsums[b] = qsum;
             return;
         }
         // x / 2^e is exact, at most 127 in magnitude: adding and subtracting 1.5 * 2^23 rounds it to the nearest integer
         FloatVector inverse = FloatVector.broadcast(F, Math.scalb(1f, -e));
+        int qsum = 0;
         for (int c = 0; c < BLOCK; c += L) {
             IntVector q = (IntVector) FloatVector.fromArray(F, x, k + c).mul(inverse).add(ROUND).sub(ROUND).convert(VectorOperators.F2I, 0);
+            qsum += q.reduceLanes(VectorOperators.ADD);
             // L int16 lanes read as L/2 ints: columns 2m low, 2m + 1 high
             ((ShortVector) q.convertShape(VectorOperators.I2S, HALF, 0)).reinterpretAsInts().intoArray(pairs, (BLOCK / 2) * b + c / 2);
         }
+        qsums[b] = qsum;
     }
 
     /** floor(log2(v)) for a positive finite v, subnormal too. */

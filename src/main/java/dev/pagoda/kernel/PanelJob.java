@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
  * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16, F16 and int8 panels
  * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a shift, a mask and a multiply; a conversion and
  * a multiply by the scales); int8 panels under more than 8 tokens are widened to float32 scratch once per block and
- * chunk, shared by all its tokens. Q4_K and Q6_K panels run their own tiles
+ * chunk, shared by all its tokens. Q4_K, Q5_K and Q6_K panels run their own tiles
  * ({@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
  * ({@link Int8Activations}).
  */
@@ -149,18 +149,18 @@ final class PanelJob extends MatMulCall {
     }
 
     /**
-     * {@link #block} over {@link Q4KPanels} or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk,
+     * {@link #block} over {@link Q4KPanels} (Q4_K, Q5_K) or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk,
      * against its quantized activations {@code xq} (token t0 first).
      */
     private void kBlock(int q0, int q1, int q2, int q3, int t0, int t1, Int8Activations xq) {
         int rows = w.rows();
         int cols = w.cols();
-        boolean q4 = Q4KPanels.supports(w.type());
-        long panelBytes = q4 ? Q4KPanels.panelBytes(cols) : Q6KPanels.panelBytes(cols);
+        boolean q4 = Q4KPanels.supports(w.type()), fifth = w.type() == TensorType.Q5_K;
+        long panelBytes = q4 ? Q4KPanels.panelBytes(w.type(), cols) : Q6KPanels.panelBytes(cols);
         MemorySegment s = w.panels();
         if (t1 - t0 == 1) {
             if (q4) {
-                Q4KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
+                Q4KTile.tile1(s, fifth, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
                         out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
             } else {
                 Q6KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
@@ -171,7 +171,7 @@ final class PanelJob extends MatMulCall {
         for (int t = t0; t < t1; t += 4) {
             int last = Math.min(4, t1 - t) - 1;
             if (q4) {
-                Q4KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
+                Q4KTile.tile4(s, fifth, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             } else {
                 Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             }

@@ -25,9 +25,9 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
 
     /**
      * This matrix with its weights also repacked into panels, when its type has a panel kernel (F32, BF16, F16 of
-     * finite values; Q8_0, Q5_0; Q4_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
+     * finite values; Q8_0, Q5_0; Q4_K, Q5_K; Q6_K); otherwise this matrix. A one-time copy (made by {@link Repack#forKernels}) into memory of
      * its own ({@link RowPanels#bytes}: the matrix's bytes, the last panel's padding aside; {@link Int8Panels#panelBytes}:
-     * 9 bits a weight; {@link Q4KPanels#panelBytes}: 4.75; {@link Q6KPanels#panelBytes}: 8.625), after which the mapped pages of the
+     * 9 bits a weight; {@link Q4KPanels#panelBytes}: 4.75 (Q5_K 5.75); {@link Q6KPanels#panelBytes}: 8.625), after which the mapped pages of the
      * rows are released.
      */
     public WeightMatrix packed() {
@@ -62,7 +62,7 @@ public record WeightMatrix(String name, TensorType type, MemorySegment data, int
             return VectorMath.L % MatMul.ROW_TILE == 0 ? new WeightMatrix(slice, type, sliceRows, to - from, cols) : null;
         }
         // Every panel layout holds each panel in bytes of its own, the same count for every panel.
-        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(cols) : Q6KPanels.supports(type) ? Q6KPanels.panelBytes(cols)
+        long panelBytes = Q4KPanels.supports(type) ? Q4KPanels.panelBytes(type, cols) : Q6KPanels.supports(type) ? Q6KPanels.panelBytes(cols)
                 : Int8Panels.supports(type) ? Int8Panels.panelBytes(cols) : (long) VectorMath.L * cols * RowPanels.elementBytes(type);
         return new WeightMatrix(slice, type, sliceRows, to - from, cols,
                 panels.asSlice(fromPanel * panelBytes, (long) RowPanels.count(to - from) * panelBytes));

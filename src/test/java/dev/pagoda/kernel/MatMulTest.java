@@ -38,7 +38,7 @@ class MatMulTest {
     /**
      * Every type against a double-precision dot of the Dequant rows. The kernel rounds like a float dot product:
      * |error| <= 1e-5 * sum|w*x| (cols <= 1280 here, so n * 2^-24 < 1e-4 with room; actual error is far smaller); the
-     * Q4_K and Q6_K panels' tiles quantize the activations to int8, which may add up to
+     * Q4_K, Q5_K and Q6_K panels' tiles quantize the activations to int8, which may add up to
      * {@link TestMatrices#activationQuantizationBound} (sum |w| times half an activation step).
      */
     @ParameterizedTest
@@ -193,13 +193,13 @@ class MatMulTest {
     }
 
     /**
-     * Q6_K's and Q4_K's panels (int8 activations; scales, and Q4_K's mins, applied per group to sums over its columns, so
+     * Q6_K's, Q4_K's and Q5_K's panels (int8 activations; scales, and the mins, applied per group to sums over its columns, so
      * not bit for bit the F32 matmul of the dequantized weights) stay within the double-precision bound plus the
      * activations' quantization bound for every token count and are batch invariant: full, partial and odd panels,
      * several super-blocks.
      */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"Q6_K", "Q4_K"})
+    @EnumSource(value = TensorType.class, names = {"Q6_K", "Q4_K", "Q5_K"})
     void kQuantPanelsBatchInvariant(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(51 + type.ordinal());
         int l = VectorMath.L;
@@ -228,7 +228,7 @@ class MatMulTest {
 
     /** Repacking keeps every element: the packed matmul equals the double-precision reference as closely as the rows' (checked above) and one-hot activations pick exact weights. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q6_K", "Q4_K"})
+    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q6_K", "Q4_K", "Q5_K"})
     void packedOneHotReadsEveryWeightExactly(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(31);
         int rows = 2 * VectorMath.L + 3;
