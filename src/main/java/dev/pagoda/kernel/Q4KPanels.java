@@ -20,7 +20,8 @@ import java.lang.foreign.MemorySegment;
  * <p>Q5_K (5.75 bits a weight; it stores 5.5) adds each quant's fifth bit b: after the nibbles, per sub-block two
  * groups of 4 steps, 2L bytes each laid out as the nibbles' bytes, whose bits 2r and 2r + 1 are 1 - b of the low and the
  * high nibble of step 4 * group + r. The tiles take the nibble minus 16 * (1 - b), that is q - 16 in [-16, 15] (16
- * products of at most 16 * 127 still fit a sub-block's int16 lane), and add back 16 * sum(x) in integers.
+ * products of at most 16 * 127 still fit a sub-block's int16 lane), and add back 16 times the sub-block's sum of the
+ * quantized activations, in integers.
  */
 final class Q4KPanels {
     /** Columns per super-block and per sub-block. */
@@ -30,8 +31,7 @@ final class Q4KPanels {
      * bytes), Q5_K's fifth bits (32 x L bytes).
      */
     static final long D = 0, DMIN = 4L * L, SCALES = 8L * L, MINS = 16L * L, NIBBLES = 24L * L, FIFTH = NIBBLES + 128L * L;
-    /** Bytes of a super-block: Q4_K, Q5_K. */
-    static final long SUPER_BYTES = FIFTH, SUPER_BYTES_5 = FIFTH + 32L * L;
+    private static final long SUPER_BYTES = FIFTH, SUPER_BYTES_5 = FIFTH + 32L * L;
 
     private Q4KPanels() {
     }
@@ -41,8 +41,13 @@ final class Q4KPanels {
         return (type == TensorType.Q4_K || type == TensorType.Q5_K) && RowDecoder.VECTOR && L == 16;
     }
 
+    /** Bytes of a super-block, with Q5_K's fifth bits or without. */
+    static long superBytes(boolean fifth) {
+        return fifth ? SUPER_BYTES_5 : SUPER_BYTES;
+    }
+
     static long panelBytes(TensorType type, int cols) {
-        return (type == TensorType.Q5_K ? SUPER_BYTES_5 : SUPER_BYTES) * (cols / SUPER);
+        return superBytes(type == TensorType.Q5_K) * (cols / SUPER);
     }
 
     /** The weights of {@code w} in these panels, in memory that lives as long as the returned segment is reachable. */
@@ -59,7 +64,7 @@ final class Q4KPanels {
             long row = (p * L + i) * w.rowBytes();
             for (int b = 0; b < w.cols() / SUPER; b++) {
                 long blk = row + w.type().bytesPerBlock * b;
-                long sb = base + (fifth ? SUPER_BYTES_5 : SUPER_BYTES) * b;
+                long sb = base + superBytes(fifth) * b;
                 dst.set(Dequant.FLOAT, sb + D + 4L * i, Dequant.half(s, blk));
                 dst.set(Dequant.FLOAT, sb + DMIN + 4L * i, -Dequant.half(s, blk + 2));
                 for (int j = 0; j < 8; j++) {

@@ -45,7 +45,7 @@ final class Q4KTile {
                       float[] out, int ob, int rows, int r0, int r1, int r2, int r3) {
         int[] pairs = x.pairs, qsums = x.qsums;
         float[] scales = x.scales, sums = x.sums;
-        long superBytes = fifth ? Q4KPanels.SUPER_BYTES_5 : Q4KPanels.SUPER_BYTES;
+        long superBytes = Q4KPanels.superBytes(fifth);
         int subBlocks = cols / Q4KPanels.SUB, xt = t * subBlocks;
         FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F), c = FloatVector.zero(F), d = FloatVector.zero(F);
         // super-block, then sub-block: offsets linear in each loop's variable, so C2 hoists the loads' bounds checks
@@ -129,7 +129,7 @@ final class Q4KTile {
                       float[] out, int ob, int rows, int r0, int r1) {
         int[] pairs = x.pairs, qsums = x.qsums;
         float[] scales = x.scales, sums = x.sums;
-        long superBytes = fifth ? Q4KPanels.SUPER_BYTES_5 : Q4KPanels.SUPER_BYTES;
+        long superBytes = Q4KPanels.superBytes(fifth);
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         int subBlocks = cols / Q4KPanels.SUB;
