@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * A chunk of tokens' activations quantized to int8 for the K-quant tiles ({@link Q4KTile}, {@link Q6KTile}), once per
+ * A chunk of tokens' activations quantized to int8 for the Q4_0 and K-quant tiles ({@link Q4_0Tile}, {@link Q4KTile}, {@link Q6KTile}), once per
  * matmul call and thread: per block of 32 columns a power-of-two scale and integers {@code q = round(x / scale)} in
  * [-127, 127] (as llama.cpp's Q8_K activations, but a power of two: 127 or fewer steps where llama.cpp has 127, and
  * scaling by it is exact, so a product of integer sums and scales is a product of the dequantized values). Integers go

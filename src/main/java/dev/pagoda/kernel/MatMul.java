@@ -13,9 +13,9 @@ import jdk.incubator.vector.VectorMask;
 /**
  * Weight-streaming matrix multiplication {@code out[t][r] = dot(w.row(r), x[t])} for a batch of tokens.
  *
- * <p>A matrix repacked at load ({@link WeightMatrix#packed}: F32, BF16, F16, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K) runs the
- * outer-product tiles of {@link PanelTile} over its {@link RowPanels}, or those of {@link Int8Tile} over its
- * {@link Int8Panels}, {@link Q4KTile} or {@link Q6KTile} ({@link PanelJob}); what follows is the path over rows, taken by the other
+ * <p>A matrix repacked at load ({@link WeightMatrix#packed}: F32, BF16, F16, Q8_0, Q5_0, Q4_0, Q4_K, Q5_K, Q6_K) runs
+ * the outer-product tiles of {@link PanelTile} over its {@link RowPanels}, or those of {@link Int8Tile} over its
+ * {@link Int8Panels}, {@link Q4_0Tile}, {@link Q4KTile} or {@link Q6KTile} ({@link PanelJob}); what follows is the path over rows, taken by the other
  * quantized types and by matrices that were not repacked.
  *
  * <p>Rows are processed in blocks of 4, handed out in chunks over the {@link WorkerPool}. A block of weight rows is

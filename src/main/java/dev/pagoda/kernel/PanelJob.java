@@ -11,8 +11,8 @@ import java.lang.foreign.MemorySegment;
  * a chunk a block's panels are read once per 12 or 8 tokens ({@link PanelTile}). BF16, F16 and int8 panels
  * ({@link Int8Panels}) are widened in the tiles' registers (a shift; a shift, a mask and a multiply; a conversion and
  * a multiply by the scales); int8 panels under more than 8 tokens are widened to float32 scratch once per block and
- * chunk, shared by all its tokens. Q4_K, Q5_K and Q6_K panels run their own tiles
- * ({@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
+ * chunk, shared by all its tokens. Q4_0, Q4_K, Q5_K and Q6_K panels run their own tiles
+ * ({@link Q4_0Tile}, {@link Q4KTile}, {@link Q6KTile}) against the chunk's activations quantized to int8 once per call and thread
  * ({@link Int8Activations}).
  */
 final class PanelJob extends MatMulCall {
@@ -26,6 +26,11 @@ final class PanelJob extends MatMulCall {
     private static final int MIN_CHUNK = 32;
     private static final ThreadLocal<MemorySegment[]> SCRATCH = ThreadLocal.withInitial(() -> new MemorySegment[] {MemorySegment.NULL});
 
+    /** Whether {@code type}'s panels run tiles against int8 activations: Q4_0, Q4_K, Q5_K, Q6_K. */
+    private static boolean quantizesActivations(TensorType type) {
+        return Q4_0Panels.supports(type) || Q4KPanels.supports(type) || Q6KPanels.supports(type);
+    }
+
     /** Blocks of 2 panels covering {@code rows} rows. */
     static int blocks(int rows) {
         return (RowPanels.count(rows) + 1) / 2;
@@ -38,7 +43,7 @@ final class PanelJob extends MatMulCall {
         Int8Activations xq = null;
         for (int t0 = 0; t0 < nTokens; t0 += chunk) {
             int t1 = Math.min(nTokens, t0 + chunk);
-            if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
+            if (quantizesActivations(w.type())) {
                 xq = Int8Activations.of(x, xOff, cols, t0, t1, call);
             }
             if (t1 - t0 == 1) {
@@ -75,7 +80,7 @@ final class PanelJob extends MatMulCall {
         int rows = w.rows();
         int cols = w.cols();
         long panelFloats = (long) L * cols;
-        if (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type())) {
+        if (quantizesActivations(w.type())) {
             kBlock(q0, q1, q2, q3, t0, t1, xq);
             return;
         }
@@ -149,18 +154,22 @@ final class PanelJob extends MatMulCall {
     }
 
     /**
-     * {@link #block} over {@link Q4KPanels} (Q4_K, Q5_K) or {@link Q6KPanels}: the 1-token tile, or the 4-token tile over the chunk,
-     * against its quantized activations {@code xq} (token t0 first).
+     * {@link #block} over {@link Q4_0Panels}, {@link Q4KPanels} (Q4_K, Q5_K) or {@link Q6KPanels}: the 1-token tile, or
+     * the 4-token tile over the chunk, against its quantized activations {@code xq} (token t0 first).
      */
     private void kBlock(int q0, int q1, int q2, int q3, int t0, int t1, Int8Activations xq) {
         int rows = w.rows();
         int cols = w.cols();
-        boolean q4 = Q4KPanels.supports(w.type()), fifth = w.type() == TensorType.Q5_K;
-        long panelBytes = q4 ? Q4KPanels.panelBytes(w.type(), cols) : Q6KPanels.panelBytes(cols);
+        TensorType type = w.type();
+        boolean q4 = Q4KPanels.supports(type), q40 = Q4_0Panels.supports(type), fifth = type == TensorType.Q5_K;
+        long panelBytes = w.panelBytes();
         MemorySegment s = w.panels();
         if (t1 - t0 == 1) {
             if (q4) {
                 Q4KTile.tile1(s, fifth, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
+                        out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
+            } else if (q40) {
+                Q4_0Tile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
                         out, outOff + t0 * rows, rows, q0 * L, q1 * L, q2 * L, q3 * L);
             } else {
                 Q6KTile.tile1(s, panelBytes * q0, panelBytes * q1, panelBytes * q2, panelBytes * q3, cols, xq, 0,
@@ -172,6 +181,8 @@ final class PanelJob extends MatMulCall {
             int last = Math.min(4, t1 - t) - 1;
             if (q4) {
                 Q4KTile.tile4(s, fifth, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
+            } else if (q40) {
+                Q4_0Tile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             } else {
                 Q6KTile.tile4(s, panelBytes * q0, panelBytes * q1, cols, xq, t - t0, last, out, outOff + t * rows, rows, q0 * L, q1 * L);
             }

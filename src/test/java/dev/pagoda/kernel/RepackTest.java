@@ -23,21 +23,9 @@ class RepackTest {
         return out;
     }
 
-    /** Types the kernels read as stored come back as the same matrix, no copy. */
+    /** Every type keeps its rows (same type, same memory: embedding lookups read them) and gains panels, once. */
     @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"Q4_0"})
-    void leavesOtherTypesAsTheyAre(TensorType type) {
-        SplittableRandom rnd = new SplittableRandom(5);
-        WeightMatrix w = fileMatrix(rnd, type, 3, 256);
-        assertThat(Repack.forKernels(w)).isSameAs(w);
-    }
-
-    /**
-     * Float types, Q8_0, Q5_0, Q6_K, Q4_K and Q5_K keep their rows (same type, same memory: embedding lookups read them) and
-     * gain panels, once.
-     */
-    @ParameterizedTest
-    @EnumSource(value = TensorType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q5_0", "Q6_K", "Q4_K", "Q5_K"})
+    @EnumSource(TensorType.class)
     void keepTheirRowsAndGainPanels(TensorType type) {
         SplittableRandom rnd = new SplittableRandom(5);
         WeightMatrix w = fileMatrix(rnd, type, 3, 256);

@@ -53,13 +53,13 @@ final class TestMatrices {
 
     /**
      * What quantizing the activations to int8 may change in out[t*rows + r] for the tiles that do ({@link Int8Activations}:
-     * Q4_K and Q6_K panels; 0 for other matrices): each activation moves by at most half its block's step, the least power
+     * Q4_0, Q4_K, Q5_K and Q6_K panels; 0 for other matrices): each activation moves by at most half its block's step, the least power
      * of two s with max|x| / s <= 127 over the block's 32 columns, so the dot product by at most sum_c |dequant(w)[r][c]| * s/2.
      */
     static double[] activationQuantizationBound(WeightMatrix w, float[] x, int nTokens) {
         int cols = w.cols();
         double[] halfStep = new double[nTokens * cols];
-        if (w.panels() != null && (Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type()))) {
+        if (w.panels() != null && (Q4_0Panels.supports(w.type()) || Q4KPanels.supports(w.type()) || Q6KPanels.supports(w.type()))) {
             for (int k = 0; k < halfStep.length; k += Int8Activations.BLOCK) {
                 double amax = 0;
                 for (int c = k; c < k + Int8Activations.BLOCK; c++) {
