@@ -8,12 +8,14 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Zeroed memory for repacked weights, backed by transparent huge pages where Linux allows them (mmap, then madvise
- * MADV_HUGEPAGE before the first write): the weights stream from memory every decode step, and over 4 KiB pages each
- * stream takes a TLB miss every 4 KiB. Plain memory elsewhere, when a call fails, or with
+ * Zeroed memory for repacked weights and the KV cache, backed by transparent huge pages where Linux allows them (mmap,
+ * then madvise MADV_HUGEPAGE before the first write): the weights stream from memory every decode step, and over 4 KiB
+ * pages each stream takes a TLB miss every 4 KiB; decode attention reads each sequence's blocks wherever they lie, and
+ * between layers the weight stream evicts the page-table lines, so on small pages each 4 KiB stretch of K or V also
+ * waited for a page walk from memory. Plain memory elsewhere, when a call fails, or with
  * {@code -Dpagoda.noHugePages=true} (to compare).
  */
-final class HugePages {
+public final class HugePages {
     private static final long HUGE = 2L << 20;
     private static final int PROT_READ_WRITE = 3, MAP_PRIVATE_ANONYMOUS = 0x22, MADV_HUGEPAGE = 14;
     private static final boolean ENABLED = !Boolean.getBoolean("pagoda.noHugePages");
@@ -49,7 +51,7 @@ final class HugePages {
     }
 
     /** {@code bytes} zeroed bytes, 64-byte aligned at least, freed when {@code arena} closes. */
-    static MemorySegment allocate(long bytes, Arena arena) {
+    public static MemorySegment allocate(long bytes, Arena arena) {
         if (MMAP == null || bytes < HUGE) {
             return arena.allocate(bytes, 64);
         }

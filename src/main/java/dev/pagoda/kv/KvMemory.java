@@ -1,6 +1,7 @@
 package dev.pagoda.kv;
 
 import dev.pagoda.PagodaException;
+import dev.pagoda.kernel.HugePages;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -35,7 +36,8 @@ public final class KvMemory implements AutoCloseable, BlockCopier {
         this.rowBytes = (long) shape.headDim() * shape.dtype().bytes();
         this.headStride = rowBytes * shape.blockSize();
         this.arena = Arena.ofShared();
-        this.segment = arena.allocate(bytesPerBlock * numBlocks, 64);
+        // huge pages: 32-sequence decode steps 17-27% faster at context 128-448 (llama-76m F32), see HugePages
+        this.segment = HugePages.allocate(bytesPerBlock * numBlocks, arena);
     }
 
     /** A region of {@code bytes} (rounded down to whole blocks); fails if not even one block fits. */
