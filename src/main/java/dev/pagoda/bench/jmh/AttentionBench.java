@@ -36,7 +36,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * F32 cache), on the shared worker pool as the engine runs it. The sequences' blocks were taken in turns, 16
  * tokens at a time, so they interleave in the cache as a server's do. The cache (32 x 1024 positions: 805 MB) does
  * not fit any cache level: a step reads every sequence's K and V from memory. Aux counter {@code kvBytes}: bytes of K
- * and V attended per call (divide by 1e9 for GB/s, against the bandwidth probe).
+ * and V attended per call (divide by 1e9 for GB/s, against the bandwidth probe). The layers run back to back, so the
+ * page-table lines of the cache stay in L2/L3, where in a step the matmuls between layers evict them: what page walks
+ * cost the step (and huge pages save it) does not show here (docs/step-profile.md).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
